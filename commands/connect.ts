@@ -1,0 +1,30 @@
+import { defineCommand, arg } from '../src/core/command.js';
+
+export default defineCommand({
+  name: 'connect',
+  summary: 'Connection strings (no password) for psql and for applications',
+  level: 'viewer',
+  mutates: false,
+  args: { node: arg.node('the node to connect to') },
+  async run(ctx, { node }) {
+    const { config } = ctx.services;
+    const n = ctx.services.node(node);
+    const user = config.POSTGRES_ADMIN_USER;
+    const db = config.PG_DATABASE;
+    const hosts = config.nodes.map((x) => `${x.host}:${x.port}`).join(',');
+    const psql = `psql "host=${n.host} port=${n.port} dbname=${db} user=${user}"`;
+    const rw = `postgresql://${user}@${hosts}/${db}?target_session_attrs=read-write`;
+    const ro = `postgresql://${user}@${hosts}/${db}?target_session_attrs=prefer-standby`;
+    return {
+      title: `Connect to ${node}`,
+      severity: 'info',
+      fields: [
+        { label: `psql to ${node}`, value: psql },
+        { label: 'Applications (always the writable primary)', value: rw },
+        { label: 'Read-only traffic (a replica when one is up)', value: ro },
+      ],
+      context: 'The password is not shown: psql asks for it, or put it in ~/.pgpass.',
+      data: { node, psql, readWrite: rw, readOnly: ro },
+    };
+  },
+});

@@ -1,0 +1,12 @@
+import { arg, defineCommand } from '../src/core/command.js';
+import { nodeLifecycle } from '../src/present/node-lifecycle.js';
+
+export default defineCommand({
+  name: 'stop',
+  summary: 'Stop a node cleanly (the primary only after an admin confirms)',
+  level: 'operator',
+  mutates: true,
+  args: { node: arg.node('the node to stop') },
+  examples: ['/cluster stop readonly'],
+  run: (ctx, { node }) => nodeLifecycle(ctx, node, 'stop'),
+});

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Everything clusterbot needs on a fresh machine: Node modules, PostgreSQL binaries, a build.
+# Safe to run again: each step is skipped when already done.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
+fail() { printf '[setup] ERROR: %s\n' "$*" >&2; exit 1; }
+
+node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+[ "$node_major" -ge 20 ] || fail "Node.js 20 or newer is required (found: $(node --version 2>/dev/null || echo none)). Install it from your distribution or nodejs.org."
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  say "installing Node modules (npm ci)"
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+
+have_pg() {
+  for d in "${PG_BIN:-}" "$(pg_config --bindir 2>/dev/null || true)" /usr/lib/postgresql/17/bin /usr/lib/postgresql/16/bin /usr/lib/postgresql/15/bin; do
+    [ -n "$d" ] && [ -x "$d/postgres" ] && [ -x "$d/initdb" ] && [ -x "$d/pg_basebackup" ] && return 0
+  done
+  return 1
+}
+if ! have_pg; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    say "installing PostgreSQL 15 server binaries (apt-get)"
+    # No system-wide cluster: it would take port 5432, which clusterbot's primary uses.
+    mkdir -p /etc/postgresql-common
+    grep -qs '^create_main_cluster' /etc/postgresql-common/createcluster.conf || echo 'create_main_cluster = false' >> /etc/postgresql-common/createcluster.conf
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-15 postgresql-client-15 >/dev/null
+    have_pg || fail "postgresql-15 installed but its binaries were not found under /usr/lib/postgresql"
+  else
+    fail "PostgreSQL server binaries not found. Install them (Debian/Ubuntu: sudo apt-get install -y postgresql-15) or set PG_BIN to their folder."
+  fi
+fi
+
+say "building (tsc)"
+npm run --silent build

@@ -1,0 +1,76 @@
+// Wiring only: config → logger → runtime → pools → cluster → router (→ monitor → adapters).
+import { commands } from '../commands/index.js';
+import type { Config } from './config.js';
+import { Audit } from './core/audit.js';
+import type { Services } from './core/context.js';
+import { createLogger, type Logger } from './core/logger.js';
+import { PendingActions } from './core/pending.js';
+import { Router } from './core/router.js';
+import { SecretMasker } from './core/secrets.js';
+import { inspectCluster } from './cluster/inspect.js';
+import { mirrorAudit } from './cluster/audit-mirror.js';
+import { NodePools } from './db/pools.js';
+import { UserError } from './errors.js';
+import { LocalRuntime } from './runtime/local.js';
+import type { Runtime } from './runtime/runtime.js';
+import { Notifier } from './chat/notifier.js';
+
+export interface App {
+  services: Services;
+  router: Router;
+  notifier: Notifier;
+  close(): Promise<void>;
+}
+
+export interface AppOptions {
+  log?: Logger;
+  runtime?: Runtime;
+}
+
+async function createRuntime(config: Config, log: Logger): Promise<Runtime> {
+  if (config.RUNTIME === 'local') return new LocalRuntime(config, log);
+  throw new UserError('RUNTIME=docker is not available in this build yet', 'use RUNTIME=local (the default)', 'config');
+}
+
+export async function createApp(config: Config, opts: AppOptions = {}): Promise<App> {
+  const masker = new SecretMasker(config.secrets);
+  const log = opts.log ?? createLogger(config, masker);
+  const runtime = opts.runtime ?? (await createRuntime(config, log));
+  const pools = new NodePools(config, log);
+  const audit = new Audit(`${config.home}/audit.jsonl`, masker, log);
+  const pending = new PendingActions(config.PENDING_ACTION_TTL_SECONDS);
+  const services: Services = {
+    config,
+    log,
+    masker,
+    runtime,
+    pools,
+    audit,
+    pending,
+    snapshot: () => inspectCluster({ config, pools, runtime, isFenced: services.isFenced }),
+    node(name) {
+      const n = config.nodes.find((x) => x.name === name);
+      if (!n) throw new UserError(`unknown node "${name}"`, `nodes are: ${config.nodes.map((x) => x.name).join(', ')}`, 'unknown_node');
+      return n;
+    },
+    statusContributors: [],
+    commands,
+    modules: {},
+  };
+  audit.setMirror((entries) => mirrorAudit(services, entries));
+  const router = new Router(services, commands);
+  const notifier = new Notifier(log, masker);
+  return {
+    services,
+    router,
+    notifier,
+    async close() {
+      await notifier.stop();
+      // The audit mirror gets a moment to reach the primary; what it misses is replayed later.
+      await Promise.race([audit.close(), new Promise((r) => setTimeout(r, 3000).unref())]);
+      await pools.close();
+      await runtime.close();
+      log.flush?.();
+    },
+  };
+}

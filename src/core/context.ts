@@ -1,0 +1,59 @@
+// The shapes every command and adapter share: who asks, from where, and the services they reach.
+import type { Config, NodeConfig } from '../config.js';
+import type { Reply } from '../chat/reply.js';
+import type { ClusterSnapshot } from '../cluster/inspect.js';
+import type { NodePools } from '../db/pools.js';
+import type { Runtime } from '../runtime/runtime.js';
+import type { Audit } from './audit.js';
+import type { Command, Level } from './command.js';
+import type { Logger } from './logger.js';
+import type { PendingActions } from './pending.js';
+import type { SecretMasker } from './secrets.js';
+
+export type Platform = 'shell' | 'cli' | 'slack' | 'discord' | 'system';
+
+export interface Principal {
+  /** Stable id: a terminal user name, `slack:U123`, `discord:123456`. */
+  id: string;
+  display: string;
+  platform: Platform;
+  /** Group memberships that may carry a level: `discord-role:…`, `slack-group:…`. */
+  groups?: string[];
+}
+
+export interface Surface {
+  platform: Platform;
+  channel: string;
+  /** Edit the message that carries this command's reply, in place (long work, progress). */
+  progress?: (reply: Reply) => Promise<void>;
+}
+
+/** A line contributed to `/cluster status` by a module (backups, monitor…). */
+export type StatusContributor = (snap: ClusterSnapshot) => Promise<{ label: string; value: string; data?: Record<string, unknown> } | null>;
+
+export interface Services {
+  config: Config;
+  log: Logger;
+  masker: SecretMasker;
+  runtime: Runtime;
+  pools: NodePools;
+  audit: Audit;
+  pending: PendingActions;
+  snapshot(): Promise<ClusterSnapshot>;
+  /** Set by the failover module: is this node fenced? */
+  isFenced?: (node: NodeConfig) => Promise<boolean>;
+  node(name: string): NodeConfig;
+  statusContributors: StatusContributor[];
+  /** Every registered command (for help and adapters' registration). */
+  commands: Command[];
+  /** Named optional modules (backups, monitor, failover…) register themselves here. */
+  modules: Record<string, unknown>;
+}
+
+export interface CommandContext {
+  services: Services;
+  user: Principal & { level: Level };
+  surface: Surface;
+  /** Update this command's message in place; a no-op where the adapter cannot. */
+  progress(reply: Reply): Promise<void>;
+}

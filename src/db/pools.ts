@@ -1,0 +1,58 @@
+// One pg Pool per node. Pools emit 'error' when an idle client's server dies (a failover kills
+// nodes on purpose): we log it, or the bot would crash.
+import pg from 'pg';
+import type { Config, NodeConfig } from '../config.js';
+import type { Logger } from '../core/logger.js';
+
+export class NodePools {
+  private readonly pools = new Map<string, pg.Pool>();
+
+  constructor(
+    private readonly config: Config,
+    private readonly log: Logger,
+  ) {}
+
+  pool(node: NodeConfig, database = this.config.PG_DATABASE): pg.Pool {
+    const key = `${node.name}/${database}`;
+    let p = this.pools.get(key);
+    if (!p) {
+      p = new pg.Pool({
+        host: node.host,
+        port: node.port,
+        user: this.config.POSTGRES_ADMIN_USER,
+        password: this.config.POSTGRES_ADMIN_PASSWORD,
+        database,
+        max: 3,
+        idleTimeoutMillis: 10_000,
+        connectionTimeoutMillis: this.config.PG_CONNECT_TIMEOUT_MS,
+        query_timeout: this.config.PG_QUERY_TIMEOUT_MS,
+        statement_timeout: this.config.PG_QUERY_TIMEOUT_MS,
+        application_name: 'clusterbot',
+        allowExitOnIdle: true,
+      });
+      p.on('error', (err) => this.log.debug({ node: node.name, err: err.message }, 'idle connection lost'));
+      this.pools.set(key, p);
+    }
+    return p;
+  }
+
+  async query<R extends pg.QueryResultRow = pg.QueryResultRow>(node: NodeConfig, sql: string, params: unknown[] = []): Promise<pg.QueryResult<R>> {
+    return this.pool(node).query<R>(sql, params);
+  }
+
+  /** Drop a node's pooled connections (after it was stopped, promoted or rewound). */
+  async reset(node: NodeConfig): Promise<void> {
+    for (const [key, p] of this.pools) {
+      if (key.startsWith(`${node.name}/`)) {
+        this.pools.delete(key);
+        await p.end().catch(() => undefined);
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    const all = [...this.pools.values()];
+    this.pools.clear();
+    await Promise.all(all.map((p) => p.end().catch(() => undefined)));
+  }
+}

@@ -1,0 +1,371 @@
+// The embedded default: every node is a real `postgres` process from the system's binaries,
+// data under CLUSTERBOT_HOME, listening on loopback. Nodes are daemons (pg_ctl), so they outlive
+// a one-shot `clusterbot run` and are found again by their postmaster.pid.
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync, openSync, readSync, closeSync } from 'node:fs';
+import { createServer } from 'node:net';
+import type { Config, NodeConfig } from '../config.js';
+import type { Logger } from '../core/logger.js';
+import { UserError } from '../errors.js';
+import { postgresAsset } from '../paths.js';
+import { ensurePgBin } from './pg-binaries.js';
+import { chownTo, postgresOsUser, runProgram, type OsUser } from './process.js';
+import { PG_TOOLS, type ExecOptions, type ExecResult, type PgTool, type Runtime, type RuntimeEvent, type StopMode } from './runtime.js';
+
+const POLL_MS = 200;
+
+export interface NodePaths {
+  base: string;
+  data: string;
+  run: string;
+  log: string;
+}
+
+export class LocalRuntime implements Runtime {
+  readonly kind = 'local' as const;
+  private pgBin = '';
+  private user: OsUser | null = null;
+  private prepared = false;
+  private readonly listeners = new Set<(e: RuntimeEvent) => void>();
+  private poller: NodeJS.Timeout | null = null;
+  private readonly alive = new Map<string, boolean>();
+  private readonly expectedExit = new Set<string>();
+
+  constructor(
+    private readonly config: Config,
+    private readonly log: Logger,
+  ) {}
+
+  get pgpassFile(): string {
+    return `${this.config.home}/pgpass`;
+  }
+
+  get binDir(): string {
+    return this.pgBin;
+  }
+
+  paths(node: NodeConfig): NodePaths {
+    const base = `${this.config.home}/nodes/${node.name}`;
+    return { base, data: `${base}/data`, run: `${base}/run`, log: `${base}/postgresql.log` };
+  }
+
+  async prepare(): Promise<void> {
+    if (this.prepared) return;
+    if (/['"\\\s]/.test(this.config.home)) {
+      throw new UserError(`CLUSTERBOT_HOME "${this.config.home}" contains quotes, backslashes or spaces`, 'choose a plain path', 'config');
+    }
+    this.pgBin = ensurePgBin(this.config.PG_BIN, (m) => this.log.warn(m));
+    this.user = postgresOsUser();
+    const { home, backupDir, walArchiveDir } = this.config;
+    for (const dir of [home, `${home}/nodes`, `${home}/bin`, backupDir, walArchiveDir]) {
+      mkdirSync(dir, { recursive: true });
+    }
+    chmodSync(home, 0o755);
+    chmodSync(`${home}/nodes`, 0o755);
+    chownTo(`${home}/nodes`, this.user);
+    for (const dir of [backupDir, walArchiveDir]) {
+      chmodSync(dir, 0o750);
+      chownTo(dir, this.user);
+    }
+    copyFileSync(postgresAsset('archive-wal.sh'), `${home}/bin/archive-wal.sh`);
+    chmodSync(`${home}/bin/archive-wal.sh`, 0o755);
+    this.writeOwned(this.pgpassFile, this.pgpassContent(), 0o600);
+    await this.checkReachable(`${home}/nodes`);
+    this.prepared = true;
+  }
+
+  private pgpassContent(): string {
+    const esc = (s: string) => s.replace(/\\/g, '\\\\').replace(/:/g, '\\:');
+    return [
+      `*:*:*:replicator:${esc(this.config.POSTGRES_REPLICATOR_PASSWORD)}`,
+      `*:*:*:${this.config.POSTGRES_ADMIN_USER}:${esc(this.config.POSTGRES_ADMIN_PASSWORD)}`,
+      '',
+    ].join('\n');
+  }
+
+  private async checkReachable(dir: string): Promise<void> {
+    if (!this.user) return;
+    const r = await runProgram('test', ['-w', dir, '-a', '-x', dir], { user: this.user });
+    if (r.code !== 0) {
+      throw new UserError(
+        `the postgres OS user cannot reach ${dir}`,
+        'a parent folder is private (e.g. /root): set CLUSTERBOT_HOME to a path such as /var/lib/clusterbot',
+        'config',
+      );
+    }
+  }
+
+  private writeOwned(path: string, content: string, mode: number): void {
+    writeFileSync(path, content, { mode });
+    chmodSync(path, mode);
+    chownTo(path, this.user);
+  }
+
+  private mkdirOwned(path: string, mode: number): void {
+    mkdirSync(path, { recursive: true, mode });
+    chmodSync(path, mode);
+    chownTo(path, this.user);
+  }
+
+  async isProvisioned(node: NodeConfig): Promise<boolean> {
+    return existsSync(`${this.paths(node).data}/PG_VERSION`);
+  }
+
+  private nodeConf(node: NodeConfig): string {
+    const p = this.paths(node);
+    const archive = this.config.walArchiveDir;
+    const shared = readFileSync(postgresAsset('postgresql.conf'), 'utf8');
+    return [
+      '# Written by clusterbot for this node; edits are overwritten on re-clone.',
+      shared.trim(),
+      '',
+      `cluster_name = '${node.name}'`,
+      `listen_addresses = '${node.host}'`,
+      `port = ${node.port}`,
+      `unix_socket_directories = '${p.run}'`,
+      'unix_socket_permissions = 0700',
+      `archive_command = '${this.config.home}/bin/archive-wal.sh "%p" "%f" "${archive}"'`,
+      `restore_command = 'cp "${archive}/%f" "%p"'`,
+      '',
+    ].join('\n');
+  }
+
+  private hba(bootstrap: boolean): string {
+    const cidr = this.config.nodes.some((n) => n.host.includes(':')) ? '::1/128' : '127.0.0.1/32';
+    const body = readFileSync(postgresAsset('pg_hba.conf'), 'utf8')
+      .replaceAll('@ALLOWED_CIDR@', cidr)
+      .replaceAll('@ADMIN_USER@', this.config.POSTGRES_ADMIN_USER)
+      .replaceAll('@DATABASE@', this.config.PG_DATABASE);
+    // During bootstrap only the postgres OS user can reach the 0700 socket directory.
+    return bootstrap ? `local all postgres trust\n${body}` : body;
+  }
+
+  /** Write this node's own settings (port, sockets, archive) and the include line. */
+  writeNodeConfig(node: NodeConfig): void {
+    const p = this.paths(node);
+    this.writeOwned(`${p.data}/clusterbot.conf`, this.nodeConf(node), 0o600);
+    const main = `${p.data}/postgresql.conf`;
+    const text = readFileSync(main, 'utf8');
+    if (!text.includes("include_if_exists = 'clusterbot.conf'")) {
+      this.writeOwned(main, `${text}\n# clusterbot\ninclude_if_exists = 'clusterbot.conf'\n`, 0o600);
+    }
+  }
+
+  private prepareNodeDirs(node: NodeConfig): NodePaths {
+    const p = this.paths(node);
+    if (existsSync(`${p.data}/PG_VERSION`)) {
+      throw new UserError(`node ${node.name} already has data in ${p.data}`, 'use /cluster start, or destroy it first', 'precondition');
+    }
+    rmSync(p.data, { recursive: true, force: true });
+    this.mkdirOwned(p.base, 0o755);
+    this.mkdirOwned(p.data, 0o700);
+    this.mkdirOwned(p.run, 0o700);
+    return p;
+  }
+
+  async initPrimary(node: NodeConfig): Promise<void> {
+    await this.prepare();
+    const p = this.prepareNodeDirs(node);
+    await this.must(node, 'initdb', ['-D', p.data, '-U', 'postgres', '--auth-local=trust', '--auth-host=scram-sha-256', '--encoding=UTF8', '--locale=C']);
+    this.writeNodeConfig(node);
+    this.writeOwned(`${p.data}/pg_hba.conf`, this.hba(true), 0o600);
+    await this.start(node);
+    const q = (s: string) => `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+    const vars = [
+      `\\set admin_user ${q(this.config.POSTGRES_ADMIN_USER)}`,
+      `\\set admin_password ${q(this.config.POSTGRES_ADMIN_PASSWORD)}`,
+      `\\set replicator_password ${q(this.config.POSTGRES_REPLICATOR_PASSWORD)}`,
+      `\\set database ${q(this.config.PG_DATABASE)}`,
+    ].join('\n');
+    const sql = `${vars}\n${readFileSync(postgresAsset('init/01-bootstrap.sql'), 'utf8')}`;
+    await this.must(node, 'psql', ['-X', '-q', '-h', p.run, '-p', String(node.port), '-U', 'postgres', '-d', 'postgres', '-f', '-'], { stdin: sql });
+    this.writeOwned(`${p.data}/pg_hba.conf`, this.hba(false), 0o600);
+    await this.must(node, 'pg_ctl', ['reload', '-D', p.data, '-s']);
+  }
+
+  async cloneReplica(node: NodeConfig, source: NodeConfig, opts: ExecOptions = {}): Promise<void> {
+    await this.prepare();
+    const p = this.prepareNodeDirs(node);
+    const conninfo = `host=${source.host} port=${source.port} user=replicator passfile=${this.pgpassFile} application_name=${node.name}`;
+    await this.must(node, 'pg_basebackup', ['-D', p.data, '-d', conninfo, '-R', '--wal-method=stream', '--checkpoint=fast', '--no-password'], opts);
+    this.writeNodeConfig(node);
+    await this.start(node);
+  }
+
+  private async must(node: NodeConfig, tool: PgTool, args: string[], opts: ExecOptions = {}): Promise<ExecResult> {
+    const r = await this.exec(node, tool, args, opts);
+    if (r.code !== 0) {
+      const detail = (r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ');
+      throw new Error(`${tool} failed on ${node.name} (exit ${r.code}): ${detail}`);
+    }
+    return r;
+  }
+
+  private postmasterPid(node: NodeConfig): number | null {
+    try {
+      const pid = Number(readFileSync(`${this.paths(node).data}/postmaster.pid`, 'utf8').split('\n')[0]);
+      return Number.isInteger(pid) && pid > 0 ? pid : null;
+    } catch {
+      return null;
+    }
+  }
+
+  pid(node: NodeConfig): number | null {
+    const pid = this.postmasterPid(node);
+    return pid !== null && processAlive(pid) ? pid : null;
+  }
+
+  async isRunning(node: NodeConfig): Promise<boolean> {
+    return this.pid(node) !== null;
+  }
+
+  async start(node: NodeConfig): Promise<void> {
+    await this.prepare();
+    const p = this.paths(node);
+    if (!(await this.isProvisioned(node))) {
+      throw new UserError(`node ${node.name} has no data yet`, 'run /cluster up to create it', 'precondition');
+    }
+    if (await this.isRunning(node)) return;
+    if (!(await portFree(node.host, node.port))) {
+      throw new UserError(
+        `port ${node.port} on ${node.host} is already in use by another program, so ${node.name} cannot start`,
+        `stop that program (\`ss -ltnp 'sport = :${node.port}'\` shows it) or give ${node.name} another port in CLUSTER_NODES`,
+        'precondition',
+      );
+    }
+    this.expectedExit.delete(node.name);
+    const r = await this.exec(node, 'pg_ctl', ['start', '-D', p.data, '-l', p.log, '-w', '-t', '60', '-s'], {}, true);
+    if (r.code !== 0) {
+      const tail = (await this.logs(node, 5)).trim().split('\n').slice(-2).join(' | ');
+      throw new Error(`${node.name} did not start (pg_ctl exit ${r.code}): ${tail || r.stderr.trim()}`);
+    }
+    this.alive.set(node.name, true);
+    this.emit({ type: 'start', node: node.name, at: new Date() });
+  }
+
+  async stop(node: NodeConfig, mode: StopMode = 'fast'): Promise<void> {
+    if (!(await this.isRunning(node))) return;
+    this.expectedExit.add(node.name);
+    const r = await this.exec(node, 'pg_ctl', ['stop', '-D', this.paths(node).data, '-m', mode, '-w', '-t', '60', '-s']);
+    if (r.code !== 0 && (await this.isRunning(node))) {
+      throw new Error(`${node.name} did not stop: ${r.stderr.trim()}`);
+    }
+  }
+
+  async kill(node: NodeConfig): Promise<void> {
+    const pid = this.pid(node);
+    if (pid === null) return;
+    process.kill(pid, 'SIGKILL');
+    for (let i = 0; i < 100 && processAlive(pid); i++) await sleep(20);
+  }
+
+  async restart(node: NodeConfig): Promise<void> {
+    await this.stop(node, 'fast');
+    await this.start(node);
+  }
+
+  async exec(node: NodeConfig, tool: PgTool, args: string[], opts: ExecOptions = {}, detached = false): Promise<ExecResult> {
+    if (!PG_TOOLS.includes(tool)) throw new Error(`refusing to run ${tool}`);
+    await this.prepare();
+    const base = this.paths(node).base;
+    return runProgram(`${this.pgBin}/${tool}`, args, {
+      ...opts,
+      user: this.user,
+      cwd: existsSync(base) ? base : this.config.home,
+      env: { PGPASSFILE: this.pgpassFile, PGCONNECT_TIMEOUT: '5', HOME: this.config.home },
+      detached,
+    });
+  }
+
+  async logs(node: NodeConfig, lines: number): Promise<string> {
+    const file = this.paths(node).log;
+    if (!existsSync(file)) return '';
+    const size = statSync(file).size;
+    const want = Math.min(size, Math.max(64 * 1024, lines * 400));
+    const buf = Buffer.alloc(want);
+    const fd = openSync(file, 'r');
+    try {
+      readSync(fd, buf, 0, want, size - want);
+    } finally {
+      closeSync(fd);
+    }
+    const all = buf.toString('utf8').split('\n');
+    if (all.at(-1) === '') all.pop();
+    return all.slice(-lines).join('\n');
+  }
+
+  async destroy(node: NodeConfig): Promise<void> {
+    await this.stop(node, 'immediate');
+    rmSync(this.paths(node).base, { recursive: true, force: true });
+  }
+
+  watch(listener: (e: RuntimeEvent) => void): () => void {
+    this.listeners.add(listener);
+    if (!this.poller) {
+      for (const n of this.config.nodes) this.alive.set(n.name, this.pid(n) !== null);
+      this.poller = setInterval(() => this.poll(), POLL_MS);
+      this.poller.unref();
+    }
+    return () => {
+      this.listeners.delete(listener);
+      if (this.listeners.size === 0 && this.poller) {
+        clearInterval(this.poller);
+        this.poller = null;
+      }
+    };
+  }
+
+  private poll(): void {
+    for (const n of this.config.nodes) {
+      const now = this.pid(n) !== null;
+      const before = this.alive.get(n.name) ?? false;
+      if (now === before) continue;
+      this.alive.set(n.name, now);
+      if (now) this.emit({ type: 'start', node: n.name, at: new Date() });
+      else {
+        const expected = this.expectedExit.delete(n.name);
+        this.emit({ type: 'exit', node: n.name, at: new Date(), expected });
+      }
+    }
+  }
+
+  private emit(e: RuntimeEvent): void {
+    for (const l of this.listeners) {
+      try {
+        l(e);
+      } catch (err) {
+        this.log.error({ err }, 'runtime event listener failed');
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.poller) clearInterval(this.poller);
+    this.poller = null;
+    this.listeners.clear();
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  try {
+    // A recycled pid is not our postmaster.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return /\((postgres|postmaster)\)/.test(stat) && !/\) Z /.test(stat);
+  } catch {
+    return true;
+  }
+}
+
+function portFree(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = createServer();
+    srv.once('error', () => resolve(false));
+    srv.listen(port, host, () => srv.close(() => resolve(true)));
+  });
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

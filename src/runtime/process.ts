@@ -1,0 +1,80 @@
+// Spawning programs, as the postgres OS user when we are root (PostgreSQL refuses to run as root).
+import { spawn } from 'node:child_process';
+import { chownSync, readFileSync } from 'node:fs';
+import { UserError } from '../errors.js';
+import type { ExecOptions, ExecResult } from './runtime.js';
+
+export interface OsUser {
+  uid: number;
+  gid: number;
+  name: string;
+}
+
+/** The account PostgreSQL runs as: postgres when we are root, otherwise ourselves (null). */
+export function postgresOsUser(): OsUser | null {
+  if (process.getuid?.() !== 0) return null;
+  const line = readFileSync('/etc/passwd', 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('postgres:'));
+  if (!line) {
+    throw new UserError(
+      'running as root, but there is no `postgres` OS user to run PostgreSQL as',
+      'install postgresql-common (it creates the user) or run clusterbot as a normal user',
+      'prerequisite',
+    );
+  }
+  const [, , uid, gid] = line.split(':');
+  return { name: 'postgres', uid: Number(uid), gid: Number(gid) };
+}
+
+export function chownTo(path: string, user: OsUser | null): void {
+  if (user) chownSync(path, user.uid, user.gid);
+}
+
+export interface RunOptions extends ExecOptions {
+  env?: Record<string, string>;
+  cwd?: string;
+  user?: OsUser | null;
+  /** Put the child in its own session so a signal to our process group does not reach it. */
+  detached?: boolean;
+}
+
+export function runProgram(cmd: string, args: string[], opts: RunOptions = {}): Promise<ExecResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, {
+      cwd: opts.cwd,
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C.UTF-8', ...opts.env },
+      uid: opts.user?.uid,
+      gid: opts.user?.gid,
+      detached: opts.detached ?? false,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    let timer: NodeJS.Timeout | undefined;
+    if (opts.timeoutMs) {
+      timer = setTimeout(() => {
+        stderr += `\n(timed out after ${opts.timeoutMs} ms)`;
+        child.kill('SIGKILL');
+      }, opts.timeoutMs);
+    }
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+      opts.onOutput?.(d.toString());
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      opts.onOutput?.(d.toString());
+    });
+    child.on('error', (e) => {
+      if (timer) clearTimeout(timer);
+      reject(e);
+    });
+    child.on('close', (code) => {
+      if (timer) clearTimeout(timer);
+      resolve({ code: code ?? -1, stdout, stderr });
+    });
+    child.stdin.on('error', () => undefined);
+    child.stdin.end(opts.stdin ?? '');
+  });
+}

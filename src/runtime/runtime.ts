@@ -1,0 +1,63 @@
+// Where nodes run. cluster/ decides; a Runtime acts. Two implementations: local.ts, docker.ts.
+import type { NodeConfig } from '../config.js';
+
+export interface ExecResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface ExecOptions {
+  stdin?: string;
+  timeoutMs?: number;
+  /** Streamed output, for progress on long work. */
+  onOutput?: (chunk: string) => void;
+}
+
+export type RuntimeEvent =
+  | { type: 'exit'; node: string; at: Date; expected: boolean }
+  | { type: 'start'; node: string; at: Date };
+
+/** PostgreSQL programs a runtime may run for a node; nothing else is ever executed. */
+export const PG_TOOLS = [
+  'pg_basebackup',
+  'pg_rewind',
+  'pg_verifybackup',
+  'pg_controldata',
+  'pg_ctl',
+  'pg_waldump',
+  'pg_isready',
+  'psql',
+  'pgbench',
+  'initdb',
+] as const;
+export type PgTool = (typeof PG_TOOLS)[number];
+
+export type StopMode = 'smart' | 'fast' | 'immediate';
+
+export interface Runtime {
+  readonly kind: 'local' | 'docker';
+  /** Make sure binaries, folders and helper scripts exist (idempotent). */
+  prepare(): Promise<void>;
+  /** Has this node's data directory been initialised? */
+  isProvisioned(node: NodeConfig): Promise<boolean>;
+  /** initdb + seed settings + bootstrap SQL; leaves the node running. */
+  initPrimary(node: NodeConfig): Promise<void>;
+  /** Clone from `source` with pg_basebackup -R; leaves the node running as a streaming replica. */
+  cloneReplica(node: NodeConfig, source: NodeConfig, opts?: ExecOptions): Promise<void>;
+  start(node: NodeConfig): Promise<void>;
+  stop(node: NodeConfig, mode?: StopMode): Promise<void>;
+  /** SIGKILL the postmaster: a crash, for tests and benchmarks. */
+  kill(node: NodeConfig): Promise<void>;
+  restart(node: NodeConfig): Promise<void>;
+  isRunning(node: NodeConfig): Promise<boolean>;
+  /** Run a PostgreSQL program in the node's context (as the postgres OS user, or inside its container). */
+  exec(node: NodeConfig, tool: PgTool, args: string[], opts?: ExecOptions): Promise<ExecResult>;
+  /** The last lines of the node's PostgreSQL log (unmasked: callers mask). */
+  logs(node: NodeConfig, lines: number): Promise<string>;
+  /** Delete the node's data (the caller has asked for confirmation). */
+  destroy(node: NodeConfig): Promise<void>;
+  /** Process exits and starts, as they happen. Returns an unsubscribe function. */
+  watch(listener: (e: RuntimeEvent) => void): () => void;
+  close(): Promise<void>;
+}

@@ -48,6 +48,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     audit,
     pending,
     snapshot: () => inspectCluster({ config, pools, runtime, isFenced: services.isFenced }),
+    isFenced: (node) => runtime.isFenced(node),
     node(name) {
       const n = config.nodes.find((x) => x.name === name);
       if (!n) throw new UserError(`unknown node "${name}"`, `nodes are: ${config.nodes.map((x) => x.name).join(', ')}`, 'unknown_node');

@@ -11,6 +11,7 @@ import { clusterUp } from './cluster/provision.js';
 import { renderText } from './chat/shell/render.js';
 import { ShellAdapter } from './chat/shell/shell-adapter.js';
 import type { Reply } from './chat/reply.js';
+import { startChatAdapters } from './chat/adapters.js';
 
 const USAGE = `usage:
   clusterbot start                       bring the cluster up and open the chat (terminal when no Slack/Discord tokens)
@@ -91,6 +92,15 @@ async function cmdStart(config: Config): Promise<number> {
 }
 
 async function startChat(app: App, config: Config): Promise<number> {
+  const started = await startChatAdapters(app, config);
+  if (!started.terminal) {
+    process.stdout.write(`clusterbot: serving ${started.adapters.map((a) => a.name).join(' and ')}; Ctrl-C to stop.\n`);
+    await new Promise<void>((resolve) => {
+      process.once('SIGINT', resolve);
+      process.once('SIGTERM', resolve);
+    });
+    return 0;
+  }
   const shell = new ShellAdapter(app.router, {
     input: process.stdin,
     output: process.stdout,

@@ -31,6 +31,14 @@ export interface Surface {
 /** A line contributed to `/cluster status` by a module (backups, monitor…). */
 export type StatusContributor = (snap: ClusterSnapshot) => Promise<{ label: string; value: string; data?: Record<string, unknown> } | null>;
 
+/** What other modules may ask of the backup module (issue: backups). */
+export interface BackupsView {
+  /** The newest successful backup, or null. */
+  last(): Promise<{ id: string; kind: string; at: string; sizeBytes: number; durationMs: number; verified: boolean | null } | null>;
+  /** A sentence when a scheduled backup is overdue, else null. */
+  overdue(): Promise<string | null>;
+}
+
 export interface Services {
   config: Config;
   log: Logger;
@@ -46,7 +54,9 @@ export interface Services {
   statusContributors: StatusContributor[];
   /** Every registered command (for help and adapters' registration). */
   commands: Command[];
-  /** Named optional modules (backups, monitor, failover…) register themselves here. */
+  /** Set by the backup module when it is wired in. */
+  backups?: BackupsView;
+  /** Named optional modules (monitor, failover…) register themselves here. */
   modules: Record<string, unknown>;
 }
 

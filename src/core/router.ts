@@ -7,6 +7,9 @@ import type { CommandContext, Principal, Services, Surface } from './context.js'
 import { parseArgs, printable, splitCommandLine, suggest } from './parse.js';
 import { levelOf } from './permissions.js';
 
+/** A button whose id is `cb:cmd:/cluster failover` runs that command as the clicker. */
+export const COMMAND_BUTTON_PREFIX = 'cb:cmd:';
+
 export class Router {
   private readonly byName = new Map<string, Command>();
 
@@ -63,6 +66,8 @@ export class Router {
 
   /** A button click. Confirm buttons run the pending action once; everything else is refused and audited. */
   async press(buttonId: string, who: Principal, surface: Surface): Promise<Reply> {
+    // "Start failover…" on an alert: a button that runs a command as the person who clicks.
+    if (buttonId.startsWith(COMMAND_BUTTON_PREFIX)) return this.handle(buttonId.slice(COMMAND_BUTTON_PREFIX.length), who, surface);
     const { pending, audit, config } = this.services;
     const taken = pending.take(buttonId);
     const base = { user: who.id, platform: who.platform, channel: surface.channel };

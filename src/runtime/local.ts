@@ -232,6 +232,7 @@ export class LocalRuntime implements Runtime {
         'precondition',
       );
     }
+    if (await this.isFenced(node)) this.writeOwned(`${p.data}/standby.signal`, '', 0o600);
     this.expectedExit.delete(node.name);
     const r = await this.exec(node, 'pg_ctl', ['start', '-D', p.data, '-l', p.log, '-w', '-t', '60', '-s'], {}, true);
     if (r.code !== 0) {
@@ -291,6 +292,31 @@ export class LocalRuntime implements Runtime {
     const all = buf.toString('utf8').split('\n');
     if (all.at(-1) === '') all.pop();
     return all.slice(-lines).join('\n');
+  }
+
+  private fenceFile(node: NodeConfig): string {
+    return `${this.paths(node).base}/FENCED`;
+  }
+
+  /**
+   * standby.signal in the data directory makes PostgreSQL start in recovery (read-only), whoever
+   * starts it — us, pg_ctl by hand, or a reboot script. The FENCED marker outside the data
+   * directory records why, and start() re-creates the signal if someone deleted it.
+   */
+  async fence(node: NodeConfig, reason: string): Promise<void> {
+    await this.prepare();
+    const p = this.paths(node);
+    if (!existsSync(p.data)) return;
+    this.writeOwned(`${p.data}/standby.signal`, '', 0o600);
+    this.writeOwned(this.fenceFile(node), `${JSON.stringify({ at: new Date().toISOString(), reason })}\n`, 0o644);
+  }
+
+  async unfence(node: NodeConfig): Promise<void> {
+    rmSync(this.fenceFile(node), { force: true });
+  }
+
+  async isFenced(node: NodeConfig): Promise<boolean> {
+    return existsSync(this.fenceFile(node));
   }
 
   async destroy(node: NodeConfig): Promise<void> {

@@ -57,6 +57,14 @@ export interface Runtime {
   logs(node: NodeConfig, lines: number): Promise<string>;
   /** Delete the node's data (the caller has asked for confirmation). */
   destroy(node: NodeConfig): Promise<void>;
+  /**
+   * Fencing: a fenced node must never again start as a writable primary (not after a process
+   * restart, not after a container restart policy) until `unfence` — called by rejoin once it is
+   * a replica of the new primary.
+   */
+  fence(node: NodeConfig, reason: string): Promise<void>;
+  unfence(node: NodeConfig): Promise<void>;
+  isFenced(node: NodeConfig): Promise<boolean>;
   /** Process exits and starts, as they happen. Returns an unsubscribe function. */
   watch(listener: (e: RuntimeEvent) => void): () => void;
   close(): Promise<void>;

@@ -1,0 +1,22 @@
+// Which chat adapters run: Slack and/or Discord when their tokens are configured, the terminal
+// otherwise. Each platform adds its block here; both may run at once (alerts go to both).
+import type { App } from '../app.js';
+import type { Config } from '../config.js';
+import type { ChatAdapter } from './adapter.js';
+
+export interface StartedAdapters {
+  adapters: ChatAdapter[];
+  /** True when no chat platform is configured and the terminal REPL should open. */
+  terminal: boolean;
+}
+
+export async function startChatAdapters(app: App, config: Config): Promise<StartedAdapters> {
+  const adapters: ChatAdapter[] = [];
+  void config;
+  // Platform adapters register here (Slack, Discord), each started and added to app.notifier.
+  for (const a of adapters) {
+    await a.start();
+    app.notifier.add(a);
+  }
+  return { adapters, terminal: adapters.length === 0 };
+}

@@ -7,6 +7,8 @@ import type { CommandContext } from './context.js';
 
 export type Level = 'viewer' | 'operator' | 'admin';
 export const LEVELS: Level[] = ['viewer', 'operator', 'admin'];
+/** "a viewer", "an operator", "an admin". */
+export const aLevel = (l: Level) => (l === 'viewer' ? 'a viewer' : `an ${l}`);
 export const atLeast = (have: Level | null, need: Level) => have !== null && LEVELS.indexOf(have) >= LEVELS.indexOf(need);
 
 export type ArgKind = 'node' | 'string' | 'int' | 'enum' | 'duration' | 'time' | 'flag';

@@ -1,6 +1,6 @@
 // Ask before acting: a card with Confirm / Cancel buttons backed by a single-use pending action.
 import type { Field, Reply } from '../chat/reply.js';
-import type { Level } from './command.js';
+import { aLevel, type Level } from './command.js';
 import type { CommandContext } from './context.js';
 
 export interface ConfirmRequest {
@@ -26,7 +26,7 @@ export function askConfirmation(ctx: CommandContext, req: ConfirmRequest): Reply
     confirmText: `${req.summary}?`,
     run: req.run,
   });
-  const who = config.REQUIRE_SECOND_APPROVER ? `another ${req.level} (two-person rule)` : `an ${req.level}`;
+  const who = config.REQUIRE_SECOND_APPROVER ? `another ${req.level} (two-person rule)` : aLevel(req.level);
   return {
     title: `Confirm: ${req.summary}`,
     severity: 'warn',

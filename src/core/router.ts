@@ -2,7 +2,7 @@
 // validation, confirmations and the audit trail live here, so every adapter obeys the same rules.
 import { errorReply, type Reply } from '../chat/reply.js';
 import { errorLine, isUserError } from '../errors.js';
-import { atLeast, type Command } from './command.js';
+import { aLevel, atLeast, type Command } from './command.js';
 import type { CommandContext, Principal, Services, Surface } from './context.js';
 import { parseArgs, printable, splitCommandLine, suggest } from './parse.js';
 import { levelOf } from './permissions.js';
@@ -40,7 +40,7 @@ export class Router {
     if (!atLeast(level, cmd.level)) {
       this.services.audit.record({ ...base, kind: 'refusal', outcome: 'forbidden', detail: { level, needs: cmd.level } });
       return errorReply(
-        `${who.display} ${level ? `is a ${level}` : 'has no clusterbot role'}; /cluster ${cmd.name} needs ${cmd.level} — ask an admin to add you to ${cmd.level.toUpperCase()}S`,
+        `${who.display} ${level ? `is ${aLevel(level)}` : 'has no clusterbot role'}; /cluster ${cmd.name} needs ${cmd.level} — ask an admin to add you to ${cmd.level.toUpperCase()}S`,
         'Not allowed',
       );
     }
@@ -82,10 +82,10 @@ export class Router {
       return errorReply(reason, 'Not allowed');
     };
     if (verb === 'cancelled') {
-      if (who.id !== action.requester.id && !atLeast(level, action.level)) return refuse(`only ${action.requester.display} or an ${action.level} can cancel this`);
+      if (who.id !== action.requester.id && !atLeast(level, action.level)) return refuse(`only ${action.requester.display} or ${aLevel(action.level)} can cancel this`);
     } else {
       if (!atLeast(level, action.level)) {
-        return refuse(`${who.display} ${level ? `is a ${level}` : 'has no clusterbot role'}; only an ${action.level} can confirm: ${action.summary}`);
+        return refuse(`${who.display} ${level ? `is ${aLevel(level)}` : 'has no clusterbot role'}; only ${aLevel(action.level)} can confirm: ${action.summary}`);
       }
       if (config.REQUIRE_SECOND_APPROVER && who.id === action.requester.id) {
         return refuse(`two-person rule (REQUIRE_SECOND_APPROVER): ${who.display} asked for this, so another ${action.level} must confirm it`);

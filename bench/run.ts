@@ -1,0 +1,51 @@
+// npm run bench [-- <scenario> …] [--quick]: runs the scenarios, writes bench/results/latest.json
+// and bench/results/latest.md (the table the README embeds).
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { machine, markdownTable, type Figure, type Scenario } from './lib.js';
+import { statusLatency } from './status-latency.js';
+
+export const scenarios: Record<string, Scenario> = {
+  'status-latency': statusLatency,
+};
+
+async function main(argv: string[]): Promise<number> {
+  const quick = argv.includes('--quick');
+  const names = argv.filter((a) => !a.startsWith('--'));
+  const unknown = names.filter((n) => !scenarios[n]);
+  if (unknown.length) {
+    console.error(`unknown scenario ${unknown.join(', ')} — scenarios: ${Object.keys(scenarios).join(', ')}`);
+    return 2;
+  }
+  const chosen = names.length ? names : Object.keys(scenarios);
+  const started = new Date();
+  const figures: Figure[] = [];
+  const errors: Array<{ scenario: string; error: string }> = [];
+  for (const name of chosen) {
+    const t = performance.now();
+    console.log(`▶ ${name}`);
+    try {
+      figures.push(...(await scenarios[name]({ quick, log: (l) => console.log(`  ${l}`) })));
+    } catch (e) {
+      errors.push({ scenario: name, error: (e as Error).message });
+      console.error(`  ${name} failed: ${(e as Error).message}`);
+    }
+    console.log(`  done in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+  }
+  const result = { startedAt: started.toISOString(), finishedAt: new Date().toISOString(), quick, machine: machine(), figures, errors };
+  mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
+  const md = [
+    `Run ${result.startedAt.slice(0, 16).replace('T', ' ')} UTC on ${result.machine.cpus} × ${result.machine.cpuModel}, ${result.machine.memoryGiB} GiB, Node ${result.machine.node}${quick ? ' (quick)' : ''}.`,
+    '',
+    markdownTable(figures),
+    ...(errors.length ? ['', ...errors.map((e) => `- **${e.scenario} failed**: ${e.error}`)] : []),
+    '',
+  ].join('\n');
+  if (!quick) {
+    writeFileSync(new URL('./results/latest.json', import.meta.url), `${JSON.stringify(result, null, 2)}\n`);
+    writeFileSync(new URL('./results/latest.md', import.meta.url), md);
+  }
+  console.log(`\n${md}`);
+  return errors.length ? 1 : 0;
+}
+
+process.exitCode = await main(process.argv.slice(2));

@@ -109,6 +109,7 @@ async function startChat(app: App, config: Config): Promise<number> {
   app.notifier.add(shell);
   await shell.start();
   await shell.done();
+  process.stdout.write('clusterbot: bye. The cluster keeps running; `clusterbot run "/cluster down" --confirm` stops it.\n');
   return 0;
 }
 

@@ -22,6 +22,7 @@ export class ShellAdapter implements ChatAdapter {
   private posted = 0;
   private busy: Promise<void> = Promise.resolve();
   private closed!: Promise<void>;
+  private ended = false;
 
   constructor(
     private readonly router: Router,
@@ -41,12 +42,19 @@ export class ShellAdapter implements ChatAdapter {
 
   async start(): Promise<void> {
     this.rl = createInterface({ input: this.opts.input, output: this.opts.output, prompt: this.opts.prompt ?? 'clusterbot> ', terminal: false });
-    this.closed = new Promise((resolve) => this.rl!.once('close', () => resolve()));
+    this.closed = new Promise((resolve) =>
+      this.rl!.once('close', () => {
+        this.ended = true;
+        resolve();
+      }),
+    );
     this.write('Type /cluster help for commands, a number to press a button, or exit.');
     this.rl.prompt();
     this.rl.on('line', (line) => {
       // One command at a time, in order, even when lines are pasted.
-      this.busy = this.busy.then(() => this.onLine(line.trim())).then(() => this.rl?.prompt());
+      this.busy = this.busy.then(() => this.onLine(line.trim())).then(() => {
+        if (!this.ended) this.rl?.prompt();
+      });
     });
   }
 

@@ -28,7 +28,7 @@ if ! have_pg; then
     mkdir -p /etc/postgresql-common
     grep -qs '^create_main_cluster' /etc/postgresql-common/createcluster.conf || echo 'create_main_cluster = false' >> /etc/postgresql-common/createcluster.conf
     apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-15 postgresql-client-15 >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold postgresql-15 postgresql-client-15 >/dev/null
     have_pg || fail "postgresql-15 installed but its binaries were not found under /usr/lib/postgresql"
   else
     fail "PostgreSQL server binaries not found. Install them (Debian/Ubuntu: sudo apt-get install -y postgresql-15) or set PG_BIN to their folder."

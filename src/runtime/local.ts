@@ -225,6 +225,10 @@ export class LocalRuntime implements Runtime {
       throw new UserError(`node ${node.name} has no data yet`, 'run /cluster up to create it', 'precondition');
     }
     if (await this.isRunning(node)) return;
+    // A killed postmaster stays a zombie until its parent reaps it; PostgreSQL's lock-file check
+    // counts a zombie as alive, so wait for the pid to vanish first.
+    const stale = this.postmasterPid(node);
+    if (stale !== null) await waitGone(stale);
     if (!(await portFree(node.host, node.port))) {
       throw new UserError(
         `port ${node.port} on ${node.host} is already in use by another program, so ${node.name} cannot start`,
@@ -256,7 +260,7 @@ export class LocalRuntime implements Runtime {
     const pid = this.pid(node);
     if (pid === null) return;
     process.kill(pid, 'SIGKILL');
-    for (let i = 0; i < 100 && processAlive(pid); i++) await sleep(20);
+    await waitGone(pid);
   }
 
   async restart(node: NodeConfig): Promise<void> {
@@ -383,6 +387,18 @@ function processAlive(pid: number): boolean {
     return /\((postgres|postmaster)\)/.test(stat) && !/\) Z /.test(stat);
   } catch {
     return true;
+  }
+}
+
+/** Wait (up to 5 s) until a pid no longer exists at all, zombie included. */
+async function waitGone(pid: number): Promise<void> {
+  for (let i = 0; i < 250; i++) {
+    try {
+      process.kill(pid, 0);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ESRCH') return;
+    }
+    await sleep(20);
   }
 }
 

@@ -100,3 +100,22 @@ describe('a real local 3-node cluster', () => {
     expect(rows[0].n).toBe(6);
   });
 });
+
+describe('a crashed node', () => {
+  let c: TestCluster;
+  beforeAll(async () => {
+    c = await startTestCluster();
+  });
+  afterAll(async () => {
+    await c?.destroy();
+  });
+
+  it('can be started again right after kill -9 of its postmaster', async () => {
+    const readonly = c.app.services.node('readonly');
+    await c.app.services.runtime.kill(readonly);
+    expect(await c.app.services.runtime.isRunning(readonly)).toBe(false);
+    const r = await c.run('/cluster start readonly');
+    expect(r.failed, r.text).toBeFalsy();
+    expect(r.text).toMatch(/streaming from primary/);
+  });
+});

@@ -121,7 +121,7 @@ function splitBrain(writable: string[]): Finding {
     subject: 'cluster',
     node: null,
     severity: 'crit',
-    title: `SPLIT BRAIN: ${both(writable)} all accept writes`,
+    title: `SPLIT BRAIN: ${both(writable)} ${writable.length === 2 ? 'both' : 'all'} accept writes`,
     text: `${writable.length} nodes are writable primaries at once (${writable.join(', ')}). Clients may be writing to both and their histories are diverging.`,
     value: `${writable.length} writable primaries: ${writable.join(', ')}`,
     threshold: 'exactly 1 writable primary',

@@ -10,8 +10,8 @@ export const CHART_HEIGHT = 560;
 const LEFT = 92;
 const RIGHT = 28;
 const PANELS = [
-  { top: 78, height: 180, metric: 0 as const, label: 'lag behind the primary (bytes)' },
-  { top: 318, height: 180, metric: 1 as const, label: 'replay delay (seconds)' },
+  { top: 96, height: 170, metric: 0 as const, label: 'lag behind the primary (bytes)' },
+  { top: 322, height: 170, metric: 1 as const, label: 'replay delay (seconds)' },
 ];
 const COLORS = ['#1f77b4', '#2ca02c', '#9467bd', '#17becf', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22'];
 
@@ -37,15 +37,15 @@ export interface ChartInput {
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 const fmt = (metric: 0 | 1, v: number) => (metric === 0 ? formatBytes(Math.round(v)) : formatSeconds(v));
 
-/** Round up to 1, 2, 2.5 or 5 × 10^n (bytes: powers of 1024 look better in kB/MB). */
+/** The top of the scale: 4 grid steps of 1, 2, 2.5 or 5 × 10^n (bytes in units of 1024^k). */
 function niceMax(v: number, metric: 0 | 1): number {
   const floor = metric === 0 ? 1024 : 1;
-  const x = Math.max(v * 1.1, floor);
-  const base = metric === 0 ? 1024 ** Math.floor(Math.log(x) / Math.log(1024)) : 1;
-  const scaled = x / base;
+  const step = Math.max(v * 1.05, floor) / 4;
+  const base = metric === 0 ? 1024 ** Math.max(0, Math.floor(Math.log(step) / Math.log(1024))) : 1;
+  const scaled = step / base;
   const p = 10 ** Math.floor(Math.log10(scaled));
-  const step = [1, 2, 2.5, 5, 10].find((m) => m * p >= scaled)!;
-  return step * p * base;
+  const m = [1, 2, 2.5, 5, 10].find((k) => k * p >= scaled)!;
+  return 4 * m * p * base;
 }
 
 export function replicasIn(samples: LagSample[]): string[] {
@@ -81,11 +81,12 @@ export function buildLagSvg(input: ChartInput, nodeOrder: string[]): { svg: stri
     `<rect width="${CHART_WIDTH}" height="${CHART_HEIGHT}" fill="#ffffff"/>`,
     `<text x="${LEFT}" y="30" font-size="18" font-weight="bold" fill="#222">${esc(input.title)}</text>`,
   ];
-  series.forEach((s, i) => {
-    const lx = LEFT + i * 200;
-    const now = `${formatBytes(s.lastBytes)} / ${formatSeconds(s.lastSeconds)}`;
-    parts.push(`<rect x="${lx}" y="44" width="14" height="14" fill="${s.color}"/>`, `<text x="${lx + 20}" y="56" font-size="13" fill="#222">${esc(s.node)} (now ${esc(now)})</text>`);
-  });
+  let lx = LEFT;
+  for (const s of series) {
+    const label = `${s.node} (now ${formatBytes(s.lastBytes)} / ${formatSeconds(s.lastSeconds)})`;
+    parts.push(`<rect x="${lx}" y="46" width="14" height="14" fill="${s.color}"/>`, `<text x="${lx + 20}" y="58" font-size="13" fill="#222">${esc(label)}</text>`);
+    lx += 20 + label.length * 7.5 + 24;
+  }
   for (const panel of PANELS) {
     const { top, height, metric } = panel;
     const yMax = niceMax(Math.max(0, ...series.map((s) => (metric === 0 ? s.maxBytes : s.maxSeconds))), metric);

@@ -27,6 +27,7 @@ const list = z
   .string()
   .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean));
 const level = z.enum(['viewer', 'operator', 'admin']);
+const percent = z.coerce.number({ error: 'must be a percentage' }).min(0, 'must be a percentage (0-100)').max(100, 'must be a percentage (0-100)');
 const secret = z.string().min(8, 'must be at least 8 characters (generate one: openssl rand -hex 16)');
 
 const nodeList = z.string().transform((value, ctx) => {
@@ -83,8 +84,8 @@ export const configSchema = z.object({
   NOT_STREAMING_WARN_SECONDS: z.coerce.number().nonnegative().default(15),
   NOT_STREAMING_CRIT_SECONDS: z.coerce.number().nonnegative().default(300),
   ARCHIVER_FAILING_CRIT_MINUTES: z.coerce.number().nonnegative().default(10),
-  DISK_USAGE_WARN: z.coerce.number().min(0).max(100).default(80),
-  DISK_USAGE_CRIT: z.coerce.number().min(0).max(100).default(90),
+  DISK_USAGE_WARN: percent.default(80),
+  DISK_USAGE_CRIT: percent.default(90),
   HEALTH_REPORT_CRON: z
     .string()
     .refine((v) => v === 'off' || cron.validate(v), 'is not a cron expression such as "0 * * * *" (or off)')

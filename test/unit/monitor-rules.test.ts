@@ -93,4 +93,11 @@ describe('alert rules', () => {
     expect(f.title).toBe('SPLIT BRAIN: primary and standby both accept writes');
     expect(f.severity).toBe('crit');
   });
+
+  it('refuses a bad health-report schedule or threshold in the configuration, naming the key', () => {
+    expect(() => loadConfig({ POSTGRES_ADMIN_PASSWORD: 'a'.repeat(12), POSTGRES_REPLICATOR_PASSWORD: 'b'.repeat(12), HEALTH_REPORT_CRON: 'every hour', DISK_USAGE_WARN: '120' })).toThrowError(
+      /(?=.*HEALTH_REPORT_CRON: is not a cron expression such as "0 \* \* \* \*" \(or off\))(?=.*DISK_USAGE_WARN: must be a percentage \(0-100\))/,
+    );
+    expect(loadConfig({ POSTGRES_ADMIN_PASSWORD: 'a'.repeat(12), POSTGRES_REPLICATOR_PASSWORD: 'b'.repeat(12), HEALTH_REPORT_CRON: 'off' }).HEALTH_REPORT_CRON).toBe('off');
+  });
 });

@@ -93,10 +93,9 @@ export class AlertManager {
 
   private async notify(rec: AlertRecord, now: number): Promise<void> {
     const sev = rec.finding.severity;
-    const view = rec;
     if (rec.messages.length === 0) {
       // First post (or retry when no adapter took it, or the end of maintenance).
-      const posted = await this.notifier.post(CHANNEL, firingReply(view, 'firing', this.reminderMinutes));
+      const posted = await this.notifier.post(CHANNEL, firingReply(rec, 'firing', this.reminderMinutes));
       if (posted.length === 0) return;
       rec.messages = posted;
       rec.mutedSince = null;
@@ -106,22 +105,22 @@ export class AlertManager {
     }
     if (sev === 'crit' && rec.notifiedSeverity === 'warn') {
       // Escalation is news: a new top-level post, and the first one edited to match.
-      await this.notifier.update(rec.messages, firingReply(view, 'firing', this.reminderMinutes));
-      const posted = await this.notifier.post(CHANNEL, firingReply(view, 'escalated', this.reminderMinutes));
+      await this.notifier.update(rec.messages, firingReply(rec, 'firing', this.reminderMinutes));
+      const posted = await this.notifier.post(CHANNEL, firingReply(rec, 'escalated', this.reminderMinutes));
       rec.messages.push(...posted);
       rec.notifiedSeverity = sev;
       rec.lastNotifiedAt = new Date(now).toISOString();
       return;
     }
     if (sev === 'warn' && rec.notifiedSeverity === 'crit') {
-      await this.notifier.update(rec.messages, firingReply(view, 'firing', this.reminderMinutes));
+      await this.notifier.update(rec.messages, firingReply(rec, 'firing', this.reminderMinutes));
       rec.notifiedSeverity = sev;
       return;
     }
     const last = rec.lastNotifiedAt ? Date.parse(rec.lastNotifiedAt) : 0;
     if (now - last >= this.reminderMinutes * 60_000) {
-      await this.notifier.update(rec.messages, firingReply(view, 'firing', this.reminderMinutes));
-      await this.notifier.post(CHANNEL, reminderReply(view, now, this.reminderMinutes), rec.messages);
+      await this.notifier.update(rec.messages, firingReply(rec, 'firing', this.reminderMinutes));
+      await this.notifier.post(CHANNEL, reminderReply(rec, now, this.reminderMinutes), rec.messages);
       rec.lastNotifiedAt = new Date(now).toISOString();
     }
   }

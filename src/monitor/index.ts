@@ -1,5 +1,6 @@
 // Wiring of the monitor: start/stop with the bot, /metrics and /healthz on the HTTP port, and the
-// lines it adds to /cluster status (which also work in a one-shot `clusterbot run`).
+// lines it adds to /cluster status (which also work in a one-shot `clusterbot run`). This module
+// stays light: the loop, prom-client and node-cron load only when monitoring starts.
 import type { App } from '../app.js';
 import type { Config } from '../config.js';
 import type { Services } from '../core/context.js';
@@ -7,14 +8,13 @@ import type { HttpServer } from '../http/server.js';
 import { loadMonitorState, type AlertRecord } from './alerts.js';
 import { monitorFiles } from './files.js';
 import { activeMaintenance } from './maintenance.js';
-import { Monitor } from './monitor.js';
+import type { Monitor } from './monitor.js';
 
-export { observeFailoverStep } from './metrics.js';
+export { observeFailoverStep } from './failover-steps.js';
 
 /** The running monitor of this process, if any. */
 export function runningMonitor(services: Services): Monitor | null {
-  const m = services.modules.monitor;
-  return m instanceof Monitor ? m : null;
+  return (services.modules.monitor as Monitor | undefined) ?? null;
 }
 
 export interface StartMonitoringOptions {
@@ -26,6 +26,7 @@ export interface StartMonitoringOptions {
 export async function startMonitoring(app: App, opts: StartMonitoringOptions = {}): Promise<() => Promise<void>> {
   const { services } = app;
   await stopMonitoring(services);
+  const { Monitor } = await import('./monitor.js');
   const monitor = new Monitor(services, app.notifier);
   services.modules.monitor = monitor;
   if (opts.http) registerRoutes(opts.http, services);

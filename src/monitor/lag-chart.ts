@@ -1,7 +1,6 @@
 // The /cluster lag chart: lag per replica over a window, drawn as SVG and rasterised to PNG by
 // resvg. Two panels share the time axis: bytes behind, and replay delay in seconds.
 import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { Resvg } from '@resvg/resvg-js';
 import { formatBytes, formatSeconds } from '../cluster/lsn.js';
 import type { LagSample } from './lag-history.js';
 
@@ -142,7 +141,9 @@ export function buildLagSvg(input: ChartInput, nodeOrder: string[]): { svg: stri
   return { svg: parts.join('\n'), series };
 }
 
-export function svgToPng(svg: string): { png: Buffer; width: number; height: number } {
+export async function svgToPng(svg: string): Promise<{ png: Buffer; width: number; height: number }> {
+  // A native module: loaded when a chart is drawn, not on every start of the CLI.
+  const { Resvg } = await import('@resvg/resvg-js');
   const rendered = new Resvg(svg, { fitTo: { mode: 'original' }, font: { loadSystemFonts: true, defaultFontFamily: 'DejaVu Sans' } }).render();
   return { png: rendered.asPng(), width: rendered.width, height: rendered.height };
 }

@@ -36,7 +36,7 @@ export async function lagChart(services: Services, windowSeconds: number): Promi
     },
     config.nodes.map((n) => n.name),
   );
-  const { png, width, height } = svgToPng(svg);
+  const { png, width, height } = await svgToPng(svg);
   const saved = saveChart(monitorFiles(config).charts, png, svg);
   const severities = series.map((s) =>
     [level(s.lastBytes ?? 0, config.LAG_BYTES_WARN, config.LAG_BYTES_CRIT), level(s.lastSeconds ?? 0, config.LAG_SECONDS_WARN, config.LAG_SECONDS_CRIT)],

@@ -4,6 +4,7 @@ import { collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { ClusterSnapshot } from '../cluster/inspect.js';
 import type { BackupsView } from '../core/context.js';
 import type { AlertRecord } from './alerts.js';
+import { onFailoverStep } from './failover-steps.js';
 
 // Failover step timings outlive any one monitor: the failover module calls observeFailoverStep().
 const failoverRegistry = new Registry();
@@ -15,10 +16,7 @@ const failoverSteps = new Histogram({
   registers: [failoverRegistry],
 });
 
-/** Record how long one failover step took (milliseconds). Safe to call with or without a monitor. */
-export function observeFailoverStep(step: string, ms: number): void {
-  failoverSteps.observe({ step }, ms / 1000);
-}
+onFailoverStep((step, seconds) => failoverSteps.observe({ step }, seconds));
 
 const ROLES = ['primary', 'replica', 'down'] as const;
 

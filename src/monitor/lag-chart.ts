@@ -2,6 +2,7 @@
 // resvg. Two panels share the time axis: bytes behind, and replay delay in seconds.
 import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { formatBytes, formatSeconds } from '../cluster/lsn.js';
+import { UserError } from '../errors.js';
 import type { LagSample } from './lag-history.js';
 
 export const CHART_WIDTH = 960;
@@ -143,7 +144,9 @@ export function buildLagSvg(input: ChartInput, nodeOrder: string[]): { svg: stri
 
 export async function svgToPng(svg: string): Promise<{ png: Buffer; width: number; height: number }> {
   // A native module: loaded when a chart is drawn, not on every start of the CLI.
-  const { Resvg } = await import('@resvg/resvg-js');
+  const { Resvg } = await import('@resvg/resvg-js').catch(() => {
+    throw new UserError('the chart renderer (@resvg/resvg-js) is not installed for this platform', 'run npm ci (it ships prebuilt binaries for Linux, macOS and Windows)', 'prerequisite');
+  });
   const rendered = new Resvg(svg, { fitTo: { mode: 'original' }, font: { loadSystemFonts: true, defaultFontFamily: 'DejaVu Sans' } }).render();
   return { png: rendered.asPng(), width: rendered.width, height: rendered.height };
 }

@@ -120,11 +120,11 @@ describe('monitor metrics, health, lag chart and reports', () => {
     expect(pick(m, 'clusterbot_maintenance_mode')).toBe(0);
     expect(pick(m, 'clusterbot_monitor_last_success_timestamp_seconds')).toBeGreaterThan(Date.now() / 1000 - 30);
 
-    // Lag in bytes is the real replay gap: pause replay on standby and write about 3 MB.
+    // Lag in bytes is the real replay gap: pause replay on standby and write about 4 MB.
     await c.sql('primary', 'CREATE TABLE IF NOT EXISTS filler (pad text)');
     await c.sql('standby', 'SELECT pg_wal_replay_pause()');
     try {
-      await c.sql('primary', "INSERT INTO filler SELECT repeat('z', 1000) FROM generate_series(1, 3000)");
+      await c.sql('primary', "INSERT INTO filler SELECT repeat('z', 1000) FROM generate_series(1, 4000)");
       const lagged = await until(metrics, (s) => (pick(s, 'clusterbot_replication_lag_bytes', { node: 'standby' }) ?? 0) > 3_000_000, 'standby lag in /metrics');
       const snap = await c.app.services.snapshot();
       const truth = snap.nodes.find((n) => n.name === 'standby')!.lagBytes!;

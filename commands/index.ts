@@ -10,5 +10,7 @@ import up from './up.js';
 import down from './down.js';
 import history from './history.js';
 import help from './help.js';
+import lag from './lag.js';
+import maintenance from './maintenance.js';
 
-export const commands: Command[] = [status, nodes, connect, start, stop, restart, up, down, history, help] as Command[];
+export const commands: Command[] = [status, nodes, connect, start, stop, restart, up, down, history, lag, maintenance, help] as Command[];

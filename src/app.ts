@@ -14,6 +14,7 @@ import { UserError } from './errors.js';
 import { LocalRuntime } from './runtime/local.js';
 import type { Runtime } from './runtime/runtime.js';
 import { Notifier } from './chat/notifier.js';
+import { installMonitorView, stopMonitoring } from './monitor/index.js';
 
 export interface App {
   services: Services;
@@ -59,6 +60,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     modules: {},
   };
   audit.setMirror((entries) => mirrorAudit(services, entries));
+  installMonitorView(services);
   const router = new Router(services, commands);
   const notifier = new Notifier(log, masker);
   return {
@@ -66,6 +68,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     router,
     notifier,
     async close() {
+      await stopMonitoring(services);
       await notifier.stop();
       // The audit mirror gets a moment to reach the primary; what it misses is replayed later.
       await Promise.race([audit.close(), new Promise((r) => setTimeout(r, 3000).unref())]);

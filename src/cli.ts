@@ -12,6 +12,8 @@ import { renderText } from './chat/shell/render.js';
 import { ShellAdapter } from './chat/shell/shell-adapter.js';
 import type { Reply } from './chat/reply.js';
 import { startChatAdapters } from './chat/adapters.js';
+import { HttpServer } from './http/server.js';
+import { listenHttp, startMonitoring } from './monitor/index.js';
 
 const USAGE = `usage:
   clusterbot start                       bring the cluster up and open the chat (terminal when no Slack/Discord tokens)
@@ -80,14 +82,18 @@ async function cmdRun(config: Config, argv: string[]): Promise<number> {
 
 async function cmdStart(config: Config): Promise<number> {
   const app = await createApp(config);
+  const http = new HttpServer(app.services.log);
   try {
     process.stdout.write(`clusterbot: bringing up ${config.nodes.length} nodes (${config.RUNTIME} runtime, data in ${config.home})…\n`);
     const outcomes = await clusterUp({ ...app.services, progress: (l) => process.stdout.write(`  ${l}\n`) });
     for (const o of outcomes) process.stdout.write(`  ${o.node}: ${o.error ? `FAILED — ${o.error}` : o.action} (${(o.ms / 1000).toFixed(1)} s)\n`);
     if (outcomes.some((o) => o.action === 'failed')) process.stdout.write('Some nodes failed; the chat opens anyway so you can look (/cluster status, /cluster logs).\n');
+    await startMonitoring(app, { http });
+    if (http.hasRoutes) process.stdout.write(`clusterbot: ${await listenHttp(http, config)}\n`);
     return await startChat(app, config);
   } finally {
     await app.close();
+    await http.close();
   }
 }
 

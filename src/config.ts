@@ -2,6 +2,7 @@
 // `.env.example` documents the same keys; test/unit/config.test.ts keeps the two in step.
 import { resolve } from 'node:path';
 import { userInfo } from 'node:os';
+import cron from 'node-cron';
 import { z } from 'zod';
 import { UserError } from './errors.js';
 
@@ -26,6 +27,7 @@ const list = z
   .string()
   .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean));
 const level = z.enum(['viewer', 'operator', 'admin']);
+const percent = z.coerce.number({ error: 'must be a percentage' }).min(0, 'must be a percentage (0-100)').max(100, 'must be a percentage (0-100)');
 const secret = z.string().min(8, 'must be at least 8 characters (generate one: openssl rand -hex 16)');
 
 const nodeList = z.string().transform((value, ctx) => {
@@ -71,6 +73,25 @@ export const configSchema = z.object({
 
   // --- failover ---
   FAILOVER_MAX_LAG_BYTES: z.coerce.number().int().nonnegative().default(16 * 1024 * 1024),
+
+  // --- monitoring and alerts ---
+  MONITOR_INTERVAL_SECONDS: z.coerce.number().positive().max(3600).default(5),
+  ALERT_REMINDER_MINUTES: z.coerce.number().positive().default(30),
+  LAG_BYTES_WARN: z.coerce.number().int().nonnegative().default(16 * 1024 * 1024),
+  LAG_BYTES_CRIT: z.coerce.number().int().nonnegative().default(256 * 1024 * 1024),
+  LAG_SECONDS_WARN: z.coerce.number().nonnegative().default(60),
+  LAG_SECONDS_CRIT: z.coerce.number().nonnegative().default(300),
+  NOT_STREAMING_WARN_SECONDS: z.coerce.number().nonnegative().default(15),
+  NOT_STREAMING_CRIT_SECONDS: z.coerce.number().nonnegative().default(300),
+  ARCHIVER_FAILING_CRIT_MINUTES: z.coerce.number().nonnegative().default(10),
+  DISK_USAGE_WARN: percent.default(80),
+  DISK_USAGE_CRIT: percent.default(90),
+  HEALTH_REPORT_CRON: z
+    .string()
+    .refine((v) => v === 'off' || cron.validate(v), 'is not a cron expression such as "0 * * * *" (or off)')
+    .default('0 * * * *'),
+  HEALTH_REPORT_CHANNEL: z.enum(['reports', 'alerts']).default('reports'),
+  LAG_HISTORY_HOURS: z.coerce.number().positive().max(24 * 31).default(24),
 
   // --- logs and HTTP ---
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

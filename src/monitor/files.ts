@@ -1,0 +1,32 @@
+// Where the monitor keeps its state under CLUSTERBOT_HOME, and a crash-safe JSON writer.
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { Config } from '../config.js';
+
+export function monitorFiles(config: Pick<Config, 'home'>) {
+  const dir = `${config.home}/monitor`;
+  return {
+    dir,
+    alerts: `${dir}/alerts.json`,
+    maintenance: `${dir}/maintenance.json`,
+    lagHistory: `${dir}/lag-history.jsonl`,
+    charts: `${config.home}/charts`,
+  };
+}
+
+/** Write to a temporary name and rename, so a reader (or a crash) never sees half a file. */
+export function writeJsonAtomic(path: string, value: unknown): void {
+  mkdirSync(dirname(path), { recursive: true });
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, `${JSON.stringify(value, null, 1)}\n`);
+  renameSync(tmp, path);
+}
+
+/** The parsed file, or null when it is missing or unreadable (state is rebuilt from the cluster). */
+export function readJson<T>(path: string): T | null {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as T;
+  } catch {
+    return null;
+  }
+}

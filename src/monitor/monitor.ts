@@ -1,0 +1,162 @@
+// The monitor loop: read the cluster every MONITOR_INTERVAL_SECONDS, and at once when the runtime
+// reports a process exit; evaluate the rules, drive the alert lifecycle, keep lag samples and metrics.
+import type { Notifier } from '../chat/notifier.js';
+import type { Services } from '../core/context.js';
+import type { RuntimeEvent } from '../runtime/runtime.js';
+import { AlertManager } from './alerts.js';
+import { diskUsage, watchedDirs } from './disk.js';
+import { monitorFiles } from './files.js';
+import { LagHistory, sampleOf } from './lag-history.js';
+import { activeMaintenance } from './maintenance.js';
+import { MonitorMetrics } from './metrics.js';
+import { scheduleHealthReport } from './report.js';
+import { durationConditions, evaluateRules } from './rules.js';
+
+export interface MonitorHealth {
+  status: 'ok' | 'starting' | 'stale';
+  lastSuccessAt: string | null;
+  lastSuccessAgeSeconds: number | null;
+  staleAfterSeconds: number;
+  intervalSeconds: number;
+  ticks: number;
+  lastError: string | null;
+  alertsFiring: number;
+  maintenance: boolean;
+}
+
+export class Monitor {
+  readonly alerts: AlertManager;
+  readonly history: LagHistory;
+  readonly metrics: MonitorMetrics;
+  private readonly intervalMs: number;
+  private timer: NodeJS.Timeout | null = null;
+  private inFlight: Promise<void> | null = null;
+  private again = false;
+  private stopped = true;
+  private unwatch: (() => void) | null = null;
+  private stopReport: (() => Promise<void>) | null = null;
+  private readonly since: Record<string, number> = {};
+  private maintenanceWasOn = false;
+  private lastSuccessAt: number | null = null;
+  private lastError: string | null = null;
+  private ticks = 0;
+
+  constructor(
+    private readonly services: Services,
+    private readonly notifier: Notifier,
+  ) {
+    const { config, audit, log } = services;
+    const files = monitorFiles(config);
+    this.intervalMs = config.MONITOR_INTERVAL_SECONDS * 1000;
+    this.alerts = new AlertManager(files.alerts, notifier, audit, log, config.ALERT_REMINDER_MINUTES);
+    this.history = new LagHistory(files.lagHistory, config.LAG_HISTORY_HOURS, config.MONITOR_INTERVAL_SECONDS, log);
+    this.metrics = new MonitorMetrics(() => services.backups);
+    this.maintenanceWasOn = activeMaintenance(config) !== null;
+  }
+
+  start(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    this.unwatch = this.services.runtime.watch((e) => this.onRuntimeEvent(e));
+    this.stopReport = scheduleHealthReport(this.services, this.notifier);
+    this.kick('start');
+  }
+
+  private onRuntimeEvent(e: RuntimeEvent): void {
+    // An unexpected exit is the crash we must report within seconds: read the cluster now.
+    this.services.log.debug({ event: e }, 'runtime event');
+    this.kick(`${e.type} of ${e.node}${e.type === 'exit' && !e.expected ? ' (unexpected)' : ''}`);
+  }
+
+  /** Run a loop now (or right after the one in flight). */
+  kick(reason: string): void {
+    if (this.stopped) return;
+    if (this.inFlight) {
+      this.again = true;
+      return;
+    }
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.inFlight = this.tick(reason).finally(() => {
+      this.inFlight = null;
+      if (this.stopped) return;
+      if (this.again) {
+        this.again = false;
+        this.kick('queued event');
+      } else {
+        this.timer = setTimeout(() => this.kick('interval'), this.intervalMs);
+      }
+    });
+  }
+
+  /** Resolves after the next complete loop (tests, and commands that want fresh state). */
+  async settle(): Promise<void> {
+    while (this.inFlight) await this.inFlight;
+  }
+
+  private async tick(reason: string): Promise<void> {
+    const started = performance.now();
+    const { services } = this;
+    const { config, log } = services;
+    try {
+      const snapshot = await services.snapshot();
+      const now = Date.parse(snapshot.takenAt);
+      const state = this.alerts.state;
+      if (snapshot.primary) state.lastPrimary = snapshot.primary;
+      const holding = new Set(durationConditions(snapshot));
+      for (const k of Object.keys(this.since)) if (!holding.has(k)) delete this.since[k];
+      for (const k of holding) this.since[k] ??= now;
+      const maintenance = activeMaintenance(config, now);
+      const [disks, backupOverdue] = await Promise.all([
+        diskUsage(watchedDirs(config, services.runtime)),
+        services.backups ? services.backups.overdue().catch(() => null) : Promise.resolve(null),
+      ]);
+      const findings = evaluateRules({ snapshot, lastPrimary: state.lastPrimary, since: this.since, disks, backupOverdue, now, thresholds: config });
+      if (this.maintenanceWasOn && !maintenance) log.info('maintenance is over: posting the alerts it muted');
+      this.maintenanceWasOn = maintenance !== null;
+      state.lastTickAt = new Date(now).toISOString();
+      await this.alerts.reconcile(findings, now, maintenance);
+      this.history.add(sampleOf(snapshot));
+      this.metrics.updateCluster(snapshot);
+      this.metrics.updateAlerts(this.alerts.firing(), maintenance !== null);
+      this.lastSuccessAt = Date.now();
+      this.lastError = null;
+      this.ticks++;
+      const ms = performance.now() - started;
+      this.metrics.loopDone(this.lastSuccessAt, ms);
+      log.debug({ reason, ms: Math.round(ms), findings: findings.length }, 'monitor loop');
+    } catch (err) {
+      this.lastError = err instanceof Error ? err.message : String(err);
+      log.error({ err, reason }, 'monitor loop failed');
+    }
+  }
+
+  health(now = Date.now()): MonitorHealth {
+    const { config } = this.services;
+    const staleAfter = 3 * config.MONITOR_INTERVAL_SECONDS + (config.PG_CONNECT_TIMEOUT_MS + config.PG_QUERY_TIMEOUT_MS) / 1000;
+    const age = this.lastSuccessAt === null ? null : (now - this.lastSuccessAt) / 1000;
+    return {
+      status: age === null ? 'starting' : age > staleAfter || this.stopped ? 'stale' : 'ok',
+      lastSuccessAt: this.lastSuccessAt === null ? null : new Date(this.lastSuccessAt).toISOString(),
+      lastSuccessAgeSeconds: age === null ? null : Math.round(age * 10) / 10,
+      staleAfterSeconds: staleAfter,
+      intervalSeconds: config.MONITOR_INTERVAL_SECONDS,
+      ticks: this.ticks,
+      lastError: this.lastError,
+      alertsFiring: this.alerts.firing().length,
+      maintenance: activeMaintenance(config) !== null,
+    };
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.unwatch?.();
+    this.unwatch = null;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    await this.stopReport?.();
+    this.stopReport = null;
+    await this.settle();
+  }
+}

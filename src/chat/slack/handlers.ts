@@ -50,7 +50,10 @@ export function registerHandlers(bolt: BoltApp, deps: HandlerDeps): void {
     const surface: Surface = { platform: 'slack', channel: command.channel_id, progress: (r) => session.progress(r) };
     const sub = (splitCommandLine(command.text)[0] ?? 'help').toLowerCase();
     const slow = deps.router.find(sub)?.slow === true;
-    const timer = setTimeout(() => void session.working(workingReply(command.text)).catch((err: unknown) => log.error({ err }, 'slack: ack failed')), slow ? 0 : deps.ackAfterMs);
+    const ackNow = () => void session.working(workingReply(command.text)).catch((err: unknown) => log.error({ err }, 'slack: ack failed'));
+    // Slow commands are acknowledged before they start; others get ackAfterMs to answer in the ack.
+    if (slow) ackNow();
+    const timer = setTimeout(ackNow, slow ? 0 : deps.ackAfterMs);
     deps.track(
       deps.router
         .handle(command.text, who, surface)

@@ -5,6 +5,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startChatAdapters } from '../../src/chat/adapters.js';
+import { SlackAdapter } from '../../src/chat/slack/adapter.js';
 import { blocksOf, type SlackBlock } from '../../src/chat/slack/blocks.js';
 import type { AuditEntry } from '../../src/core/audit.js';
 import { startTestCluster, type TestCluster } from '../helpers/cluster.js';
@@ -229,6 +230,27 @@ describe('Slack over HTTP (real Bolt, local stand-in, real cluster)', () => {
     expect(logText).toContain('slack');
     expect(logText).not.toContain(SECRET);
     expect(logText).not.toContain(BOT_TOKEN);
+  });
+
+  it('Socket Mode: the same /cluster status works through a WebSocket that sends hello and an envelope', async () => {
+    const appToken = `xapp-1-${randomBytes(10).toString('hex')}`;
+    const socket = new SlackAdapter(c.app, { ...c.config, SLACK_MODE: 'socket', SLACK_APP_TOKEN: appToken });
+    expect(socket.mode).toBe('socket');
+    await socket.start();
+    try {
+      await s.socketConnected();
+      expect(s.calls.some((x) => x.method === 'apps.connections.open')).toBe(true);
+      const ack = (await s.envelope('slash_commands', slashCommandBody('status', VIEWER, s))) as SlackBody;
+      expect(ack.response_type).toBe('in_channel');
+      const rows = textOf(blocksOf(ack));
+      for (const node of ['primary', 'standby', 'readonly']) expect(rows).toContain(`*${node}`);
+      const refused = (await s.envelope('slash_commands', slashCommandBody('stop standby', VIEWER, s))) as SlackBody;
+      expect(refused.response_type).toBe('ephemeral');
+      expect(textOf(blocksOf(refused))).toMatch(/is a viewer; \/cluster stop needs operator/);
+    } finally {
+      await socket.stop();
+    }
+    expect(readFileSync(join(c.home, 'logs', 'clusterbot.log'), 'utf8')).not.toContain(appToken);
   });
 
   // /cluster failover is built on another branch: this test FAILS (never skips) until it is merged.

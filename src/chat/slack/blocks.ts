@@ -1,10 +1,11 @@
-// Block Kit rendering of the platform-neutral Reply. The blocks sit in one attachment so the
-// severity shows twice: an emoji in the title and a coloured bar down the side.
+// Block Kit rendering of the platform-neutral Reply. Severity shows twice: an emoji in the title
+// line, and a coloured bar down the side of the attachment that holds the body blocks.
 import { severityEmoji, type Button, type Reply, type Severity, type Table } from '../reply.js';
 
 /** The part of a Slack message body a Reply renders to (chat.postMessage, chat.update, respond, ack). */
 export interface SlackMessage {
   text: string;
+  blocks: SlackBlock[];
   attachments: Array<{ color: string; fallback: string; blocks: SlackBlock[] }>;
 }
 
@@ -103,12 +104,15 @@ export function renderBlocks(r: Reply): SlackBlock[] {
 
 /** Plain text for notifications and clients that cannot show blocks. */
 export function fallbackText(r: Reply): string {
-  return clip(`${severityEmoji[r.severity]} ${r.title}${r.text ? ` — ${r.text.split('\n')[0]}` : ''}`, 300);
+  return escapeMrkdwn(clip(`${severityEmoji[r.severity]} ${r.title}${r.text ? ` — ${r.text.split('\n')[0]}` : ''}`, 300));
 }
 
 export function renderMessage(r: Reply): SlackMessage {
   const text = fallbackText(r);
-  return { text, attachments: [{ color: severityColor[r.severity], fallback: text, blocks: renderBlocks(r) }] };
+  // With top-level blocks present, `text` only feeds notifications; the title line stays on top
+  // and the body hangs in a coloured attachment.
+  const [head, ...body] = renderBlocks(r);
+  return { text, blocks: [head], attachments: body.length ? [{ color: severityColor[r.severity], fallback: text, blocks: body }] : [] };
 }
 
 /** The blocks of a rendered message (for callers that need to look inside). */

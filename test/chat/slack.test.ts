@@ -257,13 +257,22 @@ describe('Slack over HTTP (real Bolt, local stand-in, real cluster)', () => {
   it('runs the full failover flow: slash command → card → admin Confirm → one promotion → card edited in place', async () => {
     expect(c.app.router.find('failover'), '/cluster failover is not registered in this build — merge the failover branch, then run this test').toBeDefined();
     const r = await slash('failover', ADMIN);
-    const [confirm] = buttonsOf(blocksOf(r.body));
+    // A slow command acks "Working on…" first; the card then arrives through the response_url.
+    const cardBody = buttonsOf(blocksOf(r.body)).length
+      ? r.body
+      : ((await s.waitFor((x) => x.method === 'respond' && x.path === r.responseId && buttonsOf(blocksOf(x.body as SlackBody)).length > 0))[0].body as SlackBody);
+    const [confirm] = buttonsOf(blocksOf(cardBody));
     expect(String(confirm?.action_id)).toMatch(/^cb:confirm:/);
     expect(confirm).toMatchObject({ style: 'danger', confirm: expect.anything() });
     const card = { channel: 'C0OPS', ts: '1700000000.777001' };
     const [ok, dup] = await Promise.all([click(String(confirm.action_id), ADMIN, card), click(String(confirm.action_id), ADMIN, card)]);
     expect([ok.status, dup.status]).toEqual([200, 200]);
-    await s.waitFor((x) => x.method === 'chat.update' && x.body.ts === card.ts && buttonsOf(blocksOf(x.body as SlackBody)).length === 0 && !/Running:/.test(JSON.stringify(x.body)));
+    // Progress steps edit the card; the final edit carries who confirmed it, and no buttons.
+    const edits = await s.waitFor((x) => x.method === 'chat.update' && x.body.ts === card.ts && /Confirmed by uadmin \(UADMIN\)( · |")/.test(JSON.stringify(x.body)), 1, 90_000);
+    expect(buttonsOf(blocksOf(edits[0].body as SlackBody))).toHaveLength(0);
+    expect(s.calls.filter((x) => x.method === 'chat.update' && x.body.ts === card.ts).length).toBeGreaterThanOrEqual(2);
+    const late = s.calls.find((x) => x.method === 'respond' && (x.path === ok.responseId || x.path === dup.responseId));
+    expect(textOf(blocksOf((late?.body ?? {}) as SlackBody))).toMatch(/already confirmed by uadmin/);
     const snap = await c.app.services.snapshot();
     expect(snap.writable).toEqual(['standby']);
     expect(snap.nodes.find((n) => n.name === 'standby')?.timeline).toBe(2);

@@ -105,8 +105,10 @@ function cardEditor(deps: HandlerDeps, card: CardRef, respond: BoltRespond): (r:
     await respond({ ...msg, replace_original: true });
   };
   return (r) => {
-    chain = chain.then(() => edit(r));
-    return chain;
+    // One failed edit must not stop later ones (the final result matters most).
+    const next = chain.catch(() => undefined).then(() => edit(r));
+    chain = next;
+    return next;
   };
 }
 
@@ -122,18 +124,34 @@ async function onClick(deps: HandlerDeps, body: BlockAction, actionId: string, r
 
   const card: CardRef = { channel, ts: body.container?.message_ts ?? body.message?.ts, ephemeral: body.container?.is_ephemeral === true };
   const editCard = cardEditor(deps, card, respond);
-  const surface: Surface = { platform: 'slack', channel, progress: editCard };
-  const work = deps.router.press(actionId, who, surface);
-  // The router claims a confirmation synchronously, before it runs: take the buttons off at once
-  // so nobody clicks a card that is already being handled.
+  // Progress from the action waits behind the "Running" edit below, so it cannot be overwritten.
+  let open!: () => void;
+  const gate = new Promise<void>((resolve) => {
+    open = resolve;
+  });
+  const surface: Surface = {
+    platform: 'slack',
+    channel,
+    progress: async (r) => {
+      await gate;
+      await editCard(r);
+    },
+  };
   const pendingId = actionId.startsWith(CONFIRM_PREFIX) ? actionId.slice(CONFIRM_PREFIX.length) : actionId.startsWith(CANCEL_PREFIX) ? actionId.slice(CANCEL_PREFIX.length) : null;
   const action = pendingId ? deps.services.pending.get(pendingId) : undefined;
-  if (action?.state === 'running' && action.handledBy?.who.id === who.id) {
-    await editCard({ title: `Running: ${action.summary}`, severity: 'info', text: `Confirmed by ${who.display}; this card updates as it goes.` });
+  const wasPending = action?.state === 'pending';
+  const work = deps.router.press(actionId, who, surface);
+  // The router claims a confirmation synchronously, before it runs: if this click claimed it,
+  // take the buttons off at once so nobody clicks a card that is already being handled.
+  if (wasPending && action?.state === 'running') {
+    void editCard({ title: `Running: ${action.summary}`, severity: 'info', text: `Confirmed by ${who.display}; this card updates as it goes.` }).catch((err: unknown) =>
+      deps.services.log.warn({ err: (err as Error).message }, 'slack: could not mark the card running'),
+    );
   }
+  open();
   const reply = await work;
   if (reply.ephemeral) return ephemeral(reply);
-  const handled = action?.handledBy;
+  const handled = wasPending ? action?.handledBy : undefined;
   const by = handled ? `${handled.verb === 'confirmed' ? 'Confirmed' : 'Cancelled'} by ${handled.who.display}` : '';
   await editCard({ ...reply, buttons: reply.buttons ?? [], context: [by, reply.context].filter(Boolean).join(' · ') || undefined });
   if (reply.image) await deps.upload(channel, reply.image);
@@ -144,7 +162,7 @@ async function runCommandButton(deps: HandlerDeps, who: Principal, channel: stri
   let posted: { channel: string; ts: string } | null = null;
   let chain: Promise<void> = Promise.resolve();
   const show = (r: Reply) => {
-    chain = chain.then(async () => {
+    chain = chain.catch(() => undefined).then(async () => {
       if (posted) {
         await deps.client.chat.update({ ...posted, ...renderMessage(r) });
         return;

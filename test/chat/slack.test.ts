@@ -213,6 +213,34 @@ describe('Slack over HTTP (real Bolt, local stand-in, real cluster)', () => {
     expect(String(edit.body.text)).toMatch(/Resolved: Alert B/);
   });
 
+  it('an alert button runs its command as the clicker: refused for a viewer, a new confirmation card for an admin', async () => {
+    const [alert] = await c.app.notifier.post('alerts', {
+      title: 'Primary restart needed',
+      severity: 'crit',
+      buttons: [{ actionId: 'cb:cmd:/cluster stop primary', label: 'Stop primary…', style: 'danger' }],
+    });
+    const card = alert.ref as { channel: string; ts: string };
+    const viewer = await click('cb:cmd:/cluster stop primary', VIEWER, card);
+    const [refusal] = await s.waitFor((x) => x.method === 'respond' && x.path === viewer.responseId);
+    expect(refusal.body).toMatchObject({ response_type: 'ephemeral', replace_original: false });
+    expect(textOf(blocksOf(refusal.body as SlackBody))).toMatch(/is a viewer; \/cluster stop needs operator/);
+
+    const from = s.calls.length;
+    await click('cb:cmd:/cluster stop primary', ADMIN, card);
+    const [posted] = await s.waitFor((x) => x.method === 'chat.postMessage' && s.calls.indexOf(x) >= from);
+    expect(posted.body.channel).toBe('C0ALERTS');
+    const buttons = buttonsOf(blocksOf(posted.body as SlackBody));
+    expect(buttons.map((b) => (b.text as { text: string }).text)).toEqual(['Stop primary primary', 'Cancel']);
+    const newCard = { channel: 'C0ALERTS', ts: String(posted.answer?.ts) };
+    expect(newCard.ts).not.toBe(card.ts);
+
+    await click(String(buttons[1].action_id), ADMIN, newCard);
+    const [cancelled] = await s.waitFor((x) => x.method === 'chat.update' && x.body.ts === newCard.ts && /Cancelled/.test(String(x.body.text)));
+    expect(buttonsOf(blocksOf(cancelled.body as SlackBody))).toHaveLength(0);
+    expect(s.calls.filter((x) => x.method === 'chat.update' && x.body.ts === card.ts)).toHaveLength(0);
+    expect(await c.app.services.runtime.isRunning(c.app.services.node('primary'))).toBe(true);
+  });
+
   it('uploads a chart with files.uploadV2 into the report channel, after its message', async () => {
     const png = join(c.home, 'lag.png');
     writeFileSync(png, Buffer.from('89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082', 'hex'));

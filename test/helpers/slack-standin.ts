@@ -10,8 +10,9 @@ export interface StandinCall {
   /** For response_url calls: the id in /respond/<id>. */
   path: string;
   body: Record<string, unknown>;
-  /** HTTP status the stand-in answered. */
+  /** HTTP status the stand-in answered, and its JSON body. */
   status: number;
+  answer?: Record<string, unknown>;
 }
 
 type Failure = { status: number; retryAfter?: number };
@@ -79,9 +80,18 @@ export class SlackStandin {
     const body = parse(raw, req.headers['content-type']);
     const failure = this.failures.get(method)?.shift();
     const status = failure?.status ?? 200;
-    this.calls.push({ method, path: method === 'respond' ? path.slice('/respond/'.length) : path, body, status });
+    const call: StandinCall = { method, path: method === 'respond' ? path.slice('/respond/'.length) : path, body, status };
+    this.calls.push(call);
+    const answer: { status: number; body: unknown; headers?: Record<string, string> } = failure
+      ? { status, body: { ok: false, error: 'stand-in failure' }, headers: failure.retryAfter ? { 'retry-after': String(failure.retryAfter) } : undefined }
+      : this.answer(method, body);
+    call.answer = answer.body as Record<string, unknown>;
     this.notify();
-    if (failure) return { status, body: { ok: false, error: 'stand-in failure' }, headers: failure.retryAfter ? { 'retry-after': String(failure.retryAfter) } : {} };
+    return answer;
+  }
+
+  private answer(method: string, body: Record<string, unknown>): { status: number; body: unknown } {
+    const status = 200;
     const ts = () => `${++this.ts}.000100`;
     switch (method) {
       case 'auth.test':

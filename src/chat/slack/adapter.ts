@@ -175,7 +175,8 @@ export class SlackAdapter implements ChatAdapter {
     if (this.stopped) return;
     this.stopped = true;
     if (this.mode === 'socket') await this.bolt?.stop().catch((err: unknown) => this.log.warn({ err: (err as Error).message }, 'slack: socket close failed'));
-    await Promise.allSettled([...this.inflight]);
+    // Work still answering Slack gets a moment to finish; the audit trail has the rest.
+    await Promise.race([Promise.allSettled([...this.inflight]), new Promise((r) => setTimeout(r, 10_000).unref())]);
     await this.outbox.stop();
   }
 }

@@ -10,7 +10,7 @@ import { splitCommandLine } from '../../core/parse.js';
 import { errorReply, type Image, type Reply } from '../reply.js';
 import { renderMessage } from './blocks.js';
 import type { SlackPeople } from './people.js';
-import { ReplySession } from './reply-session.js';
+import { ReplySession, RESPONSE_URL_USES } from './reply-session.js';
 
 export interface HandlerDeps {
   router: Router;
@@ -89,24 +89,29 @@ interface CardRef {
 }
 
 /** Edit the clicked card in place: chat.update where the bot owns it, else the response_url. */
-function cardEditor(deps: HandlerDeps, card: CardRef, respond: BoltRespond): (r: Reply) => Promise<void> {
+function cardEditor(deps: HandlerDeps, card: CardRef, respond: BoltRespond): (r: Reply, final?: boolean) => Promise<void> {
   let chain: Promise<void> = Promise.resolve();
-  const edit = async (r: Reply) => {
+  let responses = 0;
+  let updatable = !card.ephemeral && card.ts !== undefined;
+  const edit = async (r: Reply, final: boolean) => {
     const msg = renderMessage(r);
-    if (!card.ephemeral && card.ts) {
+    if (updatable) {
       try {
-        await deps.client.chat.update({ channel: card.channel, ts: card.ts, ...msg });
+        await deps.client.chat.update({ channel: card.channel, ts: card.ts!, ...msg });
         return;
       } catch (err) {
-        // Messages created by a slash-command response are not the bot's own: use the response_url.
+        // Messages created by a slash-command response may not be the bot's own: use the response_url.
+        updatable = false;
         deps.services.log.debug({ err: (err as Error).message }, 'slack: chat.update refused, replacing via response_url');
       }
     }
+    if (!final && responses >= RESPONSE_URL_USES - 1) return;
+    responses++;
     await respond({ ...msg, replace_original: true });
   };
-  return (r) => {
+  return (r, final = false) => {
     // One failed edit must not stop later ones (the final result matters most).
-    const next = chain.catch(() => undefined).then(() => edit(r));
+    const next = chain.catch(() => undefined).then(() => edit(r, final));
     chain = next;
     return next;
   };
@@ -153,7 +158,7 @@ async function onClick(deps: HandlerDeps, body: BlockAction, actionId: string, r
   if (reply.ephemeral) return ephemeral(reply);
   const handled = wasPending ? action?.handledBy : undefined;
   const by = handled ? `${handled.verb === 'confirmed' ? 'Confirmed' : 'Cancelled'} by ${handled.who.display}` : '';
-  await editCard({ ...reply, buttons: reply.buttons ?? [], context: [by, reply.context].filter(Boolean).join(' · ') || undefined });
+  await editCard({ ...reply, buttons: reply.buttons ?? [], context: [by, reply.context].filter(Boolean).join(' · ') || undefined }, true);
   if (reply.image) await deps.upload(channel, reply.image);
 }
 

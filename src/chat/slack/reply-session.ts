@@ -3,12 +3,16 @@
 import type { Reply } from '../reply.js';
 import { renderMessage, type SlackMessage } from './blocks.js';
 
+/** Slack accepts at most 5 messages per response_url. */
+export const RESPONSE_URL_USES = 5;
+
 type Visible = { response_type: 'in_channel' | 'ephemeral' };
 export type AckFn = (msg: SlackMessage & Visible) => Promise<void>;
 export type RespondFn = (msg: SlackMessage & Visible & { replace_original?: boolean }) => Promise<unknown>;
 
 export class ReplySession {
   private acked = false;
+  private responses = 0;
   private chain: Promise<void> = Promise.resolve();
   private ackedSignal!: () => void;
   /** Resolves once Slack has been answered (the listener may return then). */
@@ -40,12 +44,17 @@ export class ReplySession {
       return;
     }
     // Replace the first answer ("working…" or a progress step), whatever this one is.
+    this.responses++;
     await this.respond({ ...msg, replace_original: true });
   }
 
   /** Intermediate state of a long command (edits the message in place). */
   progress(reply: Reply): Promise<void> {
-    return this.then(() => this.show(reply));
+    return this.then(async () => {
+      // Slack takes 5 messages per response_url: keep the last one for the result.
+      if (this.acked && this.responses >= RESPONSE_URL_USES - 1) return;
+      await this.show(reply);
+    });
   }
 
   /** Answer at once with a "working" line if nothing has been shown yet. */

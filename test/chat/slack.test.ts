@@ -85,7 +85,9 @@ describe('Slack over HTTP (real Bolt, local stand-in, real cluster)', () => {
   });
 
   it('answers a signed /cluster status with a Block Kit card listing the three nodes', async () => {
+    const started = performance.now();
     const r = await slash('status', VIEWER);
+    console.log(`[timing] signed /cluster status answered in the ack after ${Math.round(performance.now() - started)} ms`);
     expect(r.status).toBe(200);
     expect(r.body.response_type).toBe('in_channel');
     const blocks = blocksOf(r.body);
@@ -189,7 +191,9 @@ describe('Slack over HTTP (real Bolt, local stand-in, real cluster)', () => {
     // The bot keeps answering while Slack's API is down for its own posts.
     const status = await slash('status', VIEWER);
     expect(textOf(blocksOf(status.body))).toMatch(/\*standby\*/);
+    const outage = performance.now();
     const [a, b] = await Promise.all([first, second]);
+    console.log(`[timing] alerts A and B delivered ${Math.round(performance.now() - outage)} ms after three 500s (backoff 1 s, 2 s, 4 s)`);
     const posts = s.calls.filter((x) => x.method === 'chat.postMessage' && x.body.channel === 'C0ALERTS');
     expect(posts.map((x) => [String(x.body.text).slice(0, 10), x.status])).toEqual([
       ['⚠️ Alert A', 500],

@@ -53,7 +53,7 @@ export function registerHandlers(bolt: BoltApp, deps: HandlerDeps): void {
     const ackNow = () => void session.working(workingReply(command.text)).catch((err: unknown) => log.error({ err }, 'slack: ack failed'));
     // Slow commands are acknowledged before they start; others get ackAfterMs to answer in the ack.
     if (slow) ackNow();
-    const timer = setTimeout(ackNow, slow ? 0 : deps.ackAfterMs);
+    const timer = slow ? undefined : setTimeout(ackNow, deps.ackAfterMs);
     deps.track(
       deps.router
         .handle(command.text, who, surface)
@@ -125,7 +125,7 @@ async function onClick(deps: HandlerDeps, body: BlockAction, actionId: string, r
   };
   if (!deps.people.channelAllowed(channel)) return ephemeral(channelRefusal(deps, who, channel, actionId));
 
-  if (actionId.startsWith(COMMAND_BUTTON_PREFIX)) return runCommandButton(deps, who, channel, actionId, ephemeral);
+  if (actionId.startsWith(COMMAND_BUTTON_PREFIX)) return runCommandButton(deps, who, channel, actionId, respond);
 
   const card: CardRef = { channel, ts: body.container?.message_ts ?? body.message?.ts, ephemeral: body.container?.is_ephemeral === true };
   const editCard = cardEditor(deps, card, respond);
@@ -163,23 +163,37 @@ async function onClick(deps: HandlerDeps, body: BlockAction, actionId: string, r
 }
 
 /** A `cb:cmd:/cluster …` button runs that command as the clicker; the answer is a new message. */
-async function runCommandButton(deps: HandlerDeps, who: Principal, channel: string, actionId: string, ephemeral: (r: Reply) => Promise<void>): Promise<void> {
+async function runCommandButton(deps: HandlerDeps, who: Principal, channel: string, actionId: string, respond: BoltRespond): Promise<void> {
   let posted: { channel: string; ts: string } | null = null;
+  // Without chat:write in this channel (bot not invited), the result still arrives via the response_url.
+  let viaRespond = false;
   let chain: Promise<void> = Promise.resolve();
-  const show = (r: Reply) => {
+  const show = (r: Reply, final = false) => {
     chain = chain.catch(() => undefined).then(async () => {
-      if (posted) {
-        await deps.client.chat.update({ ...posted, ...renderMessage(r) });
-        return;
+      const msg = renderMessage(r);
+      if (!viaRespond) {
+        try {
+          if (posted) await deps.client.chat.update({ ...posted, ...msg });
+          else {
+            const res = await deps.client.chat.postMessage({ channel, ...msg });
+            posted = { channel: res.channel ?? channel, ts: String(res.ts) };
+          }
+          return;
+        } catch (err) {
+          viaRespond = true;
+          deps.services.log.warn({ err: (err as Error).message, channel }, 'slack: cannot post in this channel (invite the bot?); answering via response_url');
+        }
       }
-      const res = await deps.client.chat.postMessage({ channel, ...renderMessage(r) });
-      posted = { channel: res.channel ?? channel, ts: String(res.ts) };
+      if (final) await respond({ ...msg, response_type: 'in_channel', replace_original: false });
     });
     return chain;
   };
-  const reply = await deps.router.press(actionId, who, { platform: 'slack', channel, progress: show });
-  await chain;
-  if (reply.ephemeral && !posted) return ephemeral(reply);
-  await show(reply);
+  const reply = await deps.router.press(actionId, who, { platform: 'slack', channel, progress: (r) => show(r) });
+  await chain.catch(() => undefined);
+  if (reply.ephemeral && !posted) {
+    await respond({ ...renderMessage(reply), response_type: 'ephemeral', replace_original: false });
+    return;
+  }
+  await show(reply, true);
   if (reply.image) await deps.upload(channel, reply.image);
 }

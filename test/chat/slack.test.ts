@@ -8,6 +8,7 @@ import { startChatAdapters } from '../../src/chat/adapters.js';
 import { SlackAdapter } from '../../src/chat/slack/adapter.js';
 import { blocksOf, type SlackBlock } from '../../src/chat/slack/blocks.js';
 import type { AuditEntry } from '../../src/core/audit.js';
+import { errorLine } from '../../src/errors.js';
 import { startTestCluster, type TestCluster } from '../helpers/cluster.js';
 import { blockActionPayload, signedHeaders, SlackStandin, slashCommandBody} from '../helpers/slack-standin.js';
 
@@ -255,6 +256,15 @@ describe('Slack over HTTP (real Bolt, local stand-in, real cluster)', () => {
     const complete = s.calls.slice(from).find((x) => x.method === 'files.completeUploadExternal')!;
     expect(complete.body.channel_id).toBe('C0REPORTS');
     expect(s.calls.slice(from).find((x) => x.method === 'files.getUploadURLExternal')!.body.filename).toBe('lag.png');
+  });
+
+  it('refuses to start with a token Slack rejects, naming the reason and the key to fix', async () => {
+    const revoked = `xoxb-revoked-${randomBytes(8).toString('hex')}`;
+    const bad = new SlackAdapter(c.app, { ...c.config, SLACK_BOT_TOKEN: revoked });
+    const err: unknown = await bad.start().then(() => null, (e: unknown) => e);
+    expect(errorLine(err)).toMatch(/^Slack refused the bot token: invalid_auth — check SLACK_BOT_TOKEN/);
+    await bad.stop();
+    expect(readFileSync(join(c.home, 'logs', 'clusterbot.log'), 'utf8')).not.toContain(revoked);
   });
 
   it('keeps the signing secret and tokens out of the log file', () => {

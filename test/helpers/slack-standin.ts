@@ -84,7 +84,9 @@ export class SlackStandin {
     this.calls.push(call);
     const answer: { status: number; body: unknown; headers?: Record<string, string> } = failure
       ? { status, body: { ok: false, error: 'stand-in failure' }, headers: failure.retryAfter ? { 'retry-after': String(failure.retryAfter) } : undefined }
-      : this.answer(method, body);
+      : /revoked/.test(String(req.headers.authorization ?? body.token ?? ''))
+        ? { status: 200, body: { ok: false, error: 'invalid_auth' } }
+        : this.answer(method, body);
     call.answer = answer.body as Record<string, unknown>;
     this.notify();
     return answer;

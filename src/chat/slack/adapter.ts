@@ -127,7 +127,11 @@ export class SlackAdapter implements ChatAdapter {
         else listener(req, res);
       });
     } else {
-      await this.bolt.start();
+      try {
+        await this.bolt.start();
+      } catch (e) {
+        throw new UserError(`Slack Socket Mode did not connect: ${(e as { data?: { error?: string } }).data?.error ?? (e as Error).message}`, 'check SLACK_APP_TOKEN (an app-level token with connections:write, Socket Mode enabled)', 'config');
+      }
     }
     this.log.info({ mode: this.mode, path: receiver ? this.config.SLACK_PATH : undefined }, 'slack: ready');
   }

@@ -9,6 +9,7 @@ import { SlackAdapter } from '../../src/chat/slack/adapter.js';
 import { blocksOf, type SlackBlock } from '../../src/chat/slack/blocks.js';
 import type { AuditEntry } from '../../src/core/audit.js';
 import { errorLine } from '../../src/errors.js';
+import { waitFor } from '../../src/cluster/wait.js';
 import { startTestCluster, type TestCluster } from '../helpers/cluster.js';
 import { blockActionPayload, signedHeaders, SlackStandin, slashCommandBody} from '../helpers/slack-standin.js';
 
@@ -298,6 +299,9 @@ describe('Slack over HTTP (real Bolt, local stand-in, real cluster)', () => {
   // /cluster failover is built on another branch: this test FAILS (never skips) until it is merged.
   it('runs the full failover flow: slash command → card → admin Confirm → one promotion → card edited in place', async () => {
     expect(c.app.router.find('failover'), '/cluster failover is not registered in this build — merge the failover branch, then run this test').toBeDefined();
+    // The primary was stopped and started earlier in this file: both replicas stream again first.
+    const healthy = await waitFor(() => c.app.services.snapshot(), (x) => x.primary === 'primary' && x.nodes.every((n) => n.name === 'primary' || n.streaming), 30_000, 200);
+    expect(healthy.ok, 'replicas did not resume streaming').toBe(true);
     const r = await slash('failover', ADMIN);
     // A slow command acks "Working on…" first; the card then arrives through the response_url.
     const cardBody = buttonsOf(blocksOf(r.body)).length

@@ -7,6 +7,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startChatAdapters } from '../../src/chat/adapters.js';
 import { SlackAdapter } from '../../src/chat/slack/adapter.js';
 import { blocksOf, type SlackBlock } from '../../src/chat/slack/blocks.js';
+import { SlackPeople } from '../../src/chat/slack/people.js';
+import { levelOf } from '../../src/core/permissions.js';
+import { WebClient } from '@slack/web-api';
 import type { AuditEntry } from '../../src/core/audit.js';
 import { errorLine } from '../../src/errors.js';
 import { waitFor } from '../../src/cluster/wait.js';
@@ -266,6 +269,18 @@ describe('Slack over HTTP (real Bolt, local stand-in, real cluster)', () => {
     expect(errorLine(err)).toMatch(/^Slack refused the bot token: invalid_auth — check SLACK_BOT_TOKEN/);
     await bad.stop();
     expect(readFileSync(join(c.home, 'logs', 'clusterbot.log'), 'utf8')).not.toContain(revoked);
+  });
+
+  it('maps Slack user groups to levels when SLACK_USER_GROUPS is on', async () => {
+    const config = { ...c.config, SLACK_USER_GROUPS: true, OPERATORS: [...c.config.OPERATORS, 'slack-group:S0ONCALL'] };
+    const people = new SlackPeople(config, new WebClient(BOT_TOKEN, { slackApiUrl: s.apiUrl, retryConfig: { retries: 0 } }), c.app.services.log);
+    const member = await people.principal({ id: 'UGROUPED', username: 'gina' });
+    expect(member).toMatchObject({ id: 'slack:UGROUPED', groups: ['slack-group:S0ONCALL'], platform: 'slack' });
+    expect(levelOf(config, member)).toBe('operator');
+    const outsider = await people.principal({ id: 'UNOBODY', username: 'nobody' });
+    expect(levelOf(config, outsider)).toBeNull();
+    expect(people.channelAllowed('C0OPS')).toBe(true);
+    expect(people.channelAllowed('C0RANDOM')).toBe(false);
   });
 
   it('keeps the signing secret and tokens out of the log file', () => {

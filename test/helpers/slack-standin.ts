@@ -110,6 +110,8 @@ export class SlackStandin {
         return { status, body: { ok: true } };
       case 'files.completeUploadExternal':
         return { status, body: { ok: true, files: (body.files as Array<{ id: string }>).map((f) => ({ id: f.id, name: 'chart' })) } };
+      case 'usergroups.list':
+        return { status, body: { ok: true, usergroups: [{ id: 'S0ONCALL', handle: 'oncall', users: ['UGROUPED'] }] } };
       case 'apps.connections.open':
         return { status, body: { ok: true, url: `ws://127.0.0.1:${this.port}/socket` } };
       case 'respond':

@@ -93,7 +93,7 @@ async function cmdStart(config: Config): Promise<number> {
 
 async function startChat(app: App, config: Config): Promise<number> {
   const started = await startChatAdapters(app, config);
-  if (app.http.hasRoutes) process.stdout.write(`clusterbot: HTTP on ${config.HTTP_HOST}:${await app.http.listen(config.HTTP_PORT, config.HTTP_HOST)}\n`);
+  if (app.http.hasRoutes && !app.http.listening) process.stdout.write(`clusterbot: HTTP on ${config.HTTP_HOST}:${await app.http.listen(config.HTTP_PORT, config.HTTP_HOST)}\n`);
   if (!started.terminal) {
     process.stdout.write(`clusterbot: serving ${started.adapters.map((a) => a.name).join(' and ')}; Ctrl-C to stop.\n`);
     await new Promise<void>((resolve) => {

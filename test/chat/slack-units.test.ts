@@ -4,6 +4,7 @@ import pino from 'pino';
 import { renderBlocks, renderMessage } from '../../src/chat/slack/blocks.js';
 import { Outbox, retryDelay } from '../../src/chat/slack/outbox.js';
 import { precheck } from '../../src/chat/slack/security.js';
+import { ReplySession } from '../../src/chat/slack/reply-session.js';
 
 const opts = { baseDelayMs: 10, maxDelayMs: 40 };
 
@@ -81,5 +82,28 @@ describe('outbox retry decisions', () => {
     expect(seen).toEqual(['a', 'a', 'a', 'b', 'c']);
     await box.stop();
     await expect(box.send('late', async () => 1)).rejects.toThrow(/stopped/);
+  });
+});
+
+describe('slash-command reply session', () => {
+  it('acks once, then edits via the response_url within Slack\'s 5 uses, always keeping the last for the result', async () => {
+    const acks: string[] = [];
+    const responds: Array<{ text: string; replace_original?: boolean }> = [];
+    const session = new ReplySession(
+      async (m) => {
+        acks.push(m.text);
+      },
+      async (m) => {
+        responds.push(m);
+      },
+    );
+    await session.working({ title: 'Working', severity: 'info' });
+    await session.working({ title: 'Working again', severity: 'info' });
+    for (let i = 1; i <= 8; i++) await session.progress({ title: `step ${i}`, severity: 'info' });
+    await session.finish({ title: 'Done', severity: 'ok' });
+    await session.whenAcked;
+    expect(acks).toEqual(['ℹ️ Working']);
+    expect(responds.map((r) => r.text)).toEqual(['ℹ️ step 1', 'ℹ️ step 2', 'ℹ️ step 3', 'ℹ️ step 4', '✅ Done']);
+    expect(responds.every((r) => r.replace_original === true)).toBe(true);
   });
 });

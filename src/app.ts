@@ -15,11 +15,14 @@ import { LocalRuntime } from './runtime/local.js';
 import type { Runtime } from './runtime/runtime.js';
 import { Notifier } from './chat/notifier.js';
 import { installMonitorView, stopMonitoring } from './monitor/index.js';
+import { HttpServer } from './http/server.js';
 
 export interface App {
   services: Services;
   router: Router;
   notifier: Notifier;
+  /** The one HTTP port (HTTP_PORT): Slack's endpoint, /metrics, /healthz. Listens only if routes exist. */
+  http: HttpServer;
   close(): Promise<void>;
 }
 
@@ -63,12 +66,15 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   installMonitorView(services);
   const router = new Router(services, commands);
   const notifier = new Notifier(log, masker);
+  const http = new HttpServer(log);
   return {
     services,
     router,
     notifier,
+    http,
     async close() {
       await stopMonitoring(services);
+      await http.close();
       await notifier.stop();
       // The audit mirror gets a moment to reach the primary; what it misses is replayed later.
       await Promise.race([audit.close(), new Promise((r) => setTimeout(r, 3000).unref())]);

@@ -12,7 +12,6 @@ import { renderText } from './chat/shell/render.js';
 import { ShellAdapter } from './chat/shell/shell-adapter.js';
 import type { Reply } from './chat/reply.js';
 import { startChatAdapters } from './chat/adapters.js';
-import { HttpServer } from './http/server.js';
 import { listenHttp, startMonitoring } from './monitor/index.js';
 
 const USAGE = `usage:
@@ -82,7 +81,8 @@ async function cmdRun(config: Config, argv: string[]): Promise<number> {
 
 async function cmdStart(config: Config): Promise<number> {
   const app = await createApp(config);
-  const http = new HttpServer(app.services.log);
+  // One HTTP server per bot (app.http): /metrics, /healthz and Slack's HTTP mode share HTTP_PORT.
+  const http = app.http;
   try {
     process.stdout.write(`clusterbot: bringing up ${config.nodes.length} nodes (${config.RUNTIME} runtime, data in ${config.home})…\n`);
     const outcomes = await clusterUp({ ...app.services, progress: (l) => process.stdout.write(`  ${l}\n`) });
@@ -93,12 +93,12 @@ async function cmdStart(config: Config): Promise<number> {
     return await startChat(app, config);
   } finally {
     await app.close();
-    await http.close();
   }
 }
 
 async function startChat(app: App, config: Config): Promise<number> {
   const started = await startChatAdapters(app, config);
+  if (app.http.hasRoutes && !app.http.listening) process.stdout.write(`clusterbot: HTTP on ${config.HTTP_HOST}:${await app.http.listen(config.HTTP_PORT, config.HTTP_HOST)}\n`);
   if (!started.terminal) {
     process.stdout.write(`clusterbot: serving ${started.adapters.map((a) => a.name).join(' and ')}; Ctrl-C to stop.\n`);
     await new Promise<void>((resolve) => {

@@ -92,6 +92,19 @@ export const configSchema = z.object({
     .default('0 * * * *'),
   HEALTH_REPORT_CHANNEL: z.enum(['reports', 'alerts']).default('reports'),
   LAG_HISTORY_HOURS: z.coerce.number().positive().max(24 * 31).default(24),
+  // --- slack ---
+  SLACK_BOT_TOKEN: z.string().regex(/^xoxb-/, 'must be a bot token (xoxb-…)').optional(),
+  SLACK_SIGNING_SECRET: z.string().min(8).optional(),
+  SLACK_APP_TOKEN: z.string().regex(/^xapp-/, 'must be an app-level token (xapp-…)').optional(),
+  SLACK_MODE: z.enum(['http', 'socket']).optional(),
+  SLACK_API_URL: z.url().optional(),
+  SLACK_PATH: z.string().regex(/^\/[A-Za-z0-9/_-]*$/).default('/slack/events'),
+  SLACK_ALERT_CHANNEL: z.string().optional(),
+  SLACK_REPORT_CHANNEL: z.string().optional(),
+  SLACK_BACKUP_CHANNEL: z.string().optional(),
+  SLACK_ALLOWED_CHANNELS: list.prefault(''),
+  SLACK_USER_GROUPS: bool.prefault('false'),
+  SLACK_MAX_BODY_BYTES: positiveInt.default(262_144),
 
   // --- logs and HTTP ---
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -12,8 +12,12 @@ export interface StartedAdapters {
 
 export async function startChatAdapters(app: App, config: Config): Promise<StartedAdapters> {
   const adapters: ChatAdapter[] = [];
-  void config;
   // Platform adapters register here (Slack, Discord), each started and added to app.notifier.
+  if (config.SLACK_BOT_TOKEN) {
+    // Loaded only when configured, so one-shot CLI runs never load Bolt.
+    const { SlackAdapter } = await import('./slack/adapter.js');
+    adapters.push(new SlackAdapter(app, config));
+  }
   for (const a of adapters) {
     await a.start();
     app.notifier.add(a);

@@ -21,6 +21,10 @@ export class HttpServer {
     return this.routes.length > 0;
   }
 
+  get listening(): boolean {
+    return this.server !== null;
+  }
+
   async listen(port: number, host: string): Promise<number> {
     this.server = createServer((req, res) => {
       const path = (req.url ?? '/').split('?')[0];

@@ -14,6 +14,11 @@ export async function startChatAdapters(app: App, config: Config): Promise<Start
   const adapters: ChatAdapter[] = [];
   void config;
   // Platform adapters register here (Slack, Discord), each started and added to app.notifier.
+  if (config.DISCORD_TOKEN) {
+    // Loaded only when configured, so one-shot CLI runs never load discord.js.
+    const { DiscordAdapter } = await import('./discord/discord-adapter.js');
+    adapters.push(new DiscordAdapter(app));
+  }
   for (const a of adapters) {
     await a.start();
     app.notifier.add(a);

@@ -34,6 +34,8 @@ export class DiscordAdapter implements ChatAdapter {
   private readonly log: Logger;
   private readonly config: Config;
   registration: Registration | null = null;
+  /** The latest fully answered interactions → how they were answered (deferred, updated, ephemeral…). */
+  readonly answered = new Map<string, readonly string[]>();
 
   constructor(
     private readonly app: { services: Services; router: Router },
@@ -54,7 +56,11 @@ export class DiscordAdapter implements ChatAdapter {
     if (!token) throw new UserError('DISCORD_TOKEN is not set', 'see the README section "Discord"', 'config');
     const c = this.client;
     c.on(Events.InteractionCreate, (i) => {
-      handleInteraction(i, { ...this.app, log: this.log }).catch((err: unknown) => this.log.error({ err }, 'discord interaction handler failed'));
+      const answered = (id: string, steps: readonly string[]) => {
+        this.answered.set(id, steps);
+        if (this.answered.size > 200) this.answered.delete(this.answered.keys().next().value!);
+      };
+      handleInteraction(i, { ...this.app, log: this.log, answered }).catch((err: unknown) => this.log.error({ err }, 'discord interaction handler failed'));
     });
     c.on(Events.Error, (err) => this.log.error({ err }, 'discord client error'));
     c.on(Events.ShardDisconnect, (ev, shard) => this.log.warn({ code: ev.code, shard }, 'discord gateway disconnected'));

@@ -20,6 +20,8 @@ export interface InteractionDeps {
   router: Router;
   services: Services;
   log: Logger;
+  /** Told once an interaction is fully answered (for observers and tests). */
+  answered?: (interactionId: string, steps: readonly string[]) => void;
 }
 
 /** How long a button click may run before the card is acknowledged ("working…"). Discord allows 3 s. */
@@ -53,6 +55,7 @@ export async function handleInteraction(i: Interaction, deps: InteractionDeps): 
     services.audit.record({ user: who.id, platform: 'discord', channel: i.channelId ?? undefined, kind: 'refusal', command, outcome: 'channel not allowed' });
     const allowed = services.config.DISCORD_ALLOWED_CHANNELS.map((c) => `<#${c}>`).join(', ');
     await replyEphemeral(i, errorReply(`clusterbot does not take commands in this channel — use ${allowed}`, 'Not allowed here'));
+    deps.answered?.(i.id, ['ephemeral']);
     return;
   }
   try {
@@ -86,6 +89,7 @@ async function runCommand(i: ChatInputCommandInteraction | ButtonInteraction, te
   const reply = await router.handle(text, who, surface);
   await responder.finish(reply);
   deps.log.info({ interaction: i.id, command: cmd?.name, answered: responder.steps }, 'discord command answered');
+  deps.answered?.(i.id, responder.steps);
 }
 
 /** Confirm / Cancel on a card: refusals ephemeral with the card untouched; otherwise the card becomes the result. */
@@ -102,4 +106,5 @@ async function pressCard(i: ButtonInteraction, who: Principal, deps: Interaction
     clearTimeout(timer);
   }
   deps.log.info({ interaction: i.id, button: i.customId, answered: responder.steps }, 'discord button answered');
+  deps.answered?.(i.id, responder.steps);
 }

@@ -167,6 +167,20 @@ describe('Discord: /cluster through the real discord.js Client', () => {
     expect(upload).toBeDefined();
   });
 
+  it('runs a command button on an alert as the person who clicks, in a new message', async () => {
+    await c.app.notifier.post('alerts', { title: 'Primary looks slow', severity: 'warn', buttons: [{ actionId: 'cb:cmd:/cluster status', label: 'Status', style: 'primary' }] });
+    await adapter.outbox.idle();
+    const alert = channelMessages(alerts).find((m) => m.embeds[0]?.title?.includes('Primary looks slow'))!;
+    expect(alert.components[0].components[0]).toMatchObject({ custom_id: 'cb:cmd:/cluster status', style: 1 });
+    // The bot's own alert channel takes clicks even though DISCORD_ALLOWED_CHANNELS names only #ops.
+    const i = standin.click(alert.id, 'cb:cmd:/cluster status', viewer, guild);
+    const status = await answered(i, /Cluster status/);
+    expect(status.id).not.toBe(alert.id);
+    expect(standin.callbacks.get(i.id)?.[0].type).toBe(5);
+    expect(alert.edits).toHaveLength(0);
+    expect(c.app.services.audit.tail(3).some((e) => e.command === 'status' && e.user === `discord:${viewer.userId}` && e.channel === alerts)).toBe(true);
+  });
+
   it('queues alerts during an outage and delivers each once, in order, afterwards (also after a lost response and a 429)', async () => {
     standin.mode = 'down';
     const [first] = await c.app.notifier.post('alerts', { title: 'Outage alert 1', severity: 'crit' });

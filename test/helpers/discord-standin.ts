@@ -57,6 +57,7 @@ export class DiscordStandIn {
   port = 0;
   private waiters: Array<() => void> = [];
   private readonly tokenChannel = new Map<string, string>();
+  private readonly clickTokens = new Set<string>();
 
   get apiUrl(): string {
     return `http://127.0.0.1:${this.port}/api`;
@@ -225,6 +226,7 @@ export class DiscordStandIn {
     const i = this.interaction(3, data, who, m.channel_id, guildId, this.apiMessage(m)) as { id: string; token: string };
     // UPDATE_MESSAGE and later @original edits of a click apply to the clicked message.
     this.messages.set(`original:${i.token}`, m);
+    this.clickTokens.add(i.token);
     return i;
   }
 
@@ -377,7 +379,8 @@ export class DiscordStandIn {
       if (existing) applyEdit(existing, body.data ?? {});
       return;
     }
-    if (existing) return;
+    // A click answered with a new message (4/5) gets its own @original; an UPDATE (7) edits the clicked one.
+    if (existing && !this.clickTokens.delete(token)) return;
     const msg = this.newMessage(`original:${token}`, this.tokenChannel.get(token) ?? '0');
     msg.flags = body.data?.flags;
     if (body.type === 4) {

@@ -37,8 +37,11 @@ export function principalOf(i: Interaction): Principal {
   return { id: `discord:${i.user.id}`, display, platform: 'discord', groups: roles.map((r) => `discord-role:${r}`) };
 }
 
+/** The allow-list, plus the bot's own post channels: their alerts carry buttons ("Start failover…"). */
 function channelAllowed(config: Config, channelId: string | null): boolean {
-  return config.DISCORD_ALLOWED_CHANNELS.length === 0 || (channelId !== null && config.DISCORD_ALLOWED_CHANNELS.includes(channelId));
+  if (config.DISCORD_ALLOWED_CHANNELS.length === 0) return true;
+  const own = [config.DISCORD_ALERT_CHANNEL, config.DISCORD_REPORT_CHANNEL, config.DISCORD_BACKUP_CHANNEL];
+  return channelId !== null && (config.DISCORD_ALLOWED_CHANNELS.includes(channelId) || own.includes(channelId));
 }
 
 async function replyEphemeral(i: ChatInputCommandInteraction | ButtonInteraction, r: Reply): Promise<void> {

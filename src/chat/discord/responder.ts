@@ -23,6 +23,7 @@ abstract class Responder {
   protected chain: Promise<unknown> = Promise.resolve();
   protected acked = false;
   protected done = false;
+  private latest: Reply | null = null;
   /** How the interaction was finally answered, for logs. */
   readonly steps: Answered[] = [];
 
@@ -41,15 +42,21 @@ abstract class Responder {
     });
   }
 
+  /** Progress edits are coalesced: while one is on its way, only the newest waiting one is sent next. */
   progress(r: Reply): Promise<void> {
+    const queued = this.latest !== null;
+    this.latest = r;
+    if (queued) return this.chain.then(() => undefined);
     return this.enqueue(async () => {
-      if (this.done) return;
+      const newest = this.latest;
+      this.latest = null;
+      if (this.done || !newest) return;
       if (!this.acked) {
-        await this.acknowledge(r);
+        await this.acknowledge(newest);
         this.acked = true;
         return;
       }
-      await this.edit(r);
+      await this.edit(newest);
     });
   }
 

@@ -115,7 +115,7 @@ describe('Discord: /cluster through the real discord.js Client', () => {
     // The operator who asked may not confirm: an ephemeral refusal, the card untouched.
     const refused = standin.click(card.id, confirm.custom_id, operator, guild);
     const [privately] = await standin.until(() => standin.ephemeral(refused).length && standin.ephemeral(refused), 'an ephemeral refusal');
-    expect(privately.embeds[0].description).toMatch(/oscar is a operator; only an admin can confirm: stop the primary primary/);
+    expect(privately.embeds[0].description).toMatch(/oscar is an? operator; only an admin can confirm: stop the primary primary/);
     expect(card.components[0].components.every((b: { disabled: boolean }) => !b.disabled)).toBe(true);
     expect(await c.app.services.runtime.isRunning(c.app.services.node('primary'))).toBe(true);
     expect(c.app.services.audit.tail(5).some((e) => e.kind === 'refusal' && e.user === `discord:${operator.userId}` && e.outcome === 'forbidden')).toBe(true);

@@ -204,7 +204,7 @@ describe('Discord: /cluster through the real discord.js Client', () => {
     expect(titles).toEqual(['✅ Outage alert 1 (resolved)', '🚨 Outage alert 2', '⚠️ Outage alert 3 (response lost)', '⚠️ Outage alert 4 (rate limited)']);
   });
 
-  it('survives the gateway closing mid-session: resumes, answers the next interaction, posts nothing twice', async () => {
+  it('survives the gateway closing mid-session: resumes (or identifies anew), answers the next interaction, posts nothing twice', async () => {
     const before = { ...standin.gateway };
     standin.dropGateway(4000);
     await c.app.notifier.post('alerts', { title: 'Posted while the gateway was away', severity: 'info' });
@@ -214,5 +214,13 @@ describe('Discord: /cluster through the real discord.js Client', () => {
     await adapter.outbox.idle();
     expect(channelMessages(alerts).filter((m) => m.embeds[0]?.title?.includes('Posted while the gateway was away'))).toHaveLength(1);
     expect(standin.gateway.connections).toBe(before.connections + 1);
+    expect(standin.gateway.resumes).toBe(before.resumes + 1);
+
+    // Again, but the session is gone on Discord's side: the client identifies anew.
+    standin.forgetSessions();
+    standin.dropGateway(4000);
+    await standin.until(() => standin.gateway.identifies > before.identifies && standin.connected, 'a fresh IDENTIFY');
+    const j = standin.slash('status', [], viewer, ops, guild);
+    await answered(j, /Cluster status/);
   });
 });

@@ -54,6 +54,7 @@ export class DiscordStandIn {
   private readonly sessions = new Map<WebSocket, { id: string; seq: number }>();
   /** Closed sessions that may be resumed, with their last sequence number. */
   private readonly knownSessions = new Map<string, number>();
+  private rejectNextResume = false;
   port = 0;
   private waiters: Array<() => void> = [];
   private readonly tokenChannel = new Map<string, string>();
@@ -150,7 +151,8 @@ export class DiscordStandIn {
         );
       } else if (msg.op === 6) {
         this.gateway.resumes++;
-        const seq = this.knownSessions.get(msg.d.session_id);
+        const seq = this.rejectNextResume ? undefined : this.knownSessions.get(msg.d.session_id);
+        this.rejectNextResume = false;
         if (seq === undefined) this.send(ws, { op: 9, d: false });
         else {
           session.id = msg.d.session_id;
@@ -170,6 +172,12 @@ export class DiscordStandIn {
 
   get connected(): boolean {
     return this.sockets.length > 0;
+  }
+
+  /** Forget every session, so a RESUME is answered with INVALID_SESSION and the client must IDENTIFY again. */
+  forgetSessions(): void {
+    this.knownSessions.clear();
+    this.rejectNextResume = true;
   }
 
   /** Close the bot's gateway connection the way Discord does when it restarts a node (4000: resumable). */

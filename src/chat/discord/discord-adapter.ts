@@ -62,6 +62,7 @@ export class DiscordAdapter implements ChatAdapter {
       };
       handleInteraction(i, { ...this.app, log: this.log, answered }).catch((err: unknown) => this.log.error({ err }, 'discord interaction handler failed'));
     });
+    c.on(Events.Debug, (line) => this.log.debug({ discord: line }, 'discord.js'));
     c.on(Events.Error, (err) => this.log.error({ err }, 'discord client error'));
     c.on(Events.ShardDisconnect, (ev, shard) => this.log.warn({ code: ev.code, shard }, 'discord gateway disconnected'));
     c.on(Events.ShardReconnecting, (shard) => this.log.info({ shard }, 'discord gateway reconnecting'));

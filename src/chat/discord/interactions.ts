@@ -54,7 +54,7 @@ export async function handleInteraction(i: Interaction, deps: InteractionDeps): 
   const who = principalOf(i);
   const { services } = deps;
   if (!channelAllowed(services.config, i.channelId)) {
-    const command = i.isButton() ? i.customId : `${ROOT_COMMAND} ${i.options.getSubcommand(false) ?? ''}`.trim();
+    const command = i.isButton() ? i.customId : (i.options.getSubcommand(false) ?? 'help');
     services.audit.record({ user: who.id, platform: 'discord', channel: i.channelId ?? undefined, kind: 'refusal', command, outcome: 'channel not allowed' });
     const allowed = services.config.DISCORD_ALLOWED_CHANNELS.map((c) => `<#${c}>`).join(', ');
     await replyEphemeral(i, errorReply(`clusterbot does not take commands in this channel — use ${allowed}`, 'Not allowed here'));

@@ -28,6 +28,7 @@ const list = z
   .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean));
 const level = z.enum(['viewer', 'operator', 'admin']);
 const percent = z.coerce.number({ error: 'must be a percentage' }).min(0, 'must be a percentage (0-100)').max(100, 'must be a percentage (0-100)');
+const snowflake = z.string().regex(/^\d{5,25}$/, 'must be a Discord id (digits; Developer Mode → right-click → Copy ID)');
 const secret = z.string().min(8, 'must be at least 8 characters (generate one: openssl rand -hex 16)');
 
 const nodeList = z.string().transform((value, ctx) => {
@@ -105,6 +106,15 @@ export const configSchema = z.object({
   SLACK_ALLOWED_CHANNELS: list.prefault(''),
   SLACK_USER_GROUPS: bool.prefault('false'),
   SLACK_MAX_BODY_BYTES: positiveInt.default(262_144),
+  // --- discord ---
+  DISCORD_TOKEN: z.string().optional(),
+  DISCORD_APPLICATION_ID: snowflake.optional(),
+  DISCORD_GUILD_ID: snowflake.optional(),
+  DISCORD_API_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL such as http://127.0.0.1:8090/api' }).optional(),
+  DISCORD_ALLOWED_CHANNELS: list.pipe(z.array(snowflake)).prefault(''),
+  DISCORD_ALERT_CHANNEL: snowflake.optional(),
+  DISCORD_REPORT_CHANNEL: snowflake.optional(),
+  DISCORD_BACKUP_CHANNEL: snowflake.optional(),
 
   // --- logs and HTTP ---
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -18,6 +18,11 @@ export async function startChatAdapters(app: App, config: Config): Promise<Start
     const { SlackAdapter } = await import('./slack/adapter.js');
     adapters.push(new SlackAdapter(app, config));
   }
+  if (config.DISCORD_TOKEN) {
+    // Loaded only when configured, so one-shot CLI runs never load discord.js.
+    const { DiscordAdapter } = await import('./discord/discord-adapter.js');
+    adapters.push(new DiscordAdapter(app));
+  }
   for (const a of adapters) {
     await a.start();
     app.notifier.add(a);

@@ -12,14 +12,24 @@ import type { Principal, Surface } from '../../src/core/context.js';
 import type { Reply } from '../../src/chat/reply.js';
 import { LocalRuntime } from '../../src/runtime/local.js';
 
+/**
+ * A free loopback port for a server a test starts. Chosen below the kernel's ephemeral range
+ * (32768+ here), so no outgoing connection of a parallel test can be sitting on it by the time
+ * the server binds; random, so parallel test files rarely pick the same one.
+ */
 export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+  for (let i = 0; i < 200; i++) {
+    const port = 20000 + Math.floor(Math.random() * 12000);
+    if (await canListen(port)) return port;
+  }
+  throw new Error('no free port found in 20000-31999');
+}
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
+    srv.once('error', () => resolve(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
   });
 }
 

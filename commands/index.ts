@@ -10,5 +10,9 @@ import up from './up.js';
 import down from './down.js';
 import history from './history.js';
 import help from './help.js';
+import failover from './failover.js';
+import switchover from './switchover.js';
+import rejoin from './rejoin.js';
+import follow from './follow.js';
 
-export const commands: Command[] = [status, nodes, connect, start, stop, restart, up, down, history, help] as Command[];
+export const commands: Command[] = [status, nodes, connect, start, stop, restart, up, down, failover, switchover, rejoin, follow, history, help] as Command[];

@@ -185,10 +185,40 @@ export class LocalRuntime implements Runtime {
   async cloneReplica(node: NodeConfig, source: NodeConfig, opts: ExecOptions = {}): Promise<void> {
     await this.prepare();
     const p = this.prepareNodeDirs(node);
-    const conninfo = `host=${source.host} port=${source.port} user=replicator passfile=${this.pgpassFile} application_name=${node.name}`;
+    const conninfo = this.primaryConninfo(node, source);
     await this.must(node, 'pg_basebackup', ['-D', p.data, '-d', conninfo, '-R', '--wal-method=stream', '--checkpoint=fast', '--no-password'], opts);
     this.writeNodeConfig(node);
     await this.start(node);
+  }
+
+  primaryConninfo(node: NodeConfig, source: NodeConfig): string {
+    return `host=${source.host} port=${source.port} user=replicator passfile=${this.pgpassFile} application_name=${node.name}`;
+  }
+
+  async rewind(node: NodeConfig, source: NodeConfig, opts: ExecOptions = {}): Promise<void> {
+    await this.prepare();
+    if (await this.isRunning(node)) throw new Error(`${node.name} is running; pg_rewind needs it stopped`);
+    const p = this.paths(node);
+    // An uncleanly stopped target gets crash recovery in single-user mode first, which refuses standby
+    // mode; nothing else can start it meanwhile (single-user mode does not listen).
+    for (const f of ['standby.signal', 'recovery.signal']) rmSync(`${p.data}/${f}`, { force: true });
+    const src = `host=${source.host} port=${source.port} user=${this.config.POSTGRES_ADMIN_USER} dbname=${this.config.PG_DATABASE} passfile=${this.pgpassFile}`;
+    try {
+      await this.must(node, 'pg_rewind', ['--target-pgdata', p.data, '--source-server', src, '--progress'], opts);
+    } finally {
+      this.configureReplica(node, source);
+    }
+  }
+
+  /** standby.signal + primary_conninfo; our own settings again (pg_rewind copies the source's config files). */
+  private configureReplica(node: NodeConfig, source: NodeConfig): void {
+    const p = this.paths(node);
+    this.writeNodeConfig(node);
+    const auto = `${p.data}/postgresql.auto.conf`;
+    const kept = existsSync(auto) ? readFileSync(auto, 'utf8').split('\n').filter((l) => l && !/^\s*primary_(conninfo|slot_name)\s*=/.test(l)) : [];
+    const conninfo = this.primaryConninfo(node, source).replace(/'/g, "''");
+    this.writeOwned(auto, [...kept, `primary_conninfo = '${conninfo}'`, ''].join('\n'), 0o600);
+    this.writeOwned(`${p.data}/standby.signal`, '', 0o600);
   }
 
   private async must(node: NodeConfig, tool: PgTool, args: string[], opts: ExecOptions = {}): Promise<ExecResult> {
@@ -272,7 +302,7 @@ export class LocalRuntime implements Runtime {
       ...opts,
       user: this.user,
       cwd: existsSync(base) ? base : this.config.home,
-      env: { PGPASSFILE: this.pgpassFile, PGCONNECT_TIMEOUT: '5', HOME: this.config.home },
+      env: { PGPASSFILE: this.pgpassFile, PGCONNECT_TIMEOUT: '5', HOME: this.config.home, PGDATA: this.paths(node).data },
       detached,
     });
   }

@@ -90,6 +90,7 @@ export function operationReply(label: string, r: OperationResult, by: string, no
       `Confirmed by ${by}. ${endpoint ? `New write endpoint: ${endpoint} (${r.snapshot.primary}).` : 'No writable primary now — see /cluster status.'}`,
       ...notes,
       ...r.warnings.map((w) => `⚠ ${w}`),
+      ...r.snapshot.nodes.filter((n) => n.fenced).map((n) => `${n.name} is fenced: it can only start read-only — /cluster rejoin ${n.name} makes it a replica of ${r.snapshot.primary ?? 'the new primary'}.`),
     ].join('\n'),
     tables: [
       { title: 'Steps', columns: ['', 'step', 'took', 'result'], rows: stepRows(r.steps, null) },

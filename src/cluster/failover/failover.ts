@@ -36,7 +36,6 @@ export function runFailover(s: Services, req: FailoverRequest): Promise<Operatio
       const r = await steps.run(`re-point ${name}`, () => repointReplica(s, s.node(name), target, sw, req.onNote ?? (async () => undefined)), (x) => x.line);
       if (!r.ok) warnings.push(r.line);
     }
-    for (const name of plan.fence) warnings.push(`${name} is fenced: it can only start read-only — /cluster rejoin ${name} makes it a replica of ${plan.target}`);
     return { node: plan.target, newPrimary: plan.target };
   });
 }

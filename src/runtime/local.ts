@@ -263,6 +263,9 @@ export class LocalRuntime implements Runtime {
       );
     }
     if (await this.isFenced(node)) this.writeOwned(`${p.data}/standby.signal`, '', 0o600);
+    // A SIGKILLed postmaster stays a zombie until init reaps it; PostgreSQL would take it for a live one.
+    const old = this.postmasterPid(node);
+    for (let i = 0; old !== null && i < 150 && isZombie(old); i++) await sleep(100);
     this.expectedExit.delete(node.name);
     const r = await this.exec(node, 'pg_ctl', ['start', '-D', p.data, '-l', p.log, '-w', '-t', '60', '-s'], {}, true);
     if (r.code !== 0) {
@@ -413,6 +416,14 @@ function processAlive(pid: number): boolean {
     return /\((postgres|postmaster)\)/.test(stat) && !/\) Z /.test(stat);
   } catch {
     return true;
+  }
+}
+
+function isZombie(pid: number): boolean {
+  try {
+    return /\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
   }
 }
 

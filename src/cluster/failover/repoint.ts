@@ -20,10 +20,12 @@ export async function followPrimary(s: Services, node: NodeConfig, primary: Node
 
 /** Bytes of WAL the replica holds beyond the switch point (> 0: it diverged and must be rewound). */
 export async function divergence(s: Services, node: NodeConfig, sw: TimelineSwitch): Promise<number> {
+  // The newest timeline the node is known to be on: what it streams, its last restartpoint, its min recovery point.
   const r = await s.pools.query<{ receive: string | null; replay: string | null; tli: number | null }>(
     node,
     `SELECT pg_last_wal_receive_lsn()::text AS receive, pg_last_wal_replay_lsn()::text AS replay,
-            (SELECT timeline_id FROM pg_control_checkpoint()) AS tli`,
+            greatest((SELECT received_tli FROM pg_stat_wal_receiver), (SELECT timeline_id FROM pg_control_checkpoint()),
+                     (SELECT min_recovery_end_timeline FROM pg_control_recovery())) AS tli`,
   );
   const row = r.rows[0];
   if (row.tli !== null && row.tli >= sw.timeline) return 0;
@@ -43,6 +45,20 @@ export async function waitStreaming(s: Services, node: NodeConfig, primary: Node
 }
 
 /**
+ * PostgreSQL 15's pg_rewind reads the source's timeline from its control file, which a fresh
+ * promotion updates only at the next checkpoint: without this it rewinds from the wrong ancestor.
+ */
+export async function checkpoint(s: Services, node: NodeConfig): Promise<void> {
+  const client = await s.pools.pool(node).connect();
+  try {
+    await client.query({ text: 'SET statement_timeout = 0' });
+    await client.query({ text: 'CHECKPOINT', query_timeout: 10 * 60_000 } as never);
+  } finally {
+    client.release();
+  }
+}
+
+/**
  * Stop → pg_rewind from `primary` → start; when rewind is impossible, a fresh clone. Calls `progress`
  * before the (slow) clone so the card can say so.
  */
@@ -52,9 +68,12 @@ export async function rewindOrReclone(s: Services, node: NodeConfig, primary: No
   await s.pools.reset(node);
   let how: string;
   try {
+    await checkpoint(s, primary);
     await runtime.rewind(node, primary, { timeoutMs: 10 * 60_000 });
+    await runtime.start(node);
     how = `rewound with pg_rewind from ${primary.name}`;
   } catch (e) {
+    await runtime.stop(node, 'immediate').catch(() => undefined);
     s.log.warn({ node: node.name, err: errorLine(e) }, 'pg_rewind failed; re-cloning');
     await progress(`pg_rewind of ${node.name} failed (${errorLine(e)}); re-cloning it from ${primary.name} with pg_basebackup…`);
     await runtime.destroy(node);

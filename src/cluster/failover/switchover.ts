@@ -7,7 +7,7 @@ import { nodeIn, waitFor } from '../wait.js';
 import { refusal, runOperation, type OperationRequest, type OperationResult } from './operation.js';
 import { chooseTarget, switchoverLimitation } from './preflight.js';
 import { promoteNode, timelineSwitch, verifyWrite } from './promote.js';
-import { repointReplica, waitStreaming } from './repoint.js';
+import { repointReplica, rewindOrReclone, waitStreaming } from './repoint.js';
 
 const CHECKPOINT_WAIT_MS = 15_000;
 
@@ -52,7 +52,7 @@ export function runSwitchover(s: Services, req: OperationRequest & { target?: st
       await s.runtime.fence(oldNode, `switchover to ${plan.to} confirmed by ${req.by}`);
     }, () => `${plan.from} shut down cleanly and fenced`);
     const ckpt = await steps.run('shutdown checkpoint', () => shutdownCheckpoint(s, oldNode), (l) => `${plan.from} shutdown checkpoint at ${l}`);
-    const received = await steps.run(`${plan.to} has it`, async () => {
+    const received = await steps.run(`${plan.to} replayed it`, async () => {
       const r = await waitFor(s.snapshot, (snap) => (lsnDiff(nodeIn(snap, plan.to).replayLsn, ckpt) ?? -1) > 0, CHECKPOINT_WAIT_MS, 50);
       return { ok: r.ok, lsn: nodeIn(r.snap, plan.to).replayLsn };
     }, (r) => (r.ok ? `${plan.to} replayed up to ${r.lsn}, past ${ckpt}` : `${plan.to} is at ${r.lsn ?? '?'}, has NOT replayed ${ckpt}`));
@@ -69,8 +69,7 @@ export function runSwitchover(s: Services, req: OperationRequest & { target?: st
     await steps.run('verify write', () => verifyWrite(s, target, 'switchover', req.by), (l) => l);
     const sw = await steps.run('read new timeline', () => timelineSwitch(s, target), (t) => `timeline ${t.timeline}, switch point ${t.switchLsn}`);
     const back = await steps.run(`${plan.from} → replica`, async () => {
-      await s.runtime.rewind(oldNode, target);
-      await s.runtime.start(oldNode);
+      await rewindOrReclone(s, oldNode, target, req.onNote ?? (async () => undefined));
       const w = await waitStreaming(s, oldNode, target);
       if (w.ok) await s.runtime.unfence(oldNode);
       return w;

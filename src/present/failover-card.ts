@@ -9,7 +9,7 @@ import { formatBytes } from '../cluster/lsn.js';
 import type { CommandContext } from '../core/context.js';
 import { nodeState, statusJson, writeEndpoint } from './status-card.js';
 
-const bytes = (n: number) => `${formatBytes(n)} (${n} bytes)`;
+const bytes = (n: number) => (n < 1024 ? `${n} bytes` : `${formatBytes(n)} (${n} bytes)`);
 
 export function failoverConfirmFields(plan: FailoverPlan, snapTarget: { host: string; port: number; timeline: number | null }): { text: string; fields: Field[] } {
   const warnings = plan.ahead.map(
@@ -39,6 +39,11 @@ export function switchoverConfirmFields(plan: SwitchoverPlan): { text: string; f
   };
 }
 
+function lastLine(steps: StepRecord[]): string {
+  const l = steps.at(-1);
+  return l ? `${l.ok ? '✓' : '✗'} ${l.step} (${l.ms} ms): ${l.detail}` : '';
+}
+
 function stepRows(steps: StepRecord[], running: string | null): string[][] {
   const rows = steps.map((s) => [s.ok ? '✓' : '✗', s.step, `${s.ms} ms`, s.detail]);
   if (running) rows.push(['…', running, '', 'running']);
@@ -57,7 +62,8 @@ export async function runWithProgress(
     ctx.progress({
       title: `${label}: in progress`,
       severity: 'warn',
-      text: [`Started by ${confirmedBy}.`, ...notes].join('\n'),
+      // The last line says what is happening now (the CLI shows only that line).
+      text: [`Started by ${confirmedBy}.`, ...notes, running ? `▶ ${running}…` : lastLine(steps)].join('\n'),
       tables: [{ columns: ['', 'step', 'took', 'result'], rows: stepRows(steps, running) }],
     });
   let last: StepRecord[] = [];

@@ -67,7 +67,7 @@ describe('failover and switchover preflight refusals', () => {
     const down = await c.run('/cluster failover standby');
     expect(down.text).toMatch(/^standby is down \(stopped\) — start it with \/cluster start standby/);
     const none = await c.run('/cluster failover');
-    expect(none.text).toMatch(/^no failover-eligible replica is available: standby is down \(stopped\); readonly is a no-failover node — start a replica \(\/cluster start standby\)/);
+    expect(none.text).toMatch(/^no failover-eligible replica is available: standby is down \(stopped\); readonly is a no-failover node — run \/cluster start standby, then run \/cluster failover again/);
     const sw = await c.run('/cluster switchover');
     expect(sw.failed).toBe(true);
     expect((await c.run('/cluster start standby')).failed).toBeFalsy();

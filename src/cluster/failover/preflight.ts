@@ -46,8 +46,10 @@ export function chooseTarget(snap: ClusterSnapshot, name?: string): NodeStatus |
   const why = snap.nodes
     .filter((n) => !snap.writable.includes(n.name))
     .map((n) => `${n.name} ${!n.failover ? 'is a no-failover node' : n.fenced ? 'is fenced' : !n.up ? `is down (${n.error ?? 'not answering'})` : 'is not a replica'}`);
-  const down = snap.nodes.find((n) => n.failover && !n.up && !n.fenced && !snap.writable.includes(n.name));
-  const next = down ? `start a replica (/cluster start ${down.name}), then run /cluster failover again` : 'add or rejoin a failover-eligible replica (/cluster rejoin <node>), then try again';
+  const down = snap.nodes.filter((n) => n.failover && !n.up && !n.fenced);
+  const next = down.length
+    ? `run ${down.map((n) => `/cluster start ${n.name}`).join(' or ')}, then run /cluster failover again if it is still needed`
+    : 'add or rejoin a failover-eligible replica (/cluster rejoin <node>), then try again';
   return `no failover-eligible replica is available: ${why.join('; ') || 'there are no replicas'} — ${next}`;
 }
 

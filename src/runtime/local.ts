@@ -185,14 +185,14 @@ export class LocalRuntime implements Runtime {
   async cloneReplica(node: NodeConfig, source: NodeConfig, opts: ExecOptions = {}): Promise<void> {
     await this.prepare();
     const p = this.prepareNodeDirs(node);
-    const conninfo = this.primaryConninfo(node, source);
+    const conninfo = this.replicationConninfo(source, node);
     await this.must(node, 'pg_basebackup', ['-D', p.data, '-d', conninfo, '-R', '--wal-method=stream', '--checkpoint=fast', '--no-password'], opts);
     this.writeNodeConfig(node);
     await this.start(node);
   }
 
-  primaryConninfo(node: NodeConfig, source: NodeConfig): string {
-    return `host=${source.host} port=${source.port} user=replicator passfile=${this.pgpassFile} application_name=${node.name}`;
+  replicationConninfo(source: NodeConfig, replica: NodeConfig): string {
+    return `host=${source.host} port=${source.port} user=replicator passfile=${this.pgpassFile} application_name=${replica.name}`;
   }
 
   async rewind(node: NodeConfig, source: NodeConfig, opts: ExecOptions = {}): Promise<void> {
@@ -216,7 +216,7 @@ export class LocalRuntime implements Runtime {
     this.writeNodeConfig(node);
     const auto = `${p.data}/postgresql.auto.conf`;
     const kept = existsSync(auto) ? readFileSync(auto, 'utf8').split('\n').filter((l) => l && !/^\s*primary_(conninfo|slot_name)\s*=/.test(l)) : [];
-    const conninfo = this.primaryConninfo(node, source).replace(/'/g, "''");
+    const conninfo = this.replicationConninfo(source, node).replace(/'/g, "''");
     this.writeOwned(auto, [...kept, `primary_conninfo = '${conninfo}'`, ''].join('\n'), 0o600);
     this.writeOwned(`${p.data}/standby.signal`, '', 0o600);
   }

@@ -70,14 +70,14 @@ export interface Runtime {
   unfence(node: NodeConfig): Promise<void>;
   isFenced(node: NodeConfig): Promise<boolean>;
   /**
-   * The primary_conninfo that makes `node` stream from `source`, as this runtime's network sees it:
-   * user=replicator, passfile=… (never a password), application_name=<node>. Failover writes it
-   * into running replicas with ALTER SYSTEM.
+   * The primary_conninfo with which `replica` streams from `source`, as this runtime's network sees
+   * it: user=replicator, passfile=… (never a password), application_name=<replica>. Failover writes
+   * it into running replicas with ALTER SYSTEM.
    */
-  primaryConninfo(node: NodeConfig, source: NodeConfig): string;
+  replicationConninfo(source: NodeConfig, replica: NodeConfig): string;
   /**
    * pg_rewind the STOPPED node's data directory from the running `source`, then leave it configured
-   * as a replica of `source` (standby.signal + primary_conninfo from primaryConninfo), not started.
+   * as a replica of `source` (standby.signal + primary_conninfo from replicationConninfo), not started.
    * Throws when pg_rewind fails (the caller may then re-clone with destroy + cloneReplica); the node
    * is left configured as a replica either way, so it can never start writable.
    */

@@ -13,7 +13,7 @@ const literal = (s: string) => `'${s.replace(/'/g, "''")}'`;
 
 /** Point a running replica at `primary` (no restart: primary_conninfo is reloadable since PostgreSQL 13). */
 export async function followPrimary(s: Services, node: NodeConfig, primary: NodeConfig): Promise<void> {
-  const conninfo = s.runtime.primaryConninfo(node, primary);
+  const conninfo = s.runtime.replicationConninfo(primary, node);
   await s.pools.query(node, `ALTER SYSTEM SET primary_conninfo = ${literal(conninfo)}`);
   await s.pools.query(node, 'SELECT pg_reload_conf()');
 }

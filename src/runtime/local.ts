@@ -206,7 +206,7 @@ export class LocalRuntime implements Runtime {
     try {
       await this.must(node, 'pg_rewind', ['--target-pgdata', p.data, '--source-server', src, '--progress'], opts);
     } finally {
-      this.configureReplica(node, source);
+      if (await this.isProvisioned(node)) this.configureReplica(node, source);
     }
   }
 

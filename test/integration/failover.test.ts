@@ -1,6 +1,8 @@
 // The heart of clusterbot on a real cluster: kill -9 the primary under a write load, confirm the
 // failover card, restart the old primary (fenced), rejoin it, switch back with zero loss, and a
 // failover where the no-failover node is ahead of the target. A watcher polls every node all along.
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Reply } from '../../src/chat/reply.js';
 import { principal, startTestCluster, type TestCluster } from '../helpers/cluster.js';
@@ -194,6 +196,27 @@ describe('failover, rejoin and switchover on a real cluster', () => {
     expect(node(await status(), 'readonly')).toMatchObject({ streaming: true, upstream: 'standby' });
     const fenced = await c.run('/cluster follow primary', principal('olga'));
     expect(fenced.text).toMatch(/primary is fenced \(a former primary\) — use \/cluster rejoin primary/);
+  });
+
+  it('/cluster rejoin also recovers a primary that crashed and was never restarted', async () => {
+    const r = await c.run('/cluster rejoin primary', principal('olga'));
+    expect(r.failed, `${r.title}\n${r.text}`).toBeFalsy();
+    const how = (r.data as OpData).steps[0];
+    console.log(`rejoin after a crash: ${how.detail} (${how.ms} ms)`);
+    expect(how.detail).toMatch(/^(rewound with pg_rewind|re-cloned) from standby/);
+    const s = await status();
+    expect(node(s, 'primary')).toMatchObject({ role: 'replica', streaming: true, upstream: 'standby', fenced: false, timeline: 4 });
+  });
+
+  it('/cluster rejoin re-clones a node that pg_rewind cannot repair (its data directory is gone), and says so', async () => {
+    expect((await c.run('/cluster stop readonly')).failed).toBeFalsy();
+    rmSync(join(c.home, 'nodes', 'readonly', 'data'), { recursive: true, force: true });
+    const edits: Reply[] = [];
+    const r = await c.run('/cluster rejoin readonly', principal('olga'), { progress: async (x) => void edits.push(x) });
+    expect(r.failed, `${r.title}\n${r.text}`).toBeFalsy();
+    expect(edits.some((e) => /pg_rewind of readonly failed .*; re-cloning it from standby with pg_basebackup…/.test(e.text ?? ''))).toBe(true);
+    expect((r.data as OpData).steps[0].detail).toMatch(/^re-cloned from standby \(pg_rewind failed/);
+    expect(node(await status(), 'readonly')).toMatchObject({ role: 'replica', streaming: true, upstream: 'standby' });
   });
 
   it('never had two writable nodes at any moment', async () => {

@@ -20,9 +20,7 @@ export default defineCommand({
     if (busy) throw refusal(busy);
     const plan = await preflightFailover(s, target, force);
     if (typeof plan === 'string') throw refusal(plan);
-    const t = s.node(plan.target);
-    const timeline = (await s.snapshot()).nodes.find((n) => n.name === plan.target)?.timeline ?? null;
-    const { text, fields } = failoverConfirmFields(plan, { host: t.host, port: t.port, timeline });
+    const { text, fields } = failoverConfirmFields(plan, s.node(plan.target));
     return askConfirmation(ctx, {
       command: 'failover',
       summary: `fail over to ${plan.target}`,

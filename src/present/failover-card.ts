@@ -11,13 +11,13 @@ import { nodeState, statusJson, writeEndpoint } from './status-card.js';
 
 const bytes = (n: number) => (n < 1024 ? `${n} bytes` : `${formatBytes(n)} (${n} bytes)`);
 
-export function failoverConfirmFields(plan: FailoverPlan, snapTarget: { host: string; port: number; timeline: number | null }): { text: string; fields: Field[] } {
+export function failoverConfirmFields(plan: FailoverPlan, target: { host: string; port: number }): { text: string; fields: Field[] } {
   const warnings = plan.ahead.map(
     (a) => `⚠ ${a.name}${a.failover ? '' : ' (no-failover node)'} has received ${bytes(a.bytes)} more WAL than ${plan.target}: that WAL is lost with this failover, and ${a.name} will be rewound onto the new timeline.`,
   );
   const text = [`Promote ${plan.target} to primary. ${plan.fence.length ? `${plan.fence.join(', ')} will be fenced first, so there are never two writable nodes.` : ''}`.trim(), ...warnings].join('\n');
   const fields: Field[] = [
-    { label: 'Target', value: `${plan.target} (${snapTarget.host}:${snapTarget.port}, timeline ${snapTarget.timeline ?? '?'})`, short: true },
+    { label: 'Target', value: `${plan.target} (${target.host}:${target.port}, timeline ${plan.targetTimeline ?? '?'})`, short: true },
     { label: 'Target lag', value: bytes(plan.lagBytes), short: true },
     { label: 'Data at risk', value: `${plan.riskIsFloor ? 'at least ' : ''}${bytes(plan.riskBytes)}${plan.riskIsFloor ? ' (plus whatever the dead primary never sent)' : ''}`, short: true },
     { label: 'Current primary', value: plan.primaryState },
@@ -69,6 +69,7 @@ export async function runWithProgress(
   let last: StepRecord[] = [];
   const result = await run({
     by: confirmedBy,
+    user: { id: ctx.user.id, platform: ctx.user.platform },
     onStep: async (steps, running) => {
       last = steps;
       await show(steps, running);

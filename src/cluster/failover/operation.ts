@@ -10,6 +10,8 @@ export type OperationKind = 'failover' | 'switchover' | 'rejoin' | 'follow';
 export interface OperationRequest {
   /** Who confirmed (or ran) it, as shown to people. */
   by: string;
+  /** Their id and platform, for the audit trail. */
+  user?: { id: string; platform: string };
   /** The card is edited as each step starts and ends. */
   onStep?: StepListener;
   /** A free sentence for the card (e.g. "re-cloning…"). */
@@ -72,8 +74,8 @@ export async function runOperation(
     };
     s.audit.record({
       kind: 'event',
-      user: req.by,
-      platform: 'system',
+      user: req.user?.id ?? req.by,
+      platform: req.user?.platform ?? 'system',
       command: op,
       node: outcome.node || undefined,
       outcome: error ? 'failed' : warnings.length ? 'done with warnings' : 'done',

@@ -13,6 +13,7 @@ export interface AheadNode {
 
 export interface FailoverPlan {
   target: string;
+  targetTimeline: number | null;
   /** The node that was (or is) the primary, when known. */
   oldPrimary: string | null;
   primaryState: string;
@@ -103,6 +104,7 @@ export function planFailover(snap: ClusterSnapshot, config: Config, targetName: 
   }
   return {
     target: t.name,
+    targetTimeline: t.timeline,
     oldPrimary,
     primaryState: old ? primaryState(old) : 'unknown: no node is writable and none is known to have been the primary',
     lagBytes,

@@ -2,10 +2,11 @@
 import type { NodeConfig } from '../../config.js';
 import type { Services } from '../../core/context.js';
 import { parseLsn } from '../lsn.js';
+import { longQuery } from './long-query.js';
 
 export async function promoteNode(s: Services, node: NodeConfig): Promise<string> {
-  const r = await s.pools.query<{ promoted: boolean }>(node, 'SELECT pg_promote(true, 60) AS promoted');
-  if (!r.rows[0]?.promoted) throw new Error(`${node.name} did not finish promotion within 60 s; it may still be in progress — check /cluster status`);
+  const rows = await longQuery<{ promoted: boolean }>(s, node, 'SELECT pg_promote(true, 60) AS promoted', 65_000);
+  if (!rows[0]?.promoted) throw new Error(`${node.name} did not finish promotion within 60 s; it may still be in progress — check /cluster status`);
   const rec = await s.pools.query<{ r: boolean }>(node, 'SELECT pg_is_in_recovery() AS r');
   if (rec.rows[0].r) throw new Error(`${node.name} still reports recovery after pg_promote`);
   return `${node.name} is out of recovery`;

@@ -8,12 +8,9 @@ import { divergence, followPrimary, rewindOrReclone, waitStreaming } from './rep
 
 async function currentPrimary(s: Services, name: string): Promise<string> {
   const snap = await s.snapshot();
-  if (!snap.primary) {
-    throw refusal(snap.writable.length > 1
-      ? `${snap.writable.join(' and ')} all accept writes — stop all but one first`
-      : `there is no writable primary to ${name === '' ? 'follow' : `attach ${name} to`} — run /cluster failover first`);
-  }
-  if (snap.primary === name) throw refusal(`${name} is the writable primary — there is nothing to rejoin; see /cluster status`);
+  if (snap.writable.length > 1) throw refusal(`${snap.writable.join(' and ')} all accept writes — stop all but one first`);
+  if (!snap.primary) throw refusal(`there is no writable primary for ${name} to follow — run /cluster failover first`);
+  if (snap.primary === name) throw refusal(`${name} is the writable primary — there is nothing to rejoin or follow; see /cluster status`);
   return snap.primary;
 }
 

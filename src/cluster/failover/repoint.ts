@@ -5,6 +5,7 @@ import type { Services } from '../../core/context.js';
 import { errorLine } from '../../errors.js';
 import { lsnDiff } from '../lsn.js';
 import { nodeIn, waitFor } from '../wait.js';
+import { longQuery } from './long-query.js';
 import type { TimelineSwitch } from './promote.js';
 
 const STREAM_TIMEOUT_MS = 30_000;
@@ -49,13 +50,7 @@ export async function waitStreaming(s: Services, node: NodeConfig, primary: Node
  * promotion updates only at the next checkpoint: without this it rewinds from the wrong ancestor.
  */
 export async function checkpoint(s: Services, node: NodeConfig): Promise<void> {
-  const client = await s.pools.pool(node).connect();
-  try {
-    await client.query({ text: 'SET statement_timeout = 0' });
-    await client.query({ text: 'CHECKPOINT', query_timeout: 10 * 60_000 } as never);
-  } finally {
-    client.release();
-  }
+  await longQuery(s, node, 'CHECKPOINT', 10 * 60_000);
 }
 
 /**

@@ -12,5 +12,13 @@ import history from './history.js';
 import help from './help.js';
 import lag from './lag.js';
 import maintenance from './maintenance.js';
+import failover from './failover.js';
+import switchover from './switchover.js';
+import rejoin from './rejoin.js';
+import follow from './follow.js';
 
-export const commands: Command[] = [status, nodes, connect, start, stop, restart, up, down, history, lag, maintenance, help] as Command[];
+export const commands: Command[] = [
+  status, nodes, connect, start, stop, restart, up, down,
+  failover, switchover, rejoin, follow,
+  history, lag, maintenance, help,
+] as Command[];

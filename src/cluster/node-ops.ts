@@ -33,6 +33,7 @@ export async function runNodeOp(s: Services, node: NodeConfig, op: NodeOp): Prom
   const n = nodeIn(r.snap, node.name);
   const verb = op === 'start' ? 'started' : 'restarted';
   if (!n.up) return { ok: false, line: `${node.name} ${verb}, but does not answer queries yet: ${n.error ?? 'unknown'}`, ms: since(t0) };
+  if (n.fenced) return { ok: true, line: `${node.name} ${verb} read-only: FENCED (a former primary), it cannot accept writes — /cluster rejoin ${node.name} makes it a replica`, ms: since(t0) };
   if (n.role === 'primary') return { ok: true, line: `${node.name} ${verb} — primary, read/write`, ms: since(t0) };
   if (n.streaming) return { ok: true, line: `${node.name} ${verb} — replica streaming from ${n.upstream ?? '?'}, lag ${formatBytes(n.lagBytes)}`, ms: since(t0) };
   return { ok: false, line: `${node.name} ${verb} as a replica but is not streaming after ${Math.round(r.ms / 1000)} s — see /cluster logs ${node.name}`, ms: since(t0) };

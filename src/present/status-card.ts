@@ -5,9 +5,9 @@ import type { ClusterSnapshot, NodeStatus } from '../cluster/inspect.js';
 import { formatBytes, formatSeconds } from '../cluster/lsn.js';
 
 export function nodeState(n: NodeStatus): string {
-  if (!n.up) return n.fenced ? `fenced, ${n.error ?? 'down'}` : (n.error ?? 'down');
+  if (!n.up) return n.fenced ? `FENCED, ${n.error ?? 'down'}` : (n.error ?? 'down');
   const parts: string[] = [];
-  if (n.fenced) parts.push('fenced');
+  if (n.fenced) parts.push('FENCED (read-only until rejoin)');
   if (n.role === 'primary') parts.push('read/write');
   else if (n.replayPaused) parts.push('replay paused');
   else parts.push(n.streaming ? 'streaming' : 'not streaming');
@@ -91,12 +91,16 @@ export function statusCard(s: ClusterSnapshot, extras: Array<{ label: string; va
     n.upstream ?? '–',
   ]);
   const extraData = Object.assign({}, ...extras.map((e) => e.data ?? {}));
+  const fenced = s.nodes.filter((n) => n.fenced).map((n) => n.name);
+  const fencedFields: Field[] = fenced.length
+    ? [{ label: 'Fenced', value: `${fenced.join(', ')}: a former primary, kept read-only — ${fenced.map((f) => `/cluster rejoin ${f}`).join(', ')} makes it a replica${s.primary ? ` of ${s.primary}` : ''}` }]
+    : [];
   return {
     title: `Cluster status — ${headline(s)}`,
     severity: clusterSeverity(s),
     text: endpoint ? `Write endpoint: ${endpoint} (${s.primary})` : 'No write endpoint: no single writable primary. See /cluster failover or /cluster nodes.',
     tables: [{ columns: ['node', 'role', 'state', 'tl', 'lsn', 'lag (bytes / time)', 'upstream'], rows }],
-    fields: [archiverField(s), ...extras.map((e) => ({ label: e.label, value: e.value, short: true }))],
+    fields: [...fencedFields, archiverField(s), ...extras.map((e) => ({ label: e.label, value: e.value, short: true }))],
     context: `read ${s.nodes.length} nodes in ${s.durationMs} ms at ${s.takenAt.slice(11, 19)} UTC`,
     data: statusJson(s, extraData),
   };

@@ -185,10 +185,40 @@ export class LocalRuntime implements Runtime {
   async cloneReplica(node: NodeConfig, source: NodeConfig, opts: ExecOptions = {}): Promise<void> {
     await this.prepare();
     const p = this.prepareNodeDirs(node);
-    const conninfo = `host=${source.host} port=${source.port} user=replicator passfile=${this.pgpassFile} application_name=${node.name}`;
+    const conninfo = this.replicationConninfo(source, node);
     await this.must(node, 'pg_basebackup', ['-D', p.data, '-d', conninfo, '-R', '--wal-method=stream', '--checkpoint=fast', '--no-password'], opts);
     this.writeNodeConfig(node);
     await this.start(node);
+  }
+
+  replicationConninfo(source: NodeConfig, replica: NodeConfig): string {
+    return `host=${source.host} port=${source.port} user=replicator passfile=${this.pgpassFile} application_name=${replica.name}`;
+  }
+
+  async rewind(node: NodeConfig, source: NodeConfig, opts: ExecOptions = {}): Promise<void> {
+    await this.prepare();
+    if (await this.isRunning(node)) throw new Error(`${node.name} is running; pg_rewind needs it stopped`);
+    const p = this.paths(node);
+    // An uncleanly stopped target gets crash recovery in single-user mode first, which refuses standby
+    // mode; nothing else can start it meanwhile (single-user mode does not listen).
+    for (const f of ['standby.signal', 'recovery.signal']) rmSync(`${p.data}/${f}`, { force: true });
+    const src = `host=${source.host} port=${source.port} user=${this.config.POSTGRES_ADMIN_USER} dbname=${this.config.PG_DATABASE} passfile=${this.pgpassFile}`;
+    try {
+      await this.must(node, 'pg_rewind', ['--target-pgdata', p.data, '--source-server', src, '--progress'], opts);
+    } finally {
+      if (await this.isProvisioned(node)) this.configureReplica(node, source);
+    }
+  }
+
+  /** standby.signal + primary_conninfo; our own settings again (pg_rewind copies the source's config files). */
+  private configureReplica(node: NodeConfig, source: NodeConfig): void {
+    const p = this.paths(node);
+    this.writeNodeConfig(node);
+    const auto = `${p.data}/postgresql.auto.conf`;
+    const kept = existsSync(auto) ? readFileSync(auto, 'utf8').split('\n').filter((l) => l && !/^\s*primary_(conninfo|slot_name)\s*=/.test(l)) : [];
+    const conninfo = this.replicationConninfo(source, node).replace(/'/g, "''");
+    this.writeOwned(auto, [...kept, `primary_conninfo = '${conninfo}'`, ''].join('\n'), 0o600);
+    this.writeOwned(`${p.data}/standby.signal`, '', 0o600);
   }
 
   private async must(node: NodeConfig, tool: PgTool, args: string[], opts: ExecOptions = {}): Promise<ExecResult> {
@@ -225,10 +255,6 @@ export class LocalRuntime implements Runtime {
       throw new UserError(`node ${node.name} has no data yet`, 'run /cluster up to create it', 'precondition');
     }
     if (await this.isRunning(node)) return;
-    // A killed postmaster stays a zombie until its parent reaps it; PostgreSQL's lock-file check
-    // counts a zombie as alive, so wait for the pid to vanish first.
-    const stale = this.postmasterPid(node);
-    if (stale !== null) await waitGone(stale);
     if (!(await portFree(node.host, node.port))) {
       throw new UserError(
         `port ${node.port} on ${node.host} is already in use by another program, so ${node.name} cannot start`,
@@ -237,6 +263,9 @@ export class LocalRuntime implements Runtime {
       );
     }
     if (await this.isFenced(node)) this.writeOwned(`${p.data}/standby.signal`, '', 0o600);
+    // A SIGKILLed postmaster stays a zombie until init reaps it; PostgreSQL would take it for a live one.
+    const old = this.postmasterPid(node);
+    for (let i = 0; old !== null && i < 150 && isZombie(old); i++) await sleep(100);
     this.expectedExit.delete(node.name);
     const r = await this.exec(node, 'pg_ctl', ['start', '-D', p.data, '-l', p.log, '-w', '-t', '60', '-s'], {}, true);
     if (r.code !== 0) {
@@ -260,7 +289,7 @@ export class LocalRuntime implements Runtime {
     const pid = this.pid(node);
     if (pid === null) return;
     process.kill(pid, 'SIGKILL');
-    await waitGone(pid);
+    for (let i = 0; i < 100 && processAlive(pid); i++) await sleep(20);
   }
 
   async restart(node: NodeConfig): Promise<void> {
@@ -276,7 +305,7 @@ export class LocalRuntime implements Runtime {
       ...opts,
       user: this.user,
       cwd: existsSync(base) ? base : this.config.home,
-      env: { PGPASSFILE: this.pgpassFile, PGCONNECT_TIMEOUT: '5', HOME: this.config.home },
+      env: { PGPASSFILE: this.pgpassFile, PGCONNECT_TIMEOUT: '5', HOME: this.config.home, PGDATA: this.paths(node).data },
       detached,
     });
   }
@@ -390,15 +419,11 @@ function processAlive(pid: number): boolean {
   }
 }
 
-/** Wait (up to 5 s) until a pid no longer exists at all, zombie included. */
-async function waitGone(pid: number): Promise<void> {
-  for (let i = 0; i < 250; i++) {
-    try {
-      process.kill(pid, 0);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ESRCH') return;
-    }
-    await sleep(20);
+function isZombie(pid: number): boolean {
+  try {
+    return /\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
   }
 }
 

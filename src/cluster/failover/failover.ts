@@ -1,0 +1,41 @@
+// Failover: re-check, fence the old primary, promote, prove it with a write, re-point the rest.
+import type { Services } from '../../core/context.js';
+import { formatBytes } from '../lsn.js';
+import { refusal, runOperation, type OperationRequest, type OperationResult } from './operation.js';
+import { fenceNode } from './fence.js';
+import { planFailover, type FailoverPlan } from './preflight.js';
+import { promoteNode, timelineSwitch, verifyWrite } from './promote.js';
+import { repointReplica } from './repoint.js';
+import { withConfiguredUpstreams } from './upstream.js';
+
+export interface FailoverRequest extends OperationRequest {
+  target?: string;
+  force: boolean;
+}
+
+/** The preflight on live state: a plan for the card, or a refusal reason. */
+export async function preflightFailover(s: Services, target: string | undefined, force: boolean): Promise<FailoverPlan | string> {
+  const snap = await withConfiguredUpstreams(s, await s.snapshot());
+  return planFailover(snap, s.config, target, force);
+}
+
+export function runFailover(s: Services, req: FailoverRequest): Promise<OperationResult> {
+  return runOperation(s, 'failover', req, async (steps, warnings) => {
+    // The card may be minutes old: decide again on what is true now.
+    const plan = await preflightFailover(s, req.target, req.force);
+    if (typeof plan === 'string') throw refusal(plan);
+    await steps.run('preflight', async () => plan, (p) => `target ${p.target}, lag ${formatBytes(p.lagBytes)}, at risk ${p.riskIsFloor ? '≥ ' : ''}${p.riskBytes} bytes`);
+    const target = s.node(plan.target);
+    for (const name of plan.fence) {
+      await steps.run(`fence ${name}`, () => fenceNode(s, s.node(name), `failover to ${plan.target} confirmed by ${req.by}`), (l) => l);
+    }
+    await steps.run(`promote ${plan.target}`, () => promoteNode(s, target), (l) => l);
+    await steps.run('verify write', () => verifyWrite(s, target, 'failover', req.by), (l) => l);
+    const sw = await steps.run('read new timeline', () => timelineSwitch(s, target), (t) => `timeline ${t.timeline}, switch point ${t.switchLsn}`);
+    for (const name of plan.followers) {
+      const r = await steps.run(`re-point ${name}`, () => repointReplica(s, s.node(name), target, sw, req.onNote ?? (async () => undefined)), (x) => x.line);
+      if (!r.ok) warnings.push(r.line);
+    }
+    return { node: plan.target, newPrimary: plan.target };
+  });
+}

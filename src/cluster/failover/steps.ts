@@ -1,0 +1,58 @@
+// Every step of a failover, switchover or rejoin with its duration: shown on the card as it runs,
+// logged as { step, ms } and returned for the reply's data (the benchmark reads them).
+import type { Logger } from '../../core/logger.js';
+import { errorLine } from '../../errors.js';
+import { observeFailoverStep } from '../../monitor/failover-steps.js';
+
+export interface StepRecord {
+  step: string;
+  ms: number;
+  ok: boolean;
+  detail: string;
+}
+
+export type StepListener = (done: StepRecord[], running: string | null) => Promise<void>;
+
+export class Steps {
+  readonly done: StepRecord[] = [];
+  private readonly t0 = performance.now();
+
+  constructor(
+    private readonly op: string,
+    private readonly log: Logger,
+    private readonly listener: StepListener = async () => undefined,
+  ) {}
+
+  /** Run one step; `describe` turns its result into the line a person reads. A throw is recorded and rethrown. */
+  async run<T>(step: string, fn: () => Promise<T>, describe: (v: T) => string = () => 'done'): Promise<T> {
+    await this.notify(step);
+    const t = performance.now();
+    try {
+      const value = await fn();
+      this.record(step, t, true, describe(value));
+      return value;
+    } catch (e) {
+      this.record(step, t, false, errorLine(e));
+      throw e;
+    } finally {
+      await this.notify(null);
+    }
+  }
+
+  get totalMs(): number {
+    return Math.round(performance.now() - this.t0);
+  }
+
+  private record(step: string, t: number, ok: boolean, detail: string): void {
+    const ms = Math.round(performance.now() - t);
+    this.done.push({ step, ms, ok, detail });
+    this.log.info({ op: this.op, step, ms, ok }, `${this.op} step`);
+    // Prometheus: clusterbot's failover step durations (a plain sink; no monitor needed).
+    observeFailoverStep(`${this.op}: ${step}`, ms);
+  }
+
+  private async notify(running: string | null): Promise<void> {
+    // A card that cannot be edited must never stop a failover half-way.
+    await this.listener(this.done, running).catch((err: unknown) => this.log.warn({ err: errorLine(err) }, 'progress update failed'));
+  }
+}

@@ -1,0 +1,81 @@
+// The failover decisions on constructed snapshots: target choice, lag and risk, who is ahead,
+// who gets fenced. (The same functions run on a real cluster in test/integration/failover*.)
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.js';
+import type { ClusterSnapshot, NodeStatus } from '../../src/cluster/inspect.js';
+import { busyReason, lockPath, withOperationLock } from '../../src/cluster/failover/lock.js';
+import { chooseTarget, planFailover, type FailoverPlan } from '../../src/cluster/failover/preflight.js';
+
+const config = loadConfig({ POSTGRES_ADMIN_PASSWORD: 'a'.repeat(12), POSTGRES_REPLICATOR_PASSWORD: 'b'.repeat(12), FAILOVER_MAX_LAG_BYTES: '1000' });
+
+function node(name: string, over: Partial<NodeStatus>): NodeStatus {
+  return {
+    name, host: '127.0.0.1', port: 1, failover: name !== 'readonly', role: 'replica', up: true, running: true, error: null, timeline: 1,
+    lsn: null, receiveLsn: null, replayLsn: null, lagBytes: 0, lagSeconds: 0, replayPaused: false, streaming: false, upstream: null,
+    syncState: null, fenced: false, archiver: null, replication: [], version: 150000, startedAt: null, ...over,
+  };
+}
+
+function snap(nodes: NodeStatus[]): ClusterSnapshot {
+  const writable = nodes.filter((n) => n.role === 'primary').map((n) => n.name);
+  return { takenAt: '', durationMs: 0, nodes, primary: writable.length === 1 ? writable[0] : null, writable };
+}
+
+const deadPrimary = node('primary', { role: 'down', up: false, running: false, error: 'stopped' });
+
+describe('failover preflight', () => {
+  it('picks the eligible replica with the most WAL and counts what the target lacks as data at risk (a floor when the primary is dead)', () => {
+    const s = snap([
+      deadPrimary,
+      node('standby', { receiveLsn: '0/5000100', replayLsn: '0/5000100' }),
+      node('readonly', { receiveLsn: '0/5000300', replayLsn: '0/5000300' }),
+    ]);
+    const plan = planFailover(s, config, undefined, false) as FailoverPlan;
+    expect(plan).toMatchObject({ target: 'standby', oldPrimary: 'primary', fence: ['primary'], followers: ['readonly'], riskBytes: 512, lagBytes: 512, riskIsFloor: true });
+    expect(plan.ahead).toEqual([{ name: 'readonly', failover: false, bytes: 512 }]);
+    expect(plan.primaryState).toMatch(/^primary is down \(stopped\)/);
+  });
+
+  it('measures lag on replay, so a paused replica that received everything is still refused', () => {
+    const s = snap([
+      node('primary', { role: 'primary', lsn: '0/6000000' }),
+      node('standby', { receiveLsn: '0/6000000', replayLsn: '0/5000000', replayPaused: true, streaming: true, upstream: 'primary' }),
+      node('readonly', { receiveLsn: '0/6000000', replayLsn: '0/6000000' }),
+    ]);
+    expect(planFailover(s, config, 'standby', false)).toMatch(/^standby is 16 MB \(16777216 bytes\) behind, more than FAILOVER_MAX_LAG_BYTES .* replay is paused on standby/);
+    expect(planFailover(s, config, 'standby', true)).toMatchObject({ target: 'standby', riskBytes: 0, riskIsFloor: false, fence: ['primary'] });
+  });
+
+  it('says why no replica is eligible and what to do', () => {
+    const s = snap([deadPrimary, node('standby', { up: false, role: 'down', error: 'stopped' }), node('readonly', {})]);
+    expect(chooseTarget(s)).toMatch(/^no failover-eligible replica is available: primary is down \(stopped\); standby is down \(stopped\); readonly is a no-failover node — run \/cluster start primary or \/cluster start standby, then run \/cluster failover again/);
+    expect(planFailover(s, config, 'readonly', true)).toMatch(/^readonly is a no-failover node and is never promoted/);
+    expect(planFailover(snap([deadPrimary, node('standby', { fenced: true })]), config, 'standby', true)).toMatch(/^standby is fenced .* \/cluster rejoin standby/);
+  });
+
+  it('refuses when two nodes accept writes', () => {
+    const s = snap([node('primary', { role: 'primary', lsn: '0/1' }), node('standby', { role: 'primary', lsn: '0/1' })]);
+    expect(planFailover(s, config, undefined, true)).toMatch(/^primary and standby all accept writes/);
+  });
+});
+
+describe('the operation lock', () => {
+  it('refuses a second operation while one runs, and ignores a lock left by a dead process', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'clusterbot-lock-'));
+    try {
+      await withOperationLock(home, 'failover', 'alice', async () => {
+        expect(busyReason(home)).toMatch(/^failover is already in progress, started by alice/);
+        await expect(withOperationLock(home, 'rejoin', 'bob', async () => 1)).rejects.toThrow(/failover is already in progress, started by alice/);
+      });
+      expect(busyReason(home)).toBeNull();
+      writeFileSync(lockPath(home), JSON.stringify({ op: 'switchover', by: 'ghost', pid: 2 ** 22 + 1, at: new Date().toISOString(), token: 't' }));
+      expect(busyReason(home)).toBeNull();
+      expect(await withOperationLock(home, 'rejoin', 'bob', async () => 'ran')).toBe('ran');
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
+  });
+});

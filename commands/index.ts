@@ -10,5 +10,9 @@ import up from './up.js';
 import down from './down.js';
 import history from './history.js';
 import help from './help.js';
+import backup from './backup.js';
+import backups from './backups.js';
+import verify from './verify.js';
+import restoreCheck from './restore-check.js';
 
-export const commands: Command[] = [status, nodes, connect, start, stop, restart, up, down, history, help] as Command[];
+export const commands: Command[] = [status, nodes, connect, start, stop, restart, up, down, history, backup, backups, verify, restoreCheck, help] as Command[];

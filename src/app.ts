@@ -14,6 +14,7 @@ import { UserError } from './errors.js';
 import { LocalRuntime } from './runtime/local.js';
 import type { Runtime } from './runtime/runtime.js';
 import { Notifier } from './chat/notifier.js';
+import { installBackups } from './backup/install.js';
 
 export interface App {
   services: Services;
@@ -61,11 +62,13 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   audit.setMirror((entries) => mirrorAudit(services, entries));
   const router = new Router(services, commands);
   const notifier = new Notifier(log, masker);
+  const backups = installBackups(services, notifier);
   return {
     services,
     router,
     notifier,
     async close() {
+      await backups.scheduler.stop();
       await notifier.stop();
       // The audit mirror gets a moment to reach the primary; what it misses is replayed later.
       await Promise.race([audit.close(), new Promise((r) => setTimeout(r, 3000).unref())]);

@@ -12,6 +12,7 @@ import { renderText } from './chat/shell/render.js';
 import { ShellAdapter } from './chat/shell/shell-adapter.js';
 import type { Reply } from './chat/reply.js';
 import { startChatAdapters } from './chat/adapters.js';
+import { startBackupSchedules } from './backup/install.js';
 
 const USAGE = `usage:
   clusterbot start                       bring the cluster up and open the chat (terminal when no Slack/Discord tokens)
@@ -85,6 +86,7 @@ async function cmdStart(config: Config): Promise<number> {
     const outcomes = await clusterUp({ ...app.services, progress: (l) => process.stdout.write(`  ${l}\n`) });
     for (const o of outcomes) process.stdout.write(`  ${o.node}: ${o.error ? `FAILED — ${o.error}` : o.action} (${(o.ms / 1000).toFixed(1)} s)\n`);
     if (outcomes.some((o) => o.action === 'failed')) process.stdout.write('Some nodes failed; the chat opens anyway so you can look (/cluster status, /cluster logs).\n');
+    startBackupSchedules(app);
     return await startChat(app, config);
   } finally {
     await app.close();

@@ -3,6 +3,7 @@
 import { resolve } from 'node:path';
 import { userInfo } from 'node:os';
 import { z } from 'zod';
+import cron from 'node-cron';
 import { UserError } from './errors.js';
 
 export const NODE_NAME = /^[a-z][a-z0-9_-]{0,31}$/;
@@ -26,6 +27,9 @@ const list = z
   .string()
   .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean));
 const level = z.enum(['viewer', 'operator', 'admin']);
+const cronExpression = z.string().refine((v) => cron.validate(v), {
+  error: 'is not a cron expression (5 fields "min hour day month weekday", or 6 with seconds first), e.g. "0 3 * * *"',
+});
 const secret = z.string().min(8, 'must be at least 8 characters (generate one: openssl rand -hex 16)');
 
 const nodeList = z.string().transform((value, ctx) => {
@@ -71,6 +75,15 @@ export const configSchema = z.object({
 
   // --- failover ---
   FAILOVER_MAX_LAG_BYTES: z.coerce.number().int().nonnegative().default(16 * 1024 * 1024),
+
+  // --- backups ---
+  BACKUP_FROM: z.enum(['replica', 'primary']).default('replica'),
+  BACKUP_COMPRESSION_LEVEL: z.coerce.number().int().min(1).max(9).default(6),
+  BACKUP_RETENTION_DAYS: positiveInt.default(7),
+  BACKUP_SCHEDULES: bool.prefault('true'),
+  BACKUP_FULL_CRON: cronExpression.default('0 2 * * 0'),
+  BACKUP_INCREMENTAL_CRON: cronExpression.default('0 3 * * *'),
+  BACKUP_PRUNE_CRON: cronExpression.default('0 4 * * *'),
 
   // --- logs and HTTP ---
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

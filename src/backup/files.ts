@@ -1,7 +1,7 @@
 // File work for backups: folders owned by the PostgreSQL OS user, sizes, checksums, tar extraction.
 import { createHash } from 'node:crypto';
 import { chmodSync, chownSync, createReadStream, existsSync, lstatSync, mkdirSync, readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import * as tar from 'tar';
 import { postgresOsUser, type OsUser } from '../runtime/process.js';
 
@@ -14,9 +14,16 @@ export function pgUser(): OsUser | null {
 
 /** A folder PostgreSQL programs (run as the postgres OS user) may write into. */
 export function mkdirForPostgres(path: string, mode = 0o750): void {
-  mkdirSync(path, { recursive: true, mode });
-  chmodSync(path, mode);
+  const first = mkdirSync(path, { recursive: true, mode });
   const u = pgUser();
+  // Every folder created on the way (e.g. backups/full) must be reachable by PostgreSQL too.
+  const created = first ? [path] : [];
+  for (let p = dirname(path); first && p.length >= first.length; p = dirname(p)) created.push(p);
+  for (const p of created) {
+    chmodSync(p, mode);
+    if (u) chownSync(p, u.uid, u.gid);
+  }
+  chmodSync(path, mode);
   if (u) chownSync(path, u.uid, u.gid);
 }
 

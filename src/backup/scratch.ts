@@ -66,7 +66,7 @@ export class ScratchInstance {
       `restore_command = 'cp "${r.walDir}/%f" "%p"'`,
       "recovery_target_timeline = 'latest'",
     ];
-    if (r.targetTime) lines.push(`recovery_target_time = '${r.targetTime.toISOString()}'`, "recovery_target_action = 'promote'");
+    if (r.targetTime) lines.push(`recovery_target_time = '${r.targetTime.toISOString().replace('T', ' ').replace('Z', '+00')}'`, "recovery_target_action = 'promote'");
     writeFileSync(`${d}/clusterbot.conf`, `${lines.join('\n')}\n`);
     const main = `${d}/postgresql.conf`;
     const text = readFileSync(main, 'utf8');
@@ -75,14 +75,39 @@ export class ScratchInstance {
     chownTreeToPostgres(this.dir);
   }
 
-  /** Start and wait until recovery has finished; on failure, the server's own FATAL line. */
+  /**
+   * Start and wait until recovery has finished. With hot_standby off, pg_ctl -w returns as soon as
+   * recovery begins, and connections are refused (57P03) until it ends: poll until one is accepted.
+   */
   async start(timeoutSeconds = 600): Promise<void> {
     const r = await this.pgCtl(['start', '-D', this.data, '-l', this.logFile, '-w', '-t', String(timeoutSeconds), '-s']);
-    if (r.code !== 0) {
-      const log = existsSync(this.logFile) ? readFileSync(this.logFile, 'utf8') : '';
-      const fatal = log.split('\n').filter((l) => /FATAL|PANIC/.test(l)).map((l) => l.replace(/^.*?(FATAL|PANIC):\s*/, ''));
-      throw new Error(`the restored copy did not start: ${fatal.slice(-2).join(' | ') || r.stderr.trim() || `pg_ctl exit ${r.code}`}`);
+    if (r.code !== 0) throw new Error(`the restored copy did not start: ${this.logProblems() || r.stderr.trim() || `pg_ctl exit ${r.code}`}`);
+    const deadline = Date.now() + timeoutSeconds * 1000;
+    for (;;) {
+      try {
+        await this.query('SELECT 1');
+        return;
+      } catch (e) {
+        const code = (e as { code?: string }).code;
+        const alive = existsSync(`${this.data}/postmaster.pid`);
+        if (!alive || (code !== '57P03' && code !== 'ECONNREFUSED' && code !== undefined)) {
+          throw new Error(`the restored copy did not finish recovery: ${this.logProblems() || (e as Error).message}`);
+        }
+        if (Date.now() > deadline) throw new Error(`recovery still running after ${timeoutSeconds} s (status unknown; see ${this.logFile})`);
+        await new Promise((res) => setTimeout(res, 200));
+      }
     }
+  }
+
+  /** The server's own FATAL/PANIC lines, and the configuration line it complains about. */
+  private logProblems(): string {
+    const log = existsSync(this.logFile) ? readFileSync(this.logFile, 'utf8') : '';
+    return log
+      .split('\n')
+      .filter((l) => /FATAL|PANIC|invalid value|syntax error|line \d+/.test(l))
+      .map((l) => l.replace(/^.*?(FATAL|PANIC|LOG|ERROR):\s*/, ''))
+      .slice(-3)
+      .join(' | ');
   }
 
   async query<R extends pg.QueryResultRow>(sql: string): Promise<R[]> {

@@ -18,6 +18,7 @@ export type Schedules = Record<ScheduledKind, string>;
 
 export class BackupScheduler {
   private readonly tasks = new Map<ScheduledKind, ScheduledTask>();
+  private readonly inflight = new Set<Promise<void>>();
 
   constructor(
     private readonly svc: BackupService,
@@ -32,13 +33,22 @@ export class BackupScheduler {
   start(schedules: Schedules): void {
     if (this.running) return;
     for (const kind of ['full', 'incremental', 'prune'] as const) {
-      const task = cron.schedule(schedules[kind], () => this.fire(kind), { name: `backup-${kind}`, noOverlap: true });
+      const task = cron.schedule(schedules[kind], () => this.track(this.fire(kind)), { name: `backup-${kind}`, noOverlap: true });
       this.tasks.set(kind, task);
     }
   }
 
   nextRun(kind: ScheduledKind): Date | null {
     return this.tasks.get(kind)?.getNextRun() ?? null;
+  }
+
+  private async track(run: Promise<void>): Promise<void> {
+    this.inflight.add(run);
+    try {
+      await run;
+    } finally {
+      this.inflight.delete(run);
+    }
   }
 
   private async fire(kind: ScheduledKind): Promise<void> {
@@ -67,9 +77,11 @@ export class BackupScheduler {
     }
   }
 
+  /** No new runs; a run in progress finishes (and reports) first. */
   async stop(): Promise<void> {
     const tasks = [...this.tasks.values()];
     this.tasks.clear();
     for (const t of tasks) await t.destroy();
+    await Promise.allSettled([...this.inflight]);
   }
 }

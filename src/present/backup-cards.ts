@@ -69,7 +69,7 @@ export function nothingNewCard(nextRun: Date | null = null): Reply {
 
 export function failureCard(kind: string, error: string, nextRun: Date | null = null): Reply {
   return {
-    title: `🚨 ${kind} backup FAILED`,
+    title: `${kind} backup FAILED`,
     severity: 'crit',
     text: error,
     fields: nextRun ? [{ label: 'Next run', value: when(nextRun.toISOString()), short: true }] : undefined,

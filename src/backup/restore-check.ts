@@ -22,7 +22,7 @@ const TIME = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(\.\d{1,6})?
 /** "2026-11-25T19:30:00Z", "2026-11-25 19:30" (UTC) or with an offset; anything else is a UserError. */
 export function parseTargetTime(text: string, now = new Date()): Date {
   const m = TIME.exec(text.trim());
-  const at = m ? new Date(`${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6] ?? '00'}${m[7] ?? ''}${normaliseZone(m[8])}`) : null;
+  const at = m && realCalendarTime(m) ? new Date(`${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6] ?? '00'}${m[7] ?? ''}${normaliseZone(m[8])}`) : null;
   if (!at || Number.isNaN(at.getTime())) {
     throw new UserError(`time "${text.slice(0, 40)}" is not a time like 2026-11-25T19:30:00Z`, 'write it as ISO 8601 (UTC unless it carries an offset)');
   }
@@ -30,6 +30,13 @@ export function parseTargetTime(text: string, now = new Date()): Date {
     throw new UserError(`time ${at.toISOString()} is in the future`, 'choose a time at or before now');
   }
   return at;
+}
+
+/** No 30 February, no 25:00 (Date would roll them over silently). */
+function realCalendarTime(m: RegExpExecArray): boolean {
+  const [y, mo, d, h, mi, sec] = [1, 2, 3, 4, 5, 6].map((i) => Number(m[i] ?? 0));
+  const t = new Date(Date.UTC(y, mo - 1, d, h, mi, sec));
+  return t.getUTCFullYear() === y && t.getUTCMonth() === mo - 1 && t.getUTCDate() === d && t.getUTCHours() === h && t.getUTCMinutes() === mi && t.getUTCSeconds() === sec;
 }
 
 function normaliseZone(z: string | undefined): string {

@@ -5,7 +5,9 @@ import { UserError } from '../errors.js';
 import type { BackupEntry } from './catalog.js';
 import { extractTar } from './files.js';
 import type { BackupDeps } from './full.js';
+import { archiveListing } from './incremental.js';
 import { ScratchInstance } from './scratch.js';
+import { checkContinuity, parseSegment, segmentOfLsn, segmentsOf } from './wal.js';
 
 export interface RestoreCheckResult {
   backup: string;
@@ -15,6 +17,9 @@ export interface RestoreCheckResult {
   lastLog: { id: number; evento: string; fecha: string } | null;
   timeline: number;
   port: number;
+  /** Where replay ended, and the newest archived segment it had to reach (null: a target time). */
+  replayedTo: string;
+  archiveEnd: string | null;
 }
 
 const TIME = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(\.\d{1,6})?)?(Z|[+-]\d{2}(?::?\d{2})?)?$/i;
@@ -74,6 +79,9 @@ export async function restoreCheck(deps: BackupDeps, entry: BackupEntry, target:
   for (const f of ['base.tar.gz', 'pg_wal.tar.gz']) {
     if (!existsSync(`${entry.path}/${f}`)) throw new UserError(`${f} is missing from ${entry.id}`, 'run /cluster verify on it, or choose another backup', 'precondition');
   }
+  // Without a target time, every archived segment must be replayed: note where the archive ends.
+  const archived = segmentsOf(archiveListing(deps.config.walArchiveDir));
+  const archiveEnd = target ? null : (archived[archived.length - 1] ?? null);
   const t0 = performance.now();
   const scratch = await ScratchInstance.create(deps.config);
   try {
@@ -83,10 +91,19 @@ export async function restoreCheck(deps: BackupDeps, entry: BackupEntry, target:
     scratch.configureRecovery({ walDir: deps.config.walArchiveDir, targetTime: target });
     onStep(target ? `replaying WAL up to ${target.toISOString()}` : 'replaying all archived WAL');
     await scratch.start();
-    const [counts] = await scratch.query<{ usuarios: number; tli: number; recovering: boolean }>(
-      `SELECT (SELECT count(*)::int FROM proyecto.usuarios) AS usuarios,
+    const [counts] = await scratch.query<{ usuarios: number; tli: number; recovering: boolean; lsn: string }>(
+      `SELECT (SELECT count(*)::int FROM proyecto.usuarios) AS usuarios, pg_current_wal_lsn()::text AS lsn,
               (SELECT timeline_id FROM pg_control_checkpoint())::int AS tli, pg_is_in_recovery() AS recovering`,
     );
+    const replayedTo = segmentOfLsn(counts.lsn, counts.tli);
+    if (archiveEnd && replayedTo.position < archiveEnd.position) {
+      // Recovery ends quietly at the first segment it cannot fetch: that is a gap, not a success.
+      const gap = checkContinuity(archived, parseSegment(entry.lastWal)!.position, archiveEnd.position, entry.timeline);
+      throw new Error(
+        `replay stopped in ${replayedTo.name} but the archive goes on to ${archiveEnd.name}: ` +
+          (gap.firstMissing ? `WAL segment ${gap.firstMissing} is missing from the archive` : 'a segment after it is unreadable'),
+      );
+    }
     const restoreMs = Math.round(performance.now() - t0);
     const logs = await scratch.query<{ id: string; evento: string; fecha: Date }>('SELECT id, evento, fecha FROM proyecto.logs_replicacion ORDER BY id DESC LIMIT 1');
     if (counts.recovering) throw new Error('the restored copy is still in recovery after start');
@@ -98,6 +115,8 @@ export async function restoreCheck(deps: BackupDeps, entry: BackupEntry, target:
       lastLog: logs[0] ? { id: Number(logs[0].id), evento: logs[0].evento, fecha: logs[0].fecha.toISOString() } : null,
       timeline: counts.tli,
       port: scratch.port,
+      replayedTo: replayedTo.name,
+      archiveEnd: archiveEnd?.name ?? null,
     };
   } finally {
     onStep('stopping and deleting the scratch instance');

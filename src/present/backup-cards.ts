@@ -135,6 +135,7 @@ export function restoreCard(e: BackupEntry, r: RestoreCheckResult): Reply {
       { label: 'proyecto.usuarios', value: `${r.usuarios} rows`, short: true },
       { label: 'Latest logs_replicacion', value: r.lastLog ? `#${r.lastLog.id} ${r.lastLog.evento} at ${when(r.lastLog.fecha)}` : '(empty)', short: false },
       { label: 'Timeline after recovery', value: String(r.timeline), short: true },
+      { label: 'WAL replayed to', value: r.archiveEnd ? `${r.replayedTo} (archive ends at ${r.archiveEnd})` : r.replayedTo, short: true },
     ],
     data: r,
   };

@@ -148,6 +148,10 @@ describe('backups that are proven restorable', () => {
       const v = await c.run(`/cluster verify ${fullId}`);
       expect(v.failed).toBe(true);
       expect(v.text).toContain(`WAL segment ${missing} is missing from the archive`);
+      const rc = await c.run(`/cluster restore-check ${fullId}`);
+      expect(rc.failed).toBe(true);
+      expect(rc.text).toMatch(new RegExp(`replay stopped in .* WAL segment ${missing} is missing from the archive`));
+      expect(readdirSync(join(c.home, 'scratch'))).toEqual([]);
     } finally {
       renameSync(aside, join(archive(), missing));
     }

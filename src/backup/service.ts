@@ -1,6 +1,6 @@
 // The backup module's front door: one operation at a time, the catalog kept in step, every
 // backup recorded in the cluster's own table, and the view other modules read (last, overdue).
-import { statSync } from 'node:fs';
+import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import cron from 'node-cron';
 import type { BackupsView, Services } from '../core/context.js';
 import { UserError } from '../errors.js';
@@ -26,16 +26,27 @@ export class BackupService implements BackupsView {
     return { config: s.config, runtime: s.runtime, pools: s.pools, snapshot: () => s.snapshot(), node: (n) => s.node(n) };
   }
 
-  /** One backup operation at a time (a second one is refused, not queued). */
+  /**
+   * One backup operation at a time, across processes too (the bot's schedule and a one-shot
+   * `clusterbot run`): a lock file holding our pid. A second one is refused, not queued.
+   */
   private async exclusive<T>(what: string, fn: () => Promise<T>): Promise<T> {
     if (this.busy) throw new UserError(`${this.busy} is already in progress`, 'wait for it to finish, then try again', 'busy');
     this.busy = what;
+    let locked = false;
     try {
       await this.s.runtime.prepare();
+      takeLock(this.lockFile, what);
+      locked = true;
       return await fn();
     } finally {
+      if (locked) rmSync(this.lockFile, { force: true });
       this.busy = null;
     }
+  }
+
+  private get lockFile(): string {
+    return `${this.s.config.backupDir}/.backup.lock`;
   }
 
   full(onProgress: (p: FullProgress) => void = () => undefined): Promise<BackupEntry> {
@@ -188,6 +199,37 @@ export function summary(e: BackupEntry) {
     verifiedAt: e.verifiedAt,
     verifyError: e.verifyError,
   };
+}
+
+function takeLock(file: string, what: string): void {
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      writeFileSync(file, JSON.stringify({ pid: process.pid, what, at: new Date().toISOString() }), { flag: 'wx' });
+      return;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      let holder: { pid: number; what: string; at: string } | null = null;
+      try {
+        holder = JSON.parse(readFileSync(file, 'utf8'));
+      } catch {
+        holder = null;
+      }
+      if (holder && holder.pid !== process.pid && pidAlive(holder.pid)) {
+        throw new UserError(`${holder.what} is already in progress (process ${holder.pid}, since ${holder.at.slice(11, 19)} UTC)`, 'wait for it to finish, then try again', 'busy');
+      }
+      rmSync(file, { force: true }); // left behind by a process that died
+    }
+  }
+  throw new UserError('another backup operation holds the backup lock', 'wait for it to finish, then try again', 'busy');
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 /** The longest gap between the next few runs of a cron expression. */

@@ -1,13 +1,13 @@
 // Scheduled backups post report cards through the terminal adapter; a failed run is loud; the WAL
 // archiver refuses to overwrite a different file and the failure shows in /cluster status;
 // an overdue backup is a warning in status.
-import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startBackupSchedules } from '../../src/backup/install.js';
+import { backupModule, runCard, startBackupSchedules } from '../../src/backup/install.js';
 import { ShellAdapter } from '../../src/chat/shell/shell-adapter.js';
-import { startTestCluster, type TestCluster } from '../helpers/cluster.js';
+import { principal, startTestCluster, type TestCluster } from '../helpers/cluster.js';
 
 const NEVER = '0 0 1 1 *';
 
@@ -81,6 +81,28 @@ describe('backup schedules, channel reports and the WAL archiver', () => {
     expect(await c.app.services.backups!.overdue()).toMatch(/^full backup overdue: the last one \(full-\S+\) finished 720\.\d h ago; "0 2 \* \* 0" expects one every 168\.0 h$/);
     const line = (await c.run('/cluster status')).fields?.find((f) => f.label === 'Last backup')?.value;
     expect(line).toMatch(/⚠️ full backup overdue/);
+  });
+
+  it('a scheduled retention run prunes the WAL before the newest full, which is kept although 30 days old', async () => {
+    const { scheduler, service } = backupModule(c.app.services);
+    const [full] = service.catalog.list();
+    const run = await scheduler.runOnce('prune');
+    expect(run.ok).toBe(true);
+    expect(service.catalog.list().map((e) => e.id)).toEqual([full.id]);
+    const segments = readdirSync(c.config.walArchiveDir).filter((f) => /^[0-9A-F]{24}$/.test(f));
+    expect(segments.every((f) => f.slice(8) >= full.firstWal.slice(8))).toBe(true);
+    expect(runCard(run).title).toMatch(/^Retention: pruned 0 backups and [1-9]\d* WAL files$/);
+  });
+
+  it('refuses a second backup operation while one holds the lock, even from another process', async () => {
+    const lock = join(c.config.backupDir, '.backup.lock');
+    writeFileSync(lock, JSON.stringify({ pid: process.ppid, what: 'a full backup', at: new Date().toISOString() }));
+    try {
+      const r = await c.run('/cluster backup incremental', principal('olga'));
+      expect(r.text).toMatch(new RegExp(`a full backup is already in progress \\(process ${process.ppid}, since`));
+    } finally {
+      rmSync(lock);
+    }
   });
 
   it('a scheduled backup with every node stopped posts a loud failure card with the error', async () => {

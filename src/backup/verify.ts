@@ -29,7 +29,7 @@ export async function verifyBackup(deps: BackupDeps, entry: BackupEntry, onStep:
     } else if (entry.kind === 'full') {
       await verifyFull(deps, entry, work, problems, checks, onStep);
     } else {
-      await verifyIncremental(entry, work, problems, checks, onStep);
+      await verifyIncremental(deps, entry, work, problems, checks, onStep);
     }
     onStep('checking WAL continuity in the archive');
     problems.push(...archiveContinuity(deps, entry, checks));
@@ -74,7 +74,7 @@ async function verifyFull(deps: BackupDeps, entry: BackupEntry, work: string, pr
   }
 }
 
-async function verifyIncremental(entry: BackupEntry, work: string, problems: string[], checks: string[], onStep: (s: string) => void): Promise<void> {
+async function verifyIncremental(deps: BackupDeps, entry: BackupEntry, work: string, problems: string[], checks: string[], onStep: (s: string) => void): Promise<void> {
   onStep('extracting wal.tar.gz');
   try {
     await extractTar(`${entry.path}/wal.tar.gz`, work);
@@ -94,6 +94,16 @@ async function verifyIncremental(entry: BackupEntry, work: string, problems: str
   const c = checkContinuity(bundled, first.position, last.position, first.timeline);
   checks.push(`bundle continuity ${entry.firstWal} → ${entry.lastWal}`);
   if (!c.ok) problems.push(`WAL segment ${c.firstMissing} is missing from the bundle`);
+  if (problems.length) return;
+  // Parse every record of the newest timeline's segments (they end with our pg_switch_wal).
+  // Earlier timelines end mid-segment at a promotion, where pg_waldump would report a false error.
+  const newest = c.segments.filter((x) => x.timeline === last.timeline);
+  if (!newest.length) return;
+  onStep('reading the bundled WAL with pg_waldump');
+  const node = deps.config.nodes[0];
+  const r = await deps.runtime.exec(node, 'pg_waldump', ['--quiet', '-p', work, '-t', String(last.timeline), newest[0].name, newest[newest.length - 1].name], { timeoutMs: 3600_000 });
+  checks.push(`pg_waldump over ${newest[0].name} → ${newest[newest.length - 1].name}`);
+  if (r.code !== 0) problems.push(`pg_waldump: ${(r.stderr || r.stdout).trim().split('\n')[0].replace(/^pg_waldump: (error|fatal): /, '')}`);
 }
 
 /** Every segment from the backup's first one to the newest archived must be in the archive. */

@@ -25,6 +25,7 @@ const victor = principal('victor');
 describe('backups that are proven restorable', () => {
   let c: TestCluster;
   let fullId = '';
+  let incrId = '';
   const timings: Record<string, number> = {};
   const archive = () => c.config.walArchiveDir;
   const step = async (name: string, text: string, who = olga, progress?: (r: Reply) => Promise<void>) => {
@@ -101,6 +102,7 @@ describe('backups that are proven restorable', () => {
     const inc = await step('backup incremental', '/cluster backup incremental');
     expect(inc.failed, inc.text).toBeFalsy();
     expect((inc.data as BackupData).backup.kind).toBe('incremental');
+    incrId = (inc.data as BackupData).backup.id;
 
     const pitr = await step('restore-check pitr', `/cluster restore-check ${fullId} ${at}`);
     expect(pitr.failed, pitr.text).toBeFalsy();
@@ -133,6 +135,31 @@ describe('backups that are proven restorable', () => {
     }
     const again = await c.run(`/cluster verify ${fullId}`);
     expect(again.failed, again.text).toBeFalsy();
+  });
+
+  it('a flipped byte in a bundled WAL segment fails verify of the incremental, naming the segment', async () => {
+    const bundle = join(c.config.backupDir, 'incr', incrId.slice(5), 'wal.tar.gz');
+    const saved = `${bundle}.orig`;
+    copyFileSync(bundle, saved);
+    const work = mkdtempSync(join(tmpdir(), 'flip-wal-'));
+    try {
+      await tar.x({ file: bundle, cwd: work });
+      const names = readdirSync(work).sort();
+      const segment = names.find((n) => /^[0-9A-F]{24}$/.test(n))!;
+      const bytes = readFileSync(join(work, segment));
+      bytes[4096 + 100] ^= 0xff;
+      writeFileSync(join(work, segment), bytes);
+      await tar.c({ file: bundle, cwd: work, gzip: true }, names);
+      const v = await c.run(`/cluster verify ${incrId}`);
+      expect(v.failed).toBe(true);
+      expect(v.text).toContain(`WAL segment ${segment} in the bundle does not match its checksum`);
+    } finally {
+      renameSync(saved, bundle);
+      rmSync(work, { recursive: true, force: true });
+    }
+    const again = await c.run(`/cluster verify ${incrId}`);
+    expect(again.failed, again.text).toBeFalsy();
+    expect((again.data as { checks: string[] }).checks.join(' ')).toMatch(/pg_waldump over/);
   });
 
   it('a removed archived WAL segment fails backup incremental and verify, naming the segment', async () => {

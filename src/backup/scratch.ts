@@ -12,7 +12,7 @@ import { runProgram } from '../runtime/process.js';
 import { chownTreeToPostgres, mkdirForPostgres, pgUser } from './files.js';
 
 /** Settings the restored copy inherited that could point it at the live cluster. */
-const INHERITED = /^\s*(primary_conninfo|primary_slot_name|restore_command|archive_command|archive_mode|recovery_target\w*|port|listen_addresses|unix_socket_directories|hot_standby|cluster_name)\s*=/;
+const INHERITED = /^\s*(primary_conninfo|primary_slot_name|restore_command|archive_command|archive_mode|archive_cleanup_command|recovery_end_command|recovery_target\w*|synchronous_standby_names|port|listen_addresses|unix_socket_directories|hot_standby|cluster_name)\s*=/;
 
 export interface ScratchRecovery {
   /** Folder of archived WAL segments read by restore_command (read only). */
@@ -63,6 +63,9 @@ export class ScratchInstance {
       // Accept connections only once recovery has finished: pg_ctl -w then means "restored".
       'hot_standby = off',
       "primary_conninfo = ''",
+      "archive_cleanup_command = ''",
+      "recovery_end_command = ''",
+      "synchronous_standby_names = ''",
       `restore_command = 'cp "${r.walDir}/%f" "%p"'`,
       "recovery_target_timeline = 'latest'",
     ];

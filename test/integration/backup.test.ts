@@ -86,11 +86,15 @@ describe('backups that are proven restorable', () => {
     expect(rd.restoreMs).toBeGreaterThan(0);
     timings['restore (measured by the bot)'] = rd.restoreMs;
     expect(readdirSync(join(c.home, 'scratch'))).toEqual([]);
+    // The scratch copy promoted itself to timeline 2 and wrote nothing into the cluster's archive.
+    expect((rc.data as { timeline: number }).timeline).toBe(2);
+    expect(readdirSync(archive()).filter((f) => f.endsWith('.history'))).toEqual([]);
 
     const rows = await c.sql<{ n: number }>('primary', "SELECT count(*)::int AS n FROM proyecto.logs_replicacion WHERE evento = 'backup full' AND detalle->>'id' = $1", [fullId]);
     expect(rows[0].n).toBe(1);
     const status = await c.run('/cluster status', victor);
     expect(status.fields?.find((f) => f.label === 'Last backup')?.value).toMatch(new RegExp(`${fullId}.*verified`));
+    expect((status.data as { nodes: Array<{ up: boolean; timeline: number }> }).nodes.every((n) => n.up && n.timeline === 1)).toBe(true);
   });
 
   it('restores to a point in time: rows deleted after the time are back', async () => {

@@ -1,6 +1,6 @@
 // File work for backups: folders owned by the PostgreSQL OS user, sizes, checksums, tar extraction.
 import { createHash } from 'node:crypto';
-import { chmodSync, chownSync, createReadStream, existsSync, lstatSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { chmodSync, chownSync, createReadStream, lstatSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import * as tar from 'tar';
 import { postgresOsUser, type OsUser } from '../runtime/process.js';
@@ -33,13 +33,6 @@ export function chownTreeToPostgres(path: string): void {
   chownSync(path, u.uid, u.gid);
   if (!lstatSync(path).isDirectory()) return;
   for (const name of readdirSync(path)) chownTreeToPostgres(join(path, name));
-}
-
-export function treeSize(path: string): number {
-  if (!existsSync(path)) return 0;
-  const st = lstatSync(path);
-  if (!st.isDirectory()) return st.size;
-  return readdirSync(path).reduce((sum, name) => sum + treeSize(join(path, name)), 0);
 }
 
 export function fileSize(path: string): number {

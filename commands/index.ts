@@ -16,9 +16,14 @@ import failover from './failover.js';
 import switchover from './switchover.js';
 import rejoin from './rejoin.js';
 import follow from './follow.js';
+import backup from './backup.js';
+import backups from './backups.js';
+import verify from './verify.js';
+import restoreCheck from './restore-check.js';
 
 export const commands: Command[] = [
   status, nodes, connect, start, stop, restart, up, down,
   failover, switchover, rejoin, follow,
+  backup, backups, verify, restoreCheck,
   history, lag, maintenance, help,
 ] as Command[];

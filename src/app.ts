@@ -16,6 +16,7 @@ import type { Runtime } from './runtime/runtime.js';
 import { Notifier } from './chat/notifier.js';
 import { installMonitorView, stopMonitoring } from './monitor/index.js';
 import { HttpServer } from './http/server.js';
+import { installBackups } from './backup/install.js';
 
 export interface App {
   services: Services;
@@ -67,6 +68,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   const router = new Router(services, commands);
   const notifier = new Notifier(log, masker);
   const http = new HttpServer(log);
+  const backups = installBackups(services, notifier);
   return {
     services,
     router,
@@ -75,6 +77,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     async close() {
       await stopMonitoring(services);
       await http.close();
+      await backups.scheduler.stop();
       await notifier.stop();
       // The audit mirror gets a moment to reach the primary; what it misses is replayed later.
       await Promise.race([audit.close(), new Promise((r) => setTimeout(r, 3000).unref())]);

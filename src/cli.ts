@@ -13,6 +13,7 @@ import { ShellAdapter } from './chat/shell/shell-adapter.js';
 import type { Reply } from './chat/reply.js';
 import { startChatAdapters } from './chat/adapters.js';
 import { listenHttp, startMonitoring } from './monitor/index.js';
+import { startBackupSchedules } from './backup/install.js';
 
 const USAGE = `usage:
   clusterbot start                       bring the cluster up and open the chat (terminal when no Slack/Discord tokens)
@@ -90,6 +91,7 @@ async function cmdStart(config: Config): Promise<number> {
     if (outcomes.some((o) => o.action === 'failed')) process.stdout.write('Some nodes failed; the chat opens anyway so you can look (/cluster status, /cluster logs).\n');
     await startMonitoring(app, { http });
     if (http.hasRoutes) process.stdout.write(`clusterbot: ${await listenHttp(http, config)}\n`);
+    startBackupSchedules(app);
     return await startChat(app, config);
   } finally {
     await app.close();

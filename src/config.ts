@@ -29,6 +29,9 @@ const list = z
 const level = z.enum(['viewer', 'operator', 'admin']);
 const percent = z.coerce.number({ error: 'must be a percentage' }).min(0, 'must be a percentage (0-100)').max(100, 'must be a percentage (0-100)');
 const snowflake = z.string().regex(/^\d{5,25}$/, 'must be a Discord id (digits; Developer Mode → right-click → Copy ID)');
+const cronExpression = z.string().refine((v) => cron.validate(v), {
+  error: 'is not a cron expression (5 fields "min hour day month weekday", or 6 with seconds first), e.g. "0 3 * * *"',
+});
 const secret = z.string().min(8, 'must be at least 8 characters (generate one: openssl rand -hex 16)');
 
 const nodeList = z.string().transform((value, ctx) => {
@@ -115,6 +118,14 @@ export const configSchema = z.object({
   DISCORD_ALERT_CHANNEL: snowflake.optional(),
   DISCORD_REPORT_CHANNEL: snowflake.optional(),
   DISCORD_BACKUP_CHANNEL: snowflake.optional(),
+  // --- backups ---
+  BACKUP_FROM: z.enum(['replica', 'primary']).default('replica'),
+  BACKUP_COMPRESSION_LEVEL: z.coerce.number().int().min(1).max(9).default(6),
+  BACKUP_RETENTION_DAYS: positiveInt.default(7),
+  BACKUP_SCHEDULES: bool.prefault('true'),
+  BACKUP_FULL_CRON: cronExpression.default('0 2 * * 0'),
+  BACKUP_INCREMENTAL_CRON: cronExpression.default('0 3 * * *'),
+  BACKUP_PRUNE_CRON: cronExpression.default('0 4 * * *'),
 
   // --- logs and HTTP ---
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

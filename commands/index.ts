@@ -1,5 +1,7 @@
 // Every /cluster subcommand, listed explicitly (help and the Discord registration follow this order).
 import type { Command } from '../src/core/command.js';
+import type { Config } from '../src/config.js';
+import { patroniCommands } from '../src/patroni/commands/index.js';
 import status from './status.js';
 import nodes from './nodes.js';
 import connect from './connect.js';
@@ -12,3 +14,8 @@ import history from './history.js';
 import help from './help.js';
 
 export const commands: Command[] = [status, nodes, connect, start, stop, restart, up, down, history, help] as Command[];
+
+/** The command set of the configured backend: native, or Patroni's (src/patroni/commands). */
+export function commandsFor(config: Pick<Config, 'CLUSTER_BACKEND'>): Command[] {
+  return config.CLUSTER_BACKEND === 'patroni' ? patroniCommands : commands;
+}

@@ -12,6 +12,7 @@ import { renderText } from './chat/shell/render.js';
 import { ShellAdapter } from './chat/shell/shell-adapter.js';
 import type { Reply } from './chat/reply.js';
 import { startChatAdapters } from './chat/adapters.js';
+import { startPatroniWatch } from './patroni/watch.js';
 
 const USAGE = `usage:
   clusterbot start                       bring the cluster up and open the chat (terminal when no Slack/Discord tokens)
@@ -80,6 +81,7 @@ async function cmdRun(config: Config, argv: string[]): Promise<number> {
 
 async function cmdStart(config: Config): Promise<number> {
   const app = await createApp(config);
+  if (config.CLUSTER_BACKEND === 'patroni') return startPatroni(app, config);
   try {
     process.stdout.write(`clusterbot: bringing up ${config.nodes.length} nodes (${config.RUNTIME} runtime, data in ${config.home})…\n`);
     const outcomes = await clusterUp({ ...app.services, progress: (l) => process.stdout.write(`  ${l}\n`) });
@@ -87,6 +89,18 @@ async function cmdStart(config: Config): Promise<number> {
     if (outcomes.some((o) => o.action === 'failed')) process.stdout.write('Some nodes failed; the chat opens anyway so you can look (/cluster status, /cluster logs).\n');
     return await startChat(app, config);
   } finally {
+    await app.close();
+  }
+}
+
+/** Patroni runs the nodes: the bot only watches and talks (no clusterUp). */
+async function startPatroni(app: App, config: Config): Promise<number> {
+  process.stdout.write(`clusterbot: Patroni backend (${config.PATRONI_URLS.join(', ')}); watching for leader changes.\n`);
+  const watch = startPatroniWatch(app);
+  try {
+    return await startChat(app, config);
+  } finally {
+    await watch?.stop();
     await app.close();
   }
 }

@@ -162,4 +162,40 @@ describe('the Patroni backend on a real etcd + Patroni cluster', () => {
     expect(status.nodes.find((n) => n.name === 'standby')).toMatchObject({ up: false, role: 'down' });
     await bot.sql('primary', "INSERT INTO proyecto.load_test (id) VALUES (-1)");
   });
+
+  it('the killed member rejoins as a replica; failover, restart and rejoin go through Patroni', async () => {
+    await watch?.stop();
+    watch = null;
+    h.startMember('standby');
+    await until('standby back as a streaming replica (Patroni rewinds it)', 90_000, async () => {
+      const s = (await bot.run('/cluster status')).data as StatusData;
+      return s.nodes.find((n) => n.name === 'standby')?.streaming && s.patroni.members.every((m) => m.state === 'running');
+    });
+    const nofailover = await bot.run('/cluster failover readonly');
+    expect(nofailover.text).toMatch(/readonly is tagged nofailover in Patroni and is never promoted/);
+    const card = await bot.run('/cluster failover');
+    expect(card.text, card.text).not.toMatch(/refused/);
+    expect(card.title).toBe('Confirm: Failover primary → standby via Patroni');
+    const operator = await bot.press(card.buttons![0].actionId, person('olga'));
+    expect(operator.text).toMatch(/olga is a operator; only an admin can confirm/);
+    const done = await bot.press(card.buttons![0].actionId, person('bob'));
+    console.log(`[patroni] failover: ${done.title}; ${JSON.stringify(done.data)}`);
+    expect(done.data).toMatchObject({ ok: true, kind: 'failover', to: 'standby' });
+
+    const leaderRestart = await bot.run('/cluster restart standby', person('olga'));
+    expect(leaderRestart.buttons?.map((b) => b.label)).toEqual(['Restart leader standby', 'Cancel']);
+    expect((await bot.press(leaderRestart.buttons![1].actionId, person('olga'))).title).toMatch(/^Cancelled/);
+
+    const restarted = await bot.run('/cluster restart readonly', person('olga'));
+    expect(restarted.failed).toBeFalsy();
+    expect(restarted.title).toBe('readonly restarted by Patroni');
+
+    const rejoinCard = await bot.run('/cluster rejoin readonly', person('olga'));
+    expect(rejoinCard.title).toBe('Confirm: Reinitialize readonly from the leader through Patroni');
+    const rejoined = await bot.press(rejoinCard.buttons![0].actionId, person('olga'));
+    console.log(`[patroni] rejoin: ${rejoined.title}: ${rejoined.text}`);
+    expect(rejoined.failed).toBeFalsy();
+    expect(rejoined.data).toMatchObject({ ok: true, role: 'replica' });
+    expect((await bot.sql<{ n: number }>('readonly', 'SELECT count(*)::int AS n FROM proyecto.load_test WHERE id = -1'))[0].n).toBe(1);
+  });
 });

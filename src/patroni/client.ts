@@ -136,4 +136,10 @@ export function memberBase(member: PatroniMember): string {
   return member.api_url.replace(/\/patroni\/?$/, '');
 }
 
+/** Patroni's answer in one line, with the fix for a refused login. */
+export function describeAnswer(a: PatroniAnswer): string {
+  const hint = a.status === 401 ? ' — set PATRONI_USERNAME and PATRONI_PASSWORD to the restapi.authentication of Patroni' : '';
+  return `HTTP ${a.status}: ${a.body.trim().slice(0, 300)}${hint}`;
+}
+
 export const isLeader = (m: PatroniMember) => m.role === 'leader' || m.role === 'standby_leader';

@@ -5,7 +5,7 @@ import type { CommandContext, Services } from '../core/context.js';
 import type { Reply } from '../chat/reply.js';
 import { formatBytes } from '../cluster/lsn.js';
 import { UserError } from '../errors.js';
-import { isLeader, type PatroniAnswer, type PatroniMember } from './client.js';
+import { describeAnswer, isLeader, type PatroniAnswer, type PatroniMember } from './client.js';
 import { memberFor, nodeFor, patroniClient, patroniSnapshot, type PatroniSnapshot } from './snapshot.js';
 
 export type LeaderChange = 'switchover' | 'failover';
@@ -112,7 +112,7 @@ async function execute(ctx: CommandContext, plan: Plan): Promise<Outcome> {
   const ms = writableAt.status === 'fulfilled' ? writableAt.value : null;
   if (ms === null) {
     const a = answer as PatroniAnswer | null;
-    const said = a ? `Patroni answered HTTP ${a.status}: ${a.body.trim()}` : 'Patroni did not answer';
+    const said = a ? `Patroni answered ${describeAnswer(a)}` : 'Patroni did not answer';
     const unknown = !a || /status unknown/i.test(a.body) || a.status < 400;
     return {
       ok: false,
@@ -177,7 +177,7 @@ export function outcomeReply(plan: Plan, o: Outcome, who: string, snap: PatroniS
     { label: 'New leader', value: `${o.newLeader} (writable ${(o.writableMs! / 1000).toFixed(1)} s after the request)`, short: true },
     { label: 'Confirmed by', value: who, short: true },
     ...(o.oldLeader ? [{ label: 'Old leader', value: o.oldLeader }] : []),
-    ...(o.patroni ? [{ label: 'Patroni said', value: `HTTP ${o.patroni.status}: ${o.patroni.body.trim()}` }] : []),
+    ...(o.patroni ? [{ label: 'Patroni said', value: describeAnswer(o.patroni) }] : []),
   ];
   const endpoint = snap?.nodes.find((n) => n.name === snap.primary);
   return {

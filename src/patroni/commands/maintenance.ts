@@ -1,5 +1,6 @@
 import { arg, defineCommand } from '../../core/command.js';
 import { UserError } from '../../errors.js';
+import { describeAnswer } from '../client.js';
 import { patroniClient } from '../snapshot.js';
 
 export default defineCommand({
@@ -18,7 +19,7 @@ export default defineCommand({
     const paused = state === 'on';
     const answer = await client.setPaused(paused);
     if (answer.status >= 400) {
-      return { title: `Patroni refused to ${paused ? 'pause' : 'resume'}`, severity: 'crit', text: `HTTP ${answer.status}: ${answer.body.trim()}`, failed: true };
+      return { title: `Patroni refused to ${paused ? 'pause' : 'resume'}`, severity: 'crit', text: describeAnswer(answer), failed: true };
     }
     // Observe it rather than trust the answer: /cluster shows `pause: true` once the DCS has it.
     const deadline = performance.now() + ctx.services.config.PATRONI_ACTION_TIMEOUT_SECONDS * 1000;

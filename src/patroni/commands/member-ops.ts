@@ -2,7 +2,7 @@
 import type { Reply } from '../../chat/reply.js';
 import type { CommandContext } from '../../core/context.js';
 import { UserError } from '../../errors.js';
-import { isLeader, type PatroniMember } from '../client.js';
+import { describeAnswer, isLeader, type PatroniMember } from '../client.js';
 import { memberFor, patroniClient, patroniSnapshot } from '../snapshot.js';
 
 export async function findMember(ctx: CommandContext, name: string): Promise<{ member: PatroniMember; members: PatroniMember[] }> {
@@ -37,7 +37,7 @@ async function memberOp(ctx: CommandContext, name: string, op: MemberOp): Promis
   const body = op === 'restart' ? {} : { force: false };
   const answer = await patroniClient(services).postMember(member, `/${op}`, body, timeoutMs);
   if (answer.status >= 400) {
-    return { title: `${op} of ${name} refused by Patroni`, severity: 'crit', text: `HTTP ${answer.status}: ${answer.body.trim()}`, failed: true, data: { ok: false, status: answer.status } };
+    return { title: `${op} of ${name} refused by Patroni`, severity: 'crit', text: describeAnswer(answer), failed: true, data: { ok: false, status: answer.status } };
   }
   // Patroni answers a reinitialize at once and works in the background: watch for the result.
   const deadline = started + timeoutMs;
@@ -54,7 +54,7 @@ async function memberOp(ctx: CommandContext, name: string, op: MemberOp): Promis
         title: `${name} ${op === 'restart' ? 'restarted' : 'reinitialized'} by Patroni`,
         severity: 'ok',
         text: `${name} is ${n!.role === 'primary' ? 'the leader, accepting writes' : `a replica streaming from ${n!.upstream ?? 'the leader'}`} (${secs} s).`,
-        fields: [{ label: 'Patroni said', value: `HTTP ${answer.status}: ${answer.body.trim()}` }],
+        fields: [{ label: 'Patroni said', value: describeAnswer(answer) }],
         data: { ok: true, node: name, op, seconds: Number(secs), role: n!.role },
       };
     }

@@ -31,6 +31,7 @@ describe('the Patroni backend on a real etcd + Patroni cluster', () => {
     const t0 = Date.now();
     h = await startPatroniCluster({ ttl: 10, loopWait: 2, retryTimeout: 4, restAuth: true });
     bot = await startPatroniBot(h);
+    watch = startPatroniWatch(bot.app);
     console.log(`[patroni] etcd + 3 Patroni members up in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   });
 
@@ -95,6 +96,11 @@ describe('the Patroni backend on a real etcd + Patroni cluster', () => {
     expect(off.title).toBe('Maintenance off: Patroni resumed');
     expect(h.patronictl(['list'])).not.toMatch(/Maintenance mode: on/);
     expect(((await bot.run('/cluster status')).data as StatusData).patroni.paused).toBe(false);
+    // The watcher saw both and said so in the alerts channel.
+    await until('the pause and resume alerts', 10_000, async () => {
+      const titles = bot.chat.posts.map((p) => p.reply.title);
+      return titles.includes('Patroni paused (maintenance on)') && titles.includes('Patroni resumed (maintenance off)');
+    });
   });
 
   it('a button-confirmed switchover moves the leader with zero lost committed rows', async () => {
@@ -132,11 +138,13 @@ describe('the Patroni backend on a real etcd + Patroni cluster', () => {
     const status = (await bot.run('/cluster status')).data as StatusData;
     expect(status.primary).toBe('standby');
     expect(status.patroni.leader).toBe('standby');
+    // A switchover the bot runs itself is announced as a leader change, never as "primary down".
+    await until('the leader-change post', 10_000, async () => bot.chat.posts.some((p) => p.reply.title === 'Leader changed: primary → standby'));
+    expect(bot.chat.posts.filter((p) => /Primary down|is gone|is stopped/.test(p.reply.title))).toEqual([]);
     expect(status.nodes.find((n) => n.name === 'primary')).toMatchObject({ role: 'replica', streaming: true });
   });
 
   it('kill -9 of the leader: Patroni fails over on its own; the bot posts "primary down" first, then "Patroni promoted …"', async () => {
-    watch = startPatroniWatch(bot.app);
     expect(watch).not.toBeNull();
     await until('the old leader streaming again', 30_000, async () => {
       const s = (await bot.run('/cluster status')).data as StatusData;

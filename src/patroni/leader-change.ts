@@ -123,7 +123,7 @@ async function execute(ctx: CommandContext, plan: Plan): Promise<Outcome> {
       message: unknown ? `${said}. Status unknown after ${Math.round((performance.now() - started) / 1000)} s; it may still be in progress — see /cluster status` : said,
     };
   }
-  const oldLeader = plan.kind === 'switchover' && plan.leader ? await waitOldLeaderStreams(services, plan.leader.name, ctx) : null;
+  const oldLeader = plan.leader && RUNNING.has(plan.leader.state) ? await waitOldLeaderStreams(services, plan.leader.name, ctx) : null;
   return { ok: true, writableMs: Math.round(ms - started), patroni: answer, newLeader: plan.candidate.name, oldLeader, message: 'done' };
 }
 
@@ -158,11 +158,13 @@ async function waitWritable(services: Services, plan: Plan, deadline: number, si
 
 async function waitOldLeaderStreams(services: Services, name: string, ctx: CommandContext): Promise<string> {
   const deadline = performance.now() + Math.min(30_000, services.config.PATRONI_ACTION_TIMEOUT_SECONDS * 1000);
-  await ctx.progress({ title: 'Switchover: new leader writable', severity: 'info', text: `waiting for ${name} to stream from the new leader…` });
+  await ctx.progress({ title: 'New leader writable', severity: 'info', text: `waiting for ${name} to stream from the new leader…` });
   while (performance.now() < deadline) {
     const snap = await patroniSnapshot(services);
     const n = snap.nodes.find((x) => x.name === name);
-    if (n?.role === 'replica' && n.streaming) return `${name} streams from ${n.upstream ?? 'the new leader'}`;
+    const m = snap.patroni.members.find((x) => x.name === name);
+    // Both views: SQL says it streams, and Patroni has published it as running again.
+    if (n?.role === 'replica' && n.streaming && m && RUNNING.has(m.state)) return `${name} streams from ${n.upstream ?? 'the new leader'}`;
     await new Promise((r) => setTimeout(r, 500));
   }
   return `${name} is not streaming yet after 30 s — Patroni may still be rewinding it; see /cluster status`;

@@ -45,6 +45,7 @@ class Watcher implements PatroniWatch {
   private readonly notRunning = new Set<string>();
   private readonly lagging = new Set<string>();
   private readonly sqlSeen = new Set<string>();
+  private readonly strikes = new Map<string, number>();
 
   constructor(
     private readonly services: Services,
@@ -193,7 +194,10 @@ class Watcher implements PatroniWatch {
     for (const m of cluster.members) {
       this.seen.add(m.name);
       const running = RUNNING.has(m.state);
-      if (!running && !this.notRunning.has(m.name) && !(isLeader(m) && this.downAlerted)) {
+      // Transient states (starting, restarting) are common: alert on the second tick in a row.
+      const strikes = running ? 0 : (this.strikes.get(m.name) ?? 0) + 1;
+      this.strikes.set(m.name, strikes);
+      if (!running && strikes >= 2 && !this.notRunning.has(m.name) && !(isLeader(m) && this.downAlerted)) {
         this.notRunning.add(m.name);
         await this.post('member stopped', { title: `Patroni member ${m.name} is ${m.state || 'not running'}`, severity: 'warn', text: `Patroni reports ${m.name} (${m.role}) as ${m.state || 'without a state'}. See /cluster status.`, data: { alert: 'member_stopped', node: m.name, state: m.state } });
       } else if (running && this.notRunning.delete(m.name)) {

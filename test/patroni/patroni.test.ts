@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPatroniWatch, type PatroniWatch } from '../../src/patroni/watch.js';
 import { person, startPatroniBot, WriteLoad, type PatroniBot } from './app.js';
 import { sleep, startPatroniCluster, type PatroniHarness } from './harness.js';
+import { freePort } from '../helpers/cluster.js';
 
 interface StatusData {
   backend: string;
@@ -68,6 +69,19 @@ describe('the Patroni backend on a real etcd + Patroni cluster', () => {
     ]);
     // The seed schema went in through Patroni's post_bootstrap hook and replicated.
     expect((await bot.sql<{ n: number }>('readonly', 'SELECT count(*)::int AS n FROM proyecto.usuarios'))[0].n).toBe(5);
+  });
+
+  it('shows a member the bot cannot reach over SQL from Patroni, and says so', async () => {
+    const closed = await freePort();
+    const nodes = h.members.map((m) => `${m.name}:${m.name === 'readonly' ? closed : m.pgPort}${m.nofailover ? ':nofailover' : ''}`).join(',');
+    const blind = await startPatroniBot(h, { CLUSTER_NODES: nodes, CLUSTERBOT_HOME: `${h.dir}/bot-blind` });
+    try {
+      const data = (await blind.run('/cluster status')).data as StatusData & { nodes: Array<{ name: string; error: string | null }> };
+      expect(data.nodes.find((n) => n.name === 'readonly')).toMatchObject({ role: 'replica', up: true, error: expect.stringMatching(/^from Patroni only \(SQL: /) });
+      expect(data.nodes.find((n) => n.name === 'standby')).toMatchObject({ role: 'replica', up: true, streaming: true, error: null });
+    } finally {
+      await blind.close();
+    }
   });
 
   it('answers commands Patroni owns with what to do instead, and refuses bad input with one line', async () => {

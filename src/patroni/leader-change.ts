@@ -13,6 +13,8 @@ export type LeaderChange = 'switchover' | 'failover';
 export interface Plan {
   kind: LeaderChange;
   leader: PatroniMember | null;
+  /** The leader answers (SQL, or its own REST API): /cluster keeps a dead leader until its TTL. */
+  leaderAlive: boolean;
   candidate: PatroniMember;
   /** Bytes the candidate is behind (Patroni's figure, SQL's when the bot can read it). */
   lagBytes: number | null;
@@ -29,8 +31,9 @@ export async function planLeaderChange(services: Services, kind: LeaderChange, t
   if (p.error || !p.raw) return `Patroni cannot be reached: ${p.error ?? 'no answer'}`;
   const members = p.raw.members;
   const leader = members.find(isLeader) ?? null;
-  if (kind === 'switchover' && (!leader || !RUNNING.has(leader.state))) {
-    return `a switchover needs a running leader and ${leader ? `${leader.name} is ${leader.state}` : 'the cluster has none'} — use /cluster failover`;
+  const leaderAlive = leader !== null && RUNNING.has(leader.state) && (await answers(services, snap, leader));
+  if (kind === 'switchover' && !leaderAlive) {
+    return `a switchover needs a running leader and ${leader ? `${leader.name} does not answer` : 'the cluster has none'} — use /cluster failover`;
   }
   const lagOf = (m: PatroniMember): number | null => {
     const node = nodeFor(m, services.config.nodes);
@@ -56,7 +59,17 @@ export async function planLeaderChange(services: Services, kind: LeaderChange, t
   if (!force && lagBytes !== null && lagBytes > limit) {
     return `${candidate.name} is ${formatBytes(lagBytes)} behind, more than FAILOVER_MAX_LAG_BYTES (${formatBytes(limit)}) — add force to accept losing that data`;
   }
-  return { kind, leader, candidate, lagBytes, paused: p.paused, snap };
+  return { kind, leader, leaderAlive, candidate, lagBytes, paused: p.paused, snap };
+}
+
+async function answers(services: Services, snap: PatroniSnapshot, m: PatroniMember): Promise<boolean> {
+  const node = nodeFor(m, services.config.nodes);
+  if (node) return snap.nodes.find((n) => n.name === node.name)?.up === true;
+  if (!m.api_url) return false;
+  return patroniClient(services)
+    .node(m.api_url)
+    .then((own) => RUNNING.has(own.state))
+    .catch(() => false);
 }
 
 export interface Outcome {
@@ -123,7 +136,7 @@ async function execute(ctx: CommandContext, plan: Plan): Promise<Outcome> {
       message: unknown ? `${said}. Status unknown after ${Math.round((performance.now() - started) / 1000)} s; it may still be in progress — see /cluster status` : said,
     };
   }
-  const oldLeader = plan.leader && RUNNING.has(plan.leader.state) ? await waitOldLeaderStreams(services, plan.leader.name, ctx) : null;
+  const oldLeader = plan.leader && plan.leaderAlive ? await waitOldLeaderStreams(services, plan.leader.name, ctx) : null;
   return { ok: true, writableMs: Math.round(ms - started), patroni: answer, newLeader: plan.candidate.name, oldLeader, message: 'done' };
 }
 

@@ -220,4 +220,24 @@ describe('the Patroni backend on a real etcd + Patroni cluster', () => {
     expect(rejoined.data).toMatchObject({ ok: true, role: 'replica' });
     expect((await bot.sql<{ n: number }>('readonly', 'SELECT count(*)::int AS n FROM proyecto.load_test WHERE id = -1'))[0].n).toBe(1);
   });
+
+  it('while paused, Patroni does not fail over: the alert says so, and a confirmed failover promotes', async () => {
+    watch ??= startPatroniWatch(bot.app);
+    expect((await bot.run('/cluster maintenance on', person('olga'))).failed).toBeFalsy();
+    await sleep(1500);
+    bot.chat.posts.length = 0;
+    await h.killMember('standby');
+    const down = await until('the primary-down alert', 20_000, async () => bot.chat.posts.find((p) => p.reply.title === 'Primary down: standby'));
+    expect(down.reply.text).toMatch(/Patroni is PAUSED, so it will not fail over on its own/);
+    await sleep(3000);
+    expect(((await bot.run('/cluster status')).data as StatusData).primary).toBeNull();
+    const card = await bot.run('/cluster failover');
+    expect(card.failed, card.text).toBeFalsy();
+    expect(card.fields!.map((f) => f.label)).toContain('Patroni is paused');
+    expect(card.fields!.find((f) => f.label === 'Current leader')?.value).toMatch(/NOT ANSWERING/);
+    const done = await bot.press(card.buttons![0].actionId, person('alice'));
+    console.log(`[patroni] failover while paused: ${done.title}; ${JSON.stringify(done.data)}`);
+    expect(done.data).toMatchObject({ ok: true, kind: 'failover', to: 'primary', primary: 'primary', oldLeader: null });
+    expect((await bot.run('/cluster maintenance off', person('olga'))).failed).toBeFalsy();
+  });
 });

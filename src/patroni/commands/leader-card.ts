@@ -15,7 +15,7 @@ export async function leaderChangeCard(ctx: CommandContext, kind: LeaderChange, 
   const risk =
     kind === 'switchover'
       ? 'none: Patroni shuts the leader down cleanly and promotes the candidate only once it has all the WAL'
-      : plan.leader
+      : plan.leader && plan.leaderAlive
         ? `${formatBytes(plan.lagBytes)} (the candidate's lag; the running leader ${plan.leader.name} is demoted first)`
         : `up to ${formatBytes(plan.lagBytes)} (the candidate's lag when the leader was last seen)`;
   return askConfirmation(ctx, {
@@ -25,7 +25,7 @@ export async function leaderChangeCard(ctx: CommandContext, kind: LeaderChange, 
     level: 'admin',
     text: describe(plan),
     fields: [
-      { label: 'Current leader', value: plan.leader ? `${plan.leader.name} (${plan.leader.state})` : 'none', short: true },
+      { label: 'Current leader', value: plan.leader ? `${plan.leader.name} (${plan.leaderAlive ? plan.leader.state : 'NOT ANSWERING; Patroni still holds its key'})` : 'none', short: true },
       { label: 'Candidate', value: `${plan.candidate.name}, ${formatBytes(plan.lagBytes)} behind`, short: true },
       { label: 'Data at risk', value: risk },
       ...(plan.paused ? [{ label: 'Patroni is paused', value: 'the change still happens (to this named candidate); automatic failover stays off' }] : []),
@@ -36,7 +36,7 @@ export async function leaderChangeCard(ctx: CommandContext, kind: LeaderChange, 
 }
 
 function describe(plan: Plan): string {
-  const old = plan.leader ? `${plan.leader.name} is restarted by Patroni as a replica of ${plan.candidate.name} (pg_rewind when needed).` : '';
+  const old = plan.leader && plan.leaderAlive ? `${plan.leader.name} is restarted by Patroni as a replica of ${plan.candidate.name} (pg_rewind when needed).` : '';
   return `Patroni will make ${plan.candidate.name} the leader. ${old} The bot then checks that ${plan.candidate.name} takes a real write.`;
 }
 

@@ -154,7 +154,9 @@ export async function startPatroniCluster(opts: PatroniHarnessOptions = {}): Pro
         if (pm && alive(pm)) killQuietly(pm, 'SIGKILL');
       }
       for (const p of procs) if (p.pid) killQuietly(-p.pid, 'SIGKILL');
-      if (process.env.KEEP_PATRONI_TEST_DIR !== '1') rmSync(dir, { recursive: true, force: true });
+      const pids = [...procs.map((p) => p.pid), ...members.map((m) => postmasterPid(m.dataDir))].filter((p): p is number => !!p);
+      for (let i = 0; i < 50 && pids.some(alive); i++) await sleep(100);
+      if (process.env.KEEP_PATRONI_TEST_DIR !== '1') rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
     },
   };
 

@@ -1,5 +1,5 @@
 // Wiring only: config → logger → runtime → pools → cluster → router (→ monitor → adapters).
-import { commands } from '../commands/index.js';
+import { commandsFor } from '../commands/index.js';
 import type { Config } from './config.js';
 import { Audit } from './core/audit.js';
 import type { Services } from './core/context.js';
@@ -17,6 +17,7 @@ import { Notifier } from './chat/notifier.js';
 import { installMonitorView, stopMonitoring } from './monitor/index.js';
 import { HttpServer } from './http/server.js';
 import { installBackups } from './backup/install.js';
+import { patroniClient, patroniSnapshot } from './patroni/snapshot.js';
 
 export interface App {
   services: Services;
@@ -44,6 +45,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   const pools = new NodePools(config, log);
   const audit = new Audit(`${config.home}/audit.jsonl`, masker, log);
   const pending = new PendingActions(config.PENDING_ACTION_TTL_SECONDS);
+  const commands = commandsFor(config);
   const services: Services = {
     config,
     log,
@@ -52,7 +54,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     pools,
     audit,
     pending,
-    snapshot: () => inspectCluster({ config, pools, runtime, isFenced: services.isFenced }),
+    snapshot: () => (config.CLUSTER_BACKEND === 'patroni' ? patroniSnapshot(services) : inspectCluster({ config, pools, runtime, isFenced: services.isFenced })),
     isFenced: (node) => runtime.isFenced(node),
     node(name) {
       const n = config.nodes.find((x) => x.name === name);
@@ -63,6 +65,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     commands,
     modules: {},
   };
+  if (config.CLUSTER_BACKEND === 'patroni') patroniClient(services); // fails fast without PATRONI_URLS
   audit.setMirror((entries) => mirrorAudit(services, entries));
   installMonitorView(services);
   const router = new Router(services, commands);

@@ -14,6 +14,7 @@ import type { Reply } from './chat/reply.js';
 import { startChatAdapters } from './chat/adapters.js';
 import { listenHttp, startMonitoring } from './monitor/index.js';
 import { startBackupSchedules } from './backup/install.js';
+import { startPatroniWatch } from './patroni/watch.js';
 
 const USAGE = `usage:
   clusterbot start                       bring the cluster up and open the chat (terminal when no Slack/Discord tokens)
@@ -84,6 +85,7 @@ async function cmdStart(config: Config): Promise<number> {
   const app = await createApp(config);
   // One HTTP server per bot (app.http): /metrics, /healthz and Slack's HTTP mode share HTTP_PORT.
   const http = app.http;
+  if (config.CLUSTER_BACKEND === 'patroni') return startPatroni(app, config);
   try {
     process.stdout.write(`clusterbot: bringing up ${config.nodes.length} nodes (${config.RUNTIME} runtime, data in ${config.home})…\n`);
     const outcomes = await clusterUp({ ...app.services, progress: (l) => process.stdout.write(`  ${l}\n`) });
@@ -94,6 +96,18 @@ async function cmdStart(config: Config): Promise<number> {
     startBackupSchedules(app);
     return await startChat(app, config);
   } finally {
+    await app.close();
+  }
+}
+
+/** Patroni runs the nodes: the bot only watches and talks (no clusterUp). */
+async function startPatroni(app: App, config: Config): Promise<number> {
+  process.stdout.write(`clusterbot: Patroni backend (${config.PATRONI_URLS.join(', ')}); watching for leader changes.\n`);
+  const watch = startPatroniWatch(app);
+  try {
+    return await startChat(app, config);
+  } finally {
+    await watch?.stop();
     await app.close();
   }
 }

@@ -126,6 +126,16 @@ export const configSchema = z.object({
   BACKUP_FULL_CRON: cronExpression.default('0 2 * * 0'),
   BACKUP_INCREMENTAL_CRON: cronExpression.default('0 3 * * *'),
   BACKUP_PRUNE_CRON: cronExpression.default('0 4 * * *'),
+  // --- patroni backend ---
+  CLUSTER_BACKEND: z.enum(['native', 'patroni']).default('native'),
+  PATRONI_URLS: list
+    .prefault('')
+    .refine((urls) => urls.every((u) => /^https?:\/\/[^\s/]+(\/.*)?$/.test(u)), 'must be a comma list of http(s)://host:port URLs of Patroni REST APIs'),
+  PATRONI_USERNAME: z.string().optional(),
+  PATRONI_PASSWORD: z.string().optional(),
+  PATRONI_TIMEOUT_MS: positiveInt.default(3000),
+  PATRONI_ACTION_TIMEOUT_SECONDS: positiveInt.default(60),
+  PATRONI_WATCH_INTERVAL_MS: positiveInt.default(1000),
 
   // --- logs and HTTP ---
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

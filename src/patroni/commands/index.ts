@@ -1,0 +1,28 @@
+// The command list of the Patroni backend: same names as the native list where the meaning is
+// the same; commands Patroni owns itself answer with what to do instead.
+import type { Command } from '../../core/command.js';
+import connect from '../../../commands/connect.js';
+import help from '../../../commands/help.js';
+import history from '../../../commands/history.js';
+import nodes from '../../../commands/nodes.js';
+import failover from './failover.js';
+import maintenance from './maintenance.js';
+import rejoin from './rejoin.js';
+import restart from './restart.js';
+import status from './status.js';
+import switchover from './switchover.js';
+import { unavailableCommands } from './unavailable.js';
+
+export const patroniCommands: Command[] = [
+  status,
+  nodes,
+  connect,
+  switchover,
+  failover,
+  restart,
+  rejoin,
+  maintenance,
+  history,
+  help,
+  ...unavailableCommands,
+] as Command[];

@@ -1,0 +1,70 @@
+// Acting on one Patroni member (restart, reinitialize), then observing the result over SQL.
+import type { Reply } from '../../chat/reply.js';
+import type { CommandContext } from '../../core/context.js';
+import { UserError } from '../../errors.js';
+import { describeAnswer, isLeader, type PatroniMember } from '../client.js';
+import { memberFor, patroniClient, patroniSnapshot } from '../snapshot.js';
+
+export async function findMember(ctx: CommandContext, name: string): Promise<{ member: PatroniMember; members: PatroniMember[] }> {
+  const { cluster } = await patroniClient(ctx.services).cluster();
+  const member = memberFor(ctx.services.node(name), cluster.members);
+  if (!member) throw new UserError(`${name} is not a Patroni member`, `members are: ${cluster.members.map((m) => m.name).join(', ')}`, 'not_found');
+  return { member, members: cluster.members };
+}
+
+export type MemberOp = 'restart' | 'reinitialize';
+
+export async function runMemberOp(ctx: CommandContext, name: string, op: MemberOp): Promise<Reply> {
+  const { services } = ctx;
+  if (services.modules.patroniMemberOp) throw new UserError(`${String(services.modules.patroniMemberOp)} is already in progress`, 'wait for it to finish', 'busy');
+  services.modules.patroniMemberOp = `${op} of ${name}`;
+  try {
+    return await memberOp(ctx, name, op);
+  } finally {
+    delete services.modules.patroniMemberOp;
+  }
+}
+
+async function memberOp(ctx: CommandContext, name: string, op: MemberOp): Promise<Reply> {
+  const { services } = ctx;
+  const { member } = await findMember(ctx, name);
+  if (op === 'reinitialize' && isLeader(member)) {
+    throw new UserError(`${name} is the leader and cannot be reinitialized`, 'switch the leader away first (/cluster switchover)', 'precondition');
+  }
+  const timeoutMs = services.config.PATRONI_ACTION_TIMEOUT_SECONDS * 1000;
+  const started = performance.now();
+  await ctx.progress({ title: `${op === 'restart' ? 'Restarting' : 'Reinitializing'} ${name} through Patroni`, severity: 'info', text: 'waiting for Patroni…' });
+  const body = op === 'restart' ? {} : { force: false };
+  const answer = await patroniClient(services).postMember(member, `/${op}`, body, timeoutMs);
+  if (answer.status >= 400) {
+    return { title: `${op} of ${name} refused by Patroni`, severity: 'crit', text: describeAnswer(answer), failed: true, data: { ok: false, status: answer.status } };
+  }
+  // Patroni answers a reinitialize at once and works in the background: watch for the result.
+  const deadline = started + timeoutMs;
+  let state = '';
+  while (performance.now() < deadline) {
+    const snap = await patroniSnapshot(services);
+    const n = snap.nodes.find((x) => x.name === name);
+    const m = snap.patroni.members.find((x) => x.name === member.name);
+    state = `${n?.role ?? '?'}${n?.streaming ? ' streaming' : ''}, Patroni: ${m?.state ?? 'missing'}`;
+    const ready = n?.up && m?.state === 'running' && (n.role === 'primary' || n.streaming);
+    if (ready && performance.now() - started > 500) {
+      const secs = ((performance.now() - started) / 1000).toFixed(1);
+      return {
+        title: `${name} ${op === 'restart' ? 'restarted' : 'reinitialized'} by Patroni`,
+        severity: 'ok',
+        text: `${name} is ${n!.role === 'primary' ? 'the leader, accepting writes' : `a replica streaming from ${n!.upstream ?? 'the leader'}`} (${secs} s).`,
+        fields: [{ label: 'Patroni said', value: describeAnswer(answer) }],
+        data: { ok: true, node: name, op, seconds: Number(secs), role: n!.role },
+      };
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  return {
+    title: `${op} of ${name}: status unknown`,
+    severity: 'warn',
+    text: `Patroni accepted it (HTTP ${answer.status}) but after ${timeoutMs / 1000} s ${name} is ${state}; it may still be in progress — see /cluster status`,
+    failed: true,
+    data: { ok: false, node: name, op, state },
+  };
+}

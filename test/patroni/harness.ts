@@ -1,0 +1,354 @@
+// A real Patroni cluster per test file: one etcd member and three Patroni-managed PostgreSQL
+// nodes on loopback, free ports, data under a temp dir, run as the postgres OS user when root.
+// Everything is stopped by pid and deleted in destroy(), also when start-up failed half-way.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, closeSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { findPgBin } from '../../src/runtime/pg-binaries.js';
+import { postgresOsUser, type OsUser } from '../../src/runtime/process.js';
+import { postgresAsset } from '../../src/paths.js';
+import { freePort } from '../helpers/cluster.js';
+
+export interface HarnessMember {
+  name: string;
+  pgPort: number;
+  restPort: number;
+  apiUrl: string;
+  dataDir: string;
+  configPath: string;
+  nofailover: boolean;
+  proc: ChildProcess | null;
+}
+
+export interface PatroniHarnessOptions {
+  ttl?: number;
+  loopWait?: number;
+  retryTimeout?: number;
+  /** Protect the REST API's unsafe endpoints with basic auth. */
+  restAuth?: boolean;
+}
+
+export interface PatroniHarness {
+  dir: string;
+  scope: string;
+  etcdPort: number;
+  members: HarnessMember[];
+  /** Env for createApp/loadConfig: CLUSTER_BACKEND=patroni, PATRONI_URLS, CLUSTER_NODES, passwords. */
+  env: Record<string, string>;
+  member(name: string): HarnessMember;
+  /** `patronictl -c <member config> <args>` → stdout (throws on a non-zero exit). */
+  patronictl(args: string[]): string;
+  /** SIGKILL a member's Patroni and its postmaster (a machine dying). Returns when both are gone. */
+  killMember(name: string): Promise<void>;
+  /** Start a killed member's Patroni again. */
+  startMember(name: string): void;
+  destroy(): Promise<void>;
+}
+
+const NAMES: Array<[string, boolean]> = [
+  ['primary', false],
+  ['standby', false],
+  ['readonly', true],
+];
+
+/** Fail loudly (never skip) when Patroni or etcd is missing. */
+export function requirePatroniPrereqs(): void {
+  const missing = ['patroni', 'patronictl', 'etcd'].filter((p) => spawnSync('sh', ['-c', `command -v ${p}`]).status !== 0);
+  if (missing.length) {
+    throw new Error(
+      `missing ${missing.join(', ')}: install the Debian packages (apt-get install -y patroni etcd-server; scripts/patroni-prereqs.sh does it when root)`,
+    );
+  }
+  if (!findPgBin(process.env.PG_BIN)) throw new Error('PostgreSQL server binaries not found (apt-get install -y postgresql-15)');
+}
+
+async function distinctPorts(n: number): Promise<number[]> {
+  const ports: number[] = [];
+  while (ports.length < n) {
+    const p = await freePort();
+    if (!ports.includes(p)) ports.push(p);
+  }
+  return ports;
+}
+
+export async function startPatroniCluster(opts: PatroniHarnessOptions = {}): Promise<PatroniHarness> {
+  requirePatroniPrereqs();
+  const pgBin = findPgBin(process.env.PG_BIN)!;
+  const user = postgresOsUser();
+  const dir = mkdtempSync(join(tmpdir(), 'cb-patroni-'));
+  chmodSync(dir, 0o755);
+  const own = (p: string) => user && chownSync(p, user.uid, user.gid);
+  const [etcdPort, etcdPeer, ...ports] = await distinctPorts(2 + NAMES.length * 2);
+  const scope = `cb-${randomBytes(4).toString('hex')}`;
+  const secrets = {
+    POSTGRES_ADMIN_PASSWORD: randomBytes(12).toString('hex'),
+    POSTGRES_REPLICATOR_PASSWORD: randomBytes(12).toString('hex'),
+    SUPERUSER_PASSWORD: randomBytes(12).toString('hex'),
+    PATRONI_PASSWORD: randomBytes(12).toString('hex'),
+  };
+  const procs: ChildProcess[] = [];
+  const members: HarnessMember[] = NAMES.map(([name, nofailover], i) => ({
+    name,
+    nofailover,
+    pgPort: ports[i * 2],
+    restPort: ports[i * 2 + 1],
+    apiUrl: `http://127.0.0.1:${ports[i * 2 + 1]}`,
+    dataDir: join(dir, name, 'data'),
+    configPath: join(dir, name, 'patroni.yml'),
+    proc: null,
+  }));
+
+  const logFd = (name: string) => openSync(join(dir, `${name}.log`), 'a');
+  const launch = (cmd: string, args: string[], logName: string, env: Record<string, string>, as: OsUser | null) => {
+    const fd = logFd(logName);
+    const child = spawn(cmd, args, { cwd: dir, env, uid: as?.uid, gid: as?.gid, detached: true, stdio: ['ignore', fd, fd] });
+    closeSync(fd);
+    child.unref();
+    child.on('error', () => undefined);
+    procs.push(child);
+    return child;
+  };
+
+  const harness: PatroniHarness = {
+    dir,
+    scope,
+    etcdPort,
+    members,
+    env: {
+      CLUSTER_BACKEND: 'patroni',
+      PATRONI_URLS: members.map((m) => m.apiUrl).join(','),
+      CLUSTER_NODES: members.map((m) => `${m.name}:${m.pgPort}${m.nofailover ? ':nofailover' : ''}`).join(','),
+      POSTGRES_ADMIN_PASSWORD: secrets.POSTGRES_ADMIN_PASSWORD,
+      POSTGRES_REPLICATOR_PASSWORD: secrets.POSTGRES_REPLICATOR_PASSWORD,
+      ...(opts.restAuth ? { PATRONI_USERNAME: 'clusterbot', PATRONI_PASSWORD: secrets.PATRONI_PASSWORD } : {}),
+    },
+    member(name) {
+      const m = members.find((x) => x.name === name);
+      if (!m) throw new Error(`no member ${name}`);
+      return m;
+    },
+    patronictl(args) {
+      const r = spawnSync('patronictl', ['-c', members[0].configPath, ...args], { encoding: 'utf8', timeout: 30_000 });
+      if (r.status !== 0) throw new Error(`patronictl ${args.join(' ')} failed: ${r.stderr || r.stdout}`);
+      return r.stdout;
+    },
+    async killMember(name) {
+      const m = harness.member(name);
+      const pids = [m.proc?.pid, postmasterPid(m.dataDir)].filter((p): p is number => !!p && alive(p));
+      for (const pid of pids) killQuietly(pid, 'SIGKILL');
+      for (let i = 0; i < 50 && pids.some(alive); i++) await sleep(100);
+      m.proc = null;
+    },
+    startMember(name) {
+      const m = harness.member(name);
+      m.proc = launch('patroni', [m.configPath], `patroni-${name}`, patroniEnv, user);
+    },
+    async destroy() {
+      for (const m of members) if (m.proc?.pid) killQuietly(m.proc.pid, 'SIGTERM');
+      for (let i = 0; i < 100 && members.some((m) => m.proc?.pid && alive(m.proc.pid)); i++) await sleep(100);
+      for (const p of procs) if (p.pid && alive(p.pid)) killQuietly(p.pid, 'SIGKILL');
+      for (const m of members) {
+        const pm = postmasterPid(m.dataDir);
+        if (pm && alive(pm)) killQuietly(pm, 'SIGKILL');
+      }
+      for (const p of procs) if (p.pid) killQuietly(-p.pid, 'SIGKILL');
+      const pids = [...procs.map((p) => p.pid), ...members.map((m) => postmasterPid(m.dataDir))].filter((p): p is number => !!p);
+      for (let i = 0; i < 50 && pids.some(alive); i++) await sleep(100);
+      if (process.env.KEEP_PATRONI_TEST_DIR !== '1') rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
+    },
+  };
+
+  const patroniEnv: Record<string, string> = {
+    PATH: `${pgBin}:${process.env.PATH ?? '/usr/bin:/bin'}`,
+    LANG: 'C.UTF-8',
+    HOME: dir,
+    POSTGRES_ADMIN_USER: 'admin',
+    PG_DATABASE: 'proyecto_db',
+    POSTGRES_ADMIN_PASSWORD: secrets.POSTGRES_ADMIN_PASSWORD,
+    POSTGRES_REPLICATOR_PASSWORD: secrets.POSTGRES_REPLICATOR_PASSWORD,
+    BOOTSTRAP_SQL: join(dir, 'bin', '01-bootstrap.sql'),
+  };
+
+  try {
+    // Scripts the postgres user can read (the worktree may sit under a private folder).
+    mkdirSync(join(dir, 'bin'), { mode: 0o755 });
+    mkdirSync(join(dir, 'wal_archive'), { mode: 0o750 });
+    own(join(dir, 'wal_archive'));
+    for (const [src, name] of [
+      [postgresAsset('patroni/post-init.sh'), 'post-init.sh'],
+      [postgresAsset('init/01-bootstrap.sql'), '01-bootstrap.sql'],
+      [postgresAsset('archive-wal.sh'), 'archive-wal.sh'],
+    ]) {
+      copyFileSync(src, join(dir, 'bin', name));
+      chmodSync(join(dir, 'bin', name), 0o755);
+    }
+    launch(
+      'etcd',
+      [
+        '--name', 'e1',
+        '--data-dir', join(dir, 'etcd'),
+        '--listen-client-urls', `http://127.0.0.1:${etcdPort}`,
+        '--advertise-client-urls', `http://127.0.0.1:${etcdPort}`,
+        '--listen-peer-urls', `http://127.0.0.1:${etcdPeer}`,
+        '--initial-advertise-peer-urls', `http://127.0.0.1:${etcdPeer}`,
+        '--initial-cluster', `e1=http://127.0.0.1:${etcdPeer}`,
+        '--initial-cluster-state', 'new',
+      ],
+      'etcd',
+      { PATH: process.env.PATH ?? '/usr/bin:/bin', ETCD_UNSUPPORTED_ARCH: process.arch === 'arm64' ? 'arm64' : '' },
+      null,
+    );
+    await until(30_000, 'etcd answers', async () => (await fetch(`http://127.0.0.1:${etcdPort}/health`).then((r) => r.json())).health === 'true');
+
+    for (const m of members) {
+      mkdirSync(join(dir, m.name, 'run'), { recursive: true, mode: 0o700 });
+      chmodSync(join(dir, m.name), 0o700);
+      for (const p of [join(dir, m.name), join(dir, m.name, 'run')]) own(p);
+      writeFileSync(m.configPath, JSON.stringify(patroniConfig(m, { dir, scope, etcdPort, pgBin, secrets, opts }), null, 2), { mode: 0o600 });
+      own(m.configPath);
+    }
+    // The first member initialises the cluster alone, so the roles start out as their names say.
+    harness.startMember(members[0].name);
+    await until(90_000, `${members[0].name} is the leader`, async () => {
+      const c = await getJson(`${members[0].apiUrl}/cluster`);
+      return c.members?.some((x: { name: string; role: string; state: string }) => x.name === members[0].name && x.role === 'leader' && x.state === 'running');
+    });
+    for (const m of members.slice(1)) harness.startMember(m.name);
+    await until(120_000, 'every member runs and both replicas stream', async () => {
+      const c = await getJson(`${members[0].apiUrl}/cluster`);
+      if (c.members?.length !== members.length || c.members.some((x: { state: string }) => x.state !== 'running')) return false;
+      const leader = await getJson(`${members[0].apiUrl}/patroni`);
+      return (leader.replication ?? []).filter((r: { state: string }) => r.state === 'streaming').length === members.length - 1;
+    });
+    return harness;
+  } catch (e) {
+    const tails = ['etcd', ...members.map((m) => `patroni-${m.name}`)]
+      .map((n) => join(dir, `${n}.log`))
+      .filter(existsSync)
+      .map((f) => `--- ${f}\n${readFileSync(f, 'utf8').split('\n').slice(-15).join('\n')}`)
+      .join('\n');
+    await harness.destroy();
+    throw new Error(`the Patroni test cluster did not come up: ${(e as Error).message}\n${tails}`);
+  }
+}
+
+interface ConfigInput {
+  dir: string;
+  scope: string;
+  etcdPort: number;
+  pgBin: string;
+  secrets: Record<string, string>;
+  opts: PatroniHarnessOptions;
+}
+
+function patroniConfig(m: HarnessMember, c: ConfigInput) {
+  const base = join(c.dir, m.name);
+  return {
+    scope: c.scope,
+    namespace: '/clusterbot-test/',
+    name: m.name,
+    log: { level: 'INFO' },
+    restapi: {
+      listen: `127.0.0.1:${m.restPort}`,
+      connect_address: `127.0.0.1:${m.restPort}`,
+      ...(c.opts.restAuth ? { authentication: { username: 'clusterbot', password: c.secrets.PATRONI_PASSWORD } } : {}),
+    },
+    ctl: c.opts.restAuth ? { authentication: { username: 'clusterbot', password: c.secrets.PATRONI_PASSWORD } } : undefined,
+    etcd3: { hosts: [`127.0.0.1:${c.etcdPort}`] },
+    bootstrap: {
+      dcs: {
+        ttl: c.opts.ttl ?? 10,
+        loop_wait: c.opts.loopWait ?? 2,
+        retry_timeout: c.opts.retryTimeout ?? 4,
+        maximum_lag_on_failover: 16 * 1024 * 1024,
+        postgresql: {
+          use_pg_rewind: true,
+          use_slots: true,
+          parameters: {
+            wal_level: 'replica',
+            hot_standby: 'on',
+            max_wal_senders: 10,
+            max_replication_slots: 10,
+            wal_keep_size: '512MB',
+            wal_log_hints: 'on',
+            max_connections: 100,
+            archive_mode: 'on',
+            archive_command: `${c.dir}/bin/archive-wal.sh "%p" "%f" "${c.dir}/wal_archive"`,
+            password_encryption: 'scram-sha-256',
+            wal_receiver_status_interval: '1s',
+          },
+        },
+      },
+      initdb: [{ encoding: 'UTF8' }, { locale: 'C' }, 'data-checksums'],
+      post_bootstrap: `${c.dir}/bin/post-init.sh`,
+    },
+    postgresql: {
+      listen: `127.0.0.1:${m.pgPort}`,
+      connect_address: `127.0.0.1:${m.pgPort}`,
+      data_dir: m.dataDir,
+      bin_dir: c.pgBin,
+      pgpass: join(base, 'pgpass'),
+      use_unix_socket: true,
+      authentication: {
+        superuser: { username: 'postgres', password: c.secrets.SUPERUSER_PASSWORD },
+        replication: { username: 'replicator', password: c.secrets.POSTGRES_REPLICATOR_PASSWORD },
+      },
+      parameters: { unix_socket_directories: join(base, 'run'), password_encryption: 'scram-sha-256' },
+      basebackup: [{ checkpoint: 'fast' }],
+      pg_hba: [
+        'local all postgres peer',
+        'host all all 127.0.0.1/32 scram-sha-256',
+        'host replication replicator 127.0.0.1/32 scram-sha-256',
+      ],
+    },
+    tags: { nofailover: m.nofailover, noloadbalance: false, clonefrom: false, nosync: false },
+  };
+}
+
+async function getJson(url: string) {
+  const r = await fetch(url, { signal: AbortSignal.timeout(2000) });
+  return r.json();
+}
+
+async function until(timeoutMs: number, what: string, check: () => Promise<boolean>): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      if (await check()) return;
+    } catch {
+      // not yet
+    }
+    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs / 1000} s waiting until ${what}`);
+    await sleep(250);
+  }
+}
+
+function postmasterPid(dataDir: string): number | null {
+  try {
+    const pid = Number(readFileSync(join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+    return Number.isInteger(pid) && pid > 0 ? pid : null;
+  } catch {
+    return null;
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function killQuietly(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(pid, signal);
+  } catch {
+    // already gone
+  }
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

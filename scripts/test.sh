@@ -4,6 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 bash scripts/patroni-prereqs.sh
+npm run -s typecheck   # src, commands, tests and benchmarks
 mkdir -p .test-results
 set +e
 npx vitest run --reporter=default --reporter=json --outputFile.json=.test-results/vitest.json "$@"

@@ -68,7 +68,7 @@ describe('Discord: failover through a confirmation card', () => {
 
     // An operator's click: refused privately, nothing promoted, the card still live.
     const refused = standin.click(card.id, confirm.custom_id, operator, guild);
-    const [privately] = await standin.until(() => standin.ephemeral(refused).length && standin.ephemeral(refused), 'an ephemeral refusal');
+    const [privately] = await standin.until(() => standin.ephemeral(refused).length > 0 && standin.ephemeral(refused), 'an ephemeral refusal');
     expect(privately.embeds[0].description).toMatch(/only an admin can confirm/);
     expect((await c.sql<{ r: boolean }>('standby', 'SELECT pg_is_in_recovery() AS r'))[0].r).toBe(true);
     expect(buttons.every((b) => !b.disabled)).toBe(true);

@@ -114,7 +114,7 @@ describe('Discord: /cluster through the real discord.js Client', () => {
 
     // The operator who asked may not confirm: an ephemeral refusal, the card untouched.
     const refused = standin.click(card.id, confirm.custom_id, operator, guild);
-    const [privately] = await standin.until(() => standin.ephemeral(refused).length && standin.ephemeral(refused), 'an ephemeral refusal');
+    const [privately] = await standin.until(() => standin.ephemeral(refused).length > 0 && standin.ephemeral(refused), 'an ephemeral refusal');
     expect(privately.embeds[0].description).toMatch(/oscar is an? operator; only an admin can confirm: stop the primary primary/);
     expect(card.components[0].components.every((b: { disabled: boolean }) => !b.disabled)).toBe(true);
     expect(await c.app.services.runtime.isRunning(c.app.services.node('primary'))).toBe(true);
@@ -133,7 +133,7 @@ describe('Discord: /cluster through the real discord.js Client', () => {
 
     // A second click on the (stale) button: refused privately, nothing runs twice.
     const again = standin.click(card.id, confirm.custom_id, admin, guild);
-    const [late] = await standin.until(() => standin.ephemeral(again).length && standin.ephemeral(again), 'a refusal of the replayed click');
+    const [late] = await standin.until(() => standin.ephemeral(again).length > 0 && standin.ephemeral(again), 'a refusal of the replayed click');
     expect(late.embeds[0].description).toMatch(/already confirmed by dana/);
 
     const restart = await c.run('/cluster start primary');
@@ -142,7 +142,7 @@ describe('Discord: /cluster through the real discord.js Client', () => {
 
   it('refuses commands from a channel that is not allowed, privately, and audits it', async () => {
     const i = standin.slash('status', [], admin, elsewhere, guild);
-    const [refusal] = await standin.until(() => standin.ephemeral(i).length && standin.ephemeral(i), 'an ephemeral refusal');
+    const [refusal] = await standin.until(() => standin.ephemeral(i).length > 0 && standin.ephemeral(i), 'an ephemeral refusal');
     expect(refusal.embeds[0].description).toContain(`<#${ops}>`);
     expect(standin.original(i.token)?.embeds.some((e) => /Cluster status/.test(e.title ?? ''))).toBeFalsy();
     expect(c.app.services.audit.tail(3).some((e) => e.kind === 'refusal' && e.outcome === 'channel not allowed' && e.channel === elsewhere)).toBe(true);
@@ -150,7 +150,7 @@ describe('Discord: /cluster through the real discord.js Client', () => {
 
   it('sends bad input back privately as one line', async () => {
     const i = standin.slash('history', [{ name: 'n', type: OPTION.integer, value: 5000 }], viewer, ops, guild);
-    const [err] = await standin.until(() => standin.ephemeral(i).length && standin.ephemeral(i), 'an ephemeral error');
+    const [err] = await standin.until(() => standin.ephemeral(i).length > 0 && standin.ephemeral(i), 'an ephemeral error');
     expect(err.embeds[0].description).toMatch(/^n "5000" must be at most 200/);
     expect(standin.original(i.token)).toBeUndefined();
   });

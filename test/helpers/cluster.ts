@@ -33,6 +33,22 @@ function canListen(port: number): Promise<boolean> {
   });
 }
 
+/**
+ * The people every test bot knows — tester (terminal admin), alice and bob (ADMINS), olga
+ * (OPERATORS), victor (VIEWERS) — plus debug logs to a file and a free HTTP port.
+ */
+export async function botTestEnv(): Promise<Record<string, string>> {
+  return {
+    TERMINAL_USER: 'tester',
+    ADMINS: 'alice,bob',
+    OPERATORS: 'olga',
+    VIEWERS: 'victor',
+    LOG_TO: 'file',
+    LOG_LEVEL: 'debug',
+    HTTP_PORT: String(await freePort()),
+  };
+}
+
 export interface TestCluster {
   home: string;
   env: Record<string, string>;
@@ -73,13 +89,7 @@ export async function startTestCluster(opts: TestClusterOptions = {}): Promise<T
     CLUSTER_NODES: nodes,
     POSTGRES_ADMIN_PASSWORD: randomBytes(12).toString('hex'),
     POSTGRES_REPLICATOR_PASSWORD: randomBytes(12).toString('hex'),
-    TERMINAL_USER: 'tester',
-    ADMINS: 'alice,bob',
-    OPERATORS: 'olga',
-    VIEWERS: 'victor',
-    LOG_TO: 'file',
-    LOG_LEVEL: 'debug',
-    HTTP_PORT: String(await freePort()),
+    ...(await botTestEnv()),
     ...opts.env,
   };
   const config = loadConfig(env);

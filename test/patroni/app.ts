@@ -8,7 +8,7 @@ import { loadConfig, type Config } from '../../src/config.js';
 import type { ChatAdapter, Channel, PostedMessage } from '../../src/chat/adapter.js';
 import type { Reply } from '../../src/chat/reply.js';
 import type { Principal, Surface } from '../../src/core/context.js';
-import { freePort } from '../helpers/cluster.js';
+import { botTestEnv } from '../helpers/cluster.js';
 import type { PatroniHarness } from './harness.js';
 
 export class RecordingAdapter implements ChatAdapter {
@@ -41,13 +41,7 @@ export async function startPatroniBot(h: PatroniHarness, env: Record<string, str
   const config = loadConfig({
     ...h.env,
     CLUSTERBOT_HOME: home,
-    TERMINAL_USER: 'tester',
-    ADMINS: 'alice,bob',
-    OPERATORS: 'olga',
-    VIEWERS: 'victor',
-    LOG_TO: 'file',
-    LOG_LEVEL: 'debug',
-    HTTP_PORT: String(await freePort()),
+    ...(await botTestEnv()),
     PATRONI_WATCH_INTERVAL_MS: '500',
     ...env,
   });

@@ -199,7 +199,7 @@ describe('the Patroni backend on a real etcd + Patroni cluster', () => {
     expect(card.text, card.text).not.toMatch(/refused/);
     expect(card.title).toBe('Confirm: Failover primary → standby via Patroni');
     const operator = await bot.press(card.buttons![0].actionId, person('olga'));
-    expect(operator.text).toMatch(/olga is a operator; only an admin can confirm/);
+    expect(operator.text).toMatch(/olga is an operator; only an admin can confirm/);
     const done = await bot.press(card.buttons![0].actionId, person('bob'));
     console.log(`[patroni] failover: ${done.title}; ${JSON.stringify(done.data)}`);
     expect(done.data).toMatchObject({ ok: true, kind: 'failover', to: 'standby' });

@@ -72,6 +72,11 @@ export const configSchema = z.object({
   // --- failover ---
   FAILOVER_MAX_LAG_BYTES: z.coerce.number().int().nonnegative().default(16 * 1024 * 1024),
 
+  // --- docker ---
+  COMPOSE_PROJECT_NAME: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'lowercase letters, digits, - and _').default('clusterbot'),
+  DOCKER_IMAGE: z.string().min(1).default('clusterbot/postgres:15'),
+  DOCKER_SUBNET: z.string().regex(/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/, 'must be an IPv4 CIDR such as 172.20.0.0/16').default('172.20.0.0/16'),
+
   // --- logs and HTTP ---
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   LOG_TO: z.enum(['file', 'stderr']).default('file'),

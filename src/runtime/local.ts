@@ -364,6 +364,26 @@ export class LocalRuntime implements Runtime {
     }
   }
 
+  replicationConninfo(source: NodeConfig, replica: NodeConfig): string {
+    return `host=${source.host} port=${source.port} user=replicator passfile=${this.pgpassFile} application_name=${replica.name}`;
+  }
+
+  async rewind(node: NodeConfig, source: NodeConfig, opts: ExecOptions = {}): Promise<void> {
+    if (await this.isRunning(node)) {
+      throw new UserError(`${node.name} is running; pg_rewind needs it stopped`, `stop it first: /cluster stop ${node.name}`, 'precondition');
+    }
+    const p = this.paths(node);
+    const src = `host=${source.host} port=${source.port} user=${this.config.POSTGRES_ADMIN_USER} dbname=postgres passfile=${this.pgpassFile}`;
+    await this.must(node, 'pg_rewind', ['-D', p.data, `--source-server=${src}`, '--progress'], opts);
+    // pg_rewind copied the source's configuration: point this node at the source, as a replica.
+    this.writeNodeConfig(node);
+    const auto = `${p.data}/postgresql.auto.conf`;
+    const kept = existsSync(auto) ? readFileSync(auto, 'utf8').split('\n').filter((l) => l && !l.startsWith('primary_conninfo')) : [];
+    const conninfo = this.replicationConninfo(source, node).replace(/'/g, "''");
+    this.writeOwned(auto, `${[...kept, `primary_conninfo = '${conninfo}'`].join('\n')}\n`, 0o600);
+    this.writeOwned(`${p.data}/standby.signal`, '', 0o600);
+  }
+
   async close(): Promise<void> {
     if (this.poller) clearInterval(this.poller);
     this.poller = null;

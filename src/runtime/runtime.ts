@@ -53,6 +53,13 @@ export interface Runtime {
   isRunning(node: NodeConfig): Promise<boolean>;
   /** Run a PostgreSQL program in the node's context (as the postgres OS user, or inside its container). */
   exec(node: NodeConfig, tool: PgTool, args: string[], opts?: ExecOptions): Promise<ExecResult>;
+  /**
+   * pg_rewind the STOPPED node's data from the source server, then leave it configured as a replica
+   * of source (standby.signal + primary_conninfo with passfile + application_name=<node>), not started.
+   */
+  rewind(node: NodeConfig, source: NodeConfig, opts?: ExecOptions): Promise<void>;
+  /** The primary_conninfo with which `replica` streams from `source` (no password: a passfile). */
+  replicationConninfo(source: NodeConfig, replica: NodeConfig): string;
   /** The last lines of the node's PostgreSQL log (unmasked: callers mask). */
   logs(node: NodeConfig, lines: number): Promise<string>;
   /** Delete the node's data (the caller has asked for confirmation). */

@@ -10,5 +10,6 @@ import up from './up.js';
 import down from './down.js';
 import history from './history.js';
 import help from './help.js';
+import logs from './logs.js';
 
-export const commands: Command[] = [status, nodes, connect, start, stop, restart, up, down, history, help] as Command[];
+export const commands: Command[] = [status, nodes, connect, start, stop, restart, up, down, logs, history, help] as Command[];

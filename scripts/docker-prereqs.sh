@@ -79,7 +79,8 @@ hash=$( (cd postgres && find . -type f -print0 | sort -z | xargs -0 sha256sum) |
 have=$(docker image inspect -f '{{ index .Config.Labels "clusterbot.inputs" }}' "$IMAGE" 2>/dev/null || true)
 if [ "$have" != "$hash" ]; then
   say "building $IMAGE from postgres/"
-  docker build -q --network host --label "clusterbot.inputs=$hash" -t "$IMAGE" postgres >/dev/null
+  docker build --network host --label "clusterbot.inputs=$hash" -t "$IMAGE" postgres >/var/tmp/clusterbot-image-build.log 2>&1 \
+    || { tail -20 /var/tmp/clusterbot-image-build.log >&2; fail "building $IMAGE failed (log: /var/tmp/clusterbot-image-build.log)"; }
   step "$IMAGE built"
 else
   say "$IMAGE is up to date (inputs $hash)"

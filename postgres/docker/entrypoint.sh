@@ -66,7 +66,10 @@ init_primary() {
   as_pg initdb -D "$PGDATA" -U postgres --auth-local=peer --auth-host=scram-sha-256 --encoding=UTF8 --locale=C >/dev/null
   write_node_conf
   # Bootstrap on the socket only: no TCP client can connect before the roles exist.
-  as_pg pg_ctl -D "$PGDATA" -w -t 120 -s -o "-c listen_addresses='' -c archive_mode=off" start
+  # Its own socket folder, so the healthcheck (on /var/run/postgresql) stays red until the end.
+  install -d -o postgres -g postgres -m 0700 /tmp/clusterbot-bootstrap
+  as_pg pg_ctl -D "$PGDATA" -w -t 120 -s \
+    -o "-c listen_addresses='' -c archive_mode=off -c unix_socket_directories=/tmp/clusterbot-bootstrap" start
   q() { printf "'%s'" "$(printf '%s' "$1" | sed -e "s/\\\\/\\\\\\\\/g" -e "s/'/\\\\'/g")"; }
   {
     echo "\\set admin_user $(q "$ADMIN")"
@@ -74,14 +77,15 @@ init_primary() {
     echo "\\set replicator_password $(q "$POSTGRES_REPLICATOR_PASSWORD")"
     echo "\\set database $(q "$DB")"
     cat /etc/clusterbot/init/*.sql
-  } | as_pg psql -X -q -v ON_ERROR_STOP=1 -h /var/run/postgresql -U postgres -d postgres -f -
+  } | as_pg psql -X -q -v ON_ERROR_STOP=1 -h /tmp/clusterbot-bootstrap -U postgres -d postgres -f -
   as_pg pg_ctl -D "$PGDATA" -w -t 120 -s -m fast stop
 }
 
 clone_replica() {
   say "waiting for $SOURCE to accept connections"
   local n=0
-  until pg_isready -q -h "$SOURCE" -p "$PGPORT_IN"; do
+  # As replicator to the seed database without TLS: a ping that leaves no noise in the source's log.
+  until pg_isready -q -U replicator -d "host=$SOURCE port=$PGPORT_IN dbname=$DB sslmode=disable"; do
     n=$((n + 1)); [ $((n % 15)) -eq 0 ] && say "still waiting for $SOURCE"
     sleep 1
   done
@@ -111,6 +115,5 @@ if [ -f "$FENCED" ]; then
   touch "$PGDATA/standby.signal"
   chown postgres:postgres "$PGDATA/standby.signal"
 fi
-rm -f "$PGDATA/postmaster.pid.stale"
 say "starting postgres ($NODE)"
 exec setpriv --reuid=postgres --regid=postgres --init-groups postgres -D "$PGDATA"

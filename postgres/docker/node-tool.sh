@@ -6,6 +6,7 @@
 #   unfence                        remove the marker (the node stays whatever it is now)
 #   follow <source-host> <name>    configure as a replica of source-host (standby.signal + primary_conninfo)
 #   rewind <source-host> <name> <admin-user>   pg_rewind from source-host, then follow it
+#   ready                          exit 0 when PostgreSQL accepts connections (the healthcheck)
 #   as-postgres <program> [args]   run a PostgreSQL program as the postgres OS user
 set -euo pipefail
 
@@ -64,6 +65,8 @@ if [ "${BASH_SOURCE[0]}" = "$0" ]; then
     unfence) unfence ;;
     follow) follow "$@" ;;
     rewind) rewind "$@" ;;
+    # On the socket as the postgres OS user (peer): no failed-authentication noise in the log.
+    ready) exec setpriv --reuid=postgres --regid=postgres --init-groups pg_isready -q -h /var/run/postgresql -p "$PGPORT_IN" -U postgres -d postgres ;;
     as-postgres) cd /tmp && exec setpriv --reuid=postgres --regid=postgres --init-groups "$@" ;;
     *) say "unknown command: $cmd"; exit 2 ;;
   esac

@@ -190,7 +190,7 @@ export class DockerRuntime implements Runtime {
         throw new Error(`${node.name} exited during start (exit ${info.State.ExitCode}): ${tail}`);
       }
       if (info.State.Running) {
-        const r = await execIn(this.docker, container, ['pg_isready', '-q', '-h', '127.0.0.1', '-p', '5432'], { timeoutMs: 5000 }).catch(() => null);
+        const r = await execIn(this.docker, container, ['pg_isready', '-q', '-h', '/var/run/postgresql', '-U', 'postgres', '-d', 'postgres'], { timeoutMs: 5000 }).catch(() => null);
         if (r?.code === 0) return;
       }
       if (Date.now() > deadline) throw new Error(`${node.name} did not accept connections within ${Math.round(timeoutMs / 1000)} s`);

@@ -112,8 +112,21 @@ fi
 write_node_conf
 if [ -f "$FENCED" ]; then
   say "this node is FENCED ($(cat "$FENCED")): starting read-only"
+  if [ ! -f "$REJOINED" ] && LC_ALL=C pg_controldata "$PGDATA" | grep -q 'cluster state: *in production'; then
+    # A crashed primary: finish its crash recovery first, as a single-user server that takes no
+    # connections (what pg_rewind does too), so its control file records where its WAL really ends
+    # and a later pg_rewind cannot mistake it for "no rewind required".
+    say "finishing the crash recovery of the fenced node (single-user, no connections)"
+    rm -f "$PGDATA/standby.signal"
+    as_pg postgres --single -F -D "$PGDATA" -c archive_mode=off template1 </dev/null >/dev/null
+  fi
   touch "$PGDATA/standby.signal"
   chown postgres:postgres "$PGDATA/standby.signal"
+  if [ ! -f "$REJOINED" ]; then
+    # Not yet re-pointed (rewind/follow): stay on our own timeline, read-only, so a diverged old
+    # primary still comes up for inspection instead of failing on the new timeline's history.
+    echo "recovery_target_timeline = 'current'" >> "$PGDATA/clusterbot.conf"
+  fi
 fi
 say "starting postgres ($NODE)"
 exec setpriv --reuid=postgres --regid=postgres --init-groups postgres -D "$PGDATA"

@@ -14,6 +14,8 @@ VOLUME=/var/lib/postgresql/data
 PGDATA=${PGDATA:-$VOLUME/pgdata}
 PASSFILE=$VOLUME/pgpass
 FENCED=$VOLUME/FENCED
+# Written by follow/rewind: a fenced node that was re-pointed follows timelines again.
+REJOINED=$VOLUME/REJOINED
 ARCHIVE=/backups/wal_archive
 PGPORT_IN=5432
 
@@ -29,6 +31,7 @@ replica_conninfo() { # <source-host> <application-name>
 
 fence() {
   local reason=${1:-fenced by clusterbot}
+  rm -f "$REJOINED"
   printf '{"at":"%s","reason":"%s"}\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$(printf '%s' "$reason" | tr -d '"\\')" > "$FENCED"
   if [ -d "$PGDATA" ]; then
     touch "$PGDATA/standby.signal"
@@ -37,7 +40,7 @@ fence() {
   say "fenced: $reason"
 }
 
-unfence() { rm -f "$FENCED"; say "unfenced"; }
+unfence() { rm -f "$FENCED" "$REJOINED"; say "unfenced"; }
 
 follow() { # <source-host> <name>
   local conf=$PGDATA/postgresql.auto.conf
@@ -49,6 +52,7 @@ follow() { # <source-host> <name>
   mv "$conf.tmp" "$conf"
   chown postgres:postgres "$conf" "$PGDATA/standby.signal"
   chmod 0600 "$conf"
+  date -u +%Y-%m-%dT%H:%M:%SZ > "$REJOINED"
   say "configured as a replica of $1"
 }
 

@@ -129,8 +129,14 @@ export async function runHelper(docker: Docker, spec: HelperSpec, opts: ExecOpti
     const waited = (await withTimeout(container.wait(), opts.timeoutMs, spec.cmd[0], () => {
       container.kill().catch(() => undefined);
     })) as { StatusCode: number };
-    await Promise.race([c.done, new Promise((r) => setTimeout(r, 2000).unref())]);
-    return { code: waited.StatusCode, stdout: c.stdout, stderr: c.stderr };
+    await Promise.race([c.done, new Promise((r) => setTimeout(r, 1000).unref())]);
+    // The attach stream may lag behind the exit: the container's own log is the complete record.
+    const logged = demux((await container.logs({ stdout: true, stderr: true, follow: false })) as unknown as Buffer);
+    for (const [streamed, full] of [[c.stdout, logged.stdout], [c.stderr, logged.stderr]] as const) {
+      if (full.length > streamed.length && full.startsWith(streamed)) opts.onOutput?.(full.slice(streamed.length));
+    }
+    const longest = (a: string, b: string) => (b.length > a.length ? b : a);
+    return { code: waited.StatusCode, stdout: longest(c.stdout, logged.stdout), stderr: longest(c.stderr, logged.stderr) };
   } finally {
     await container.remove({ force: true }).catch(() => undefined);
   }

@@ -183,9 +183,11 @@ export class DockerRuntime implements Runtime {
   /** Until PostgreSQL accepts TCP connections inside the container (after any first-start init). */
   private async waitReady(node: NodeConfig, container: Docker.Container, timeoutMs = READY_TIMEOUT_MS): Promise<void> {
     const deadline = Date.now() + timeoutMs;
+    const restarts = (await container.inspect()).RestartCount;
     for (;;) {
       const info = await container.inspect();
-      if (!info.State.Running && !info.State.Restarting) {
+      // Exited, or crash-looping under the restart policy: say why instead of waiting.
+      if ((!info.State.Running && !info.State.Restarting) || info.RestartCount > restarts) {
         const tail = (await this.logs(node, 5)).trim().split('\n').slice(-2).join(' | ');
         throw new Error(`${node.name} exited during start (exit ${info.State.ExitCode}): ${tail}`);
       }

@@ -73,6 +73,19 @@ describe('docker-compose.yml on a real Docker engine', () => {
     // TLS with the certificate generated on first start, scram-sha-256 for the admin.
     const ssl = await c.runtime.exec(c.app.services.node('primary'), 'psql', ['-X', '-At', '-h', '/var/run/postgresql', '-U', 'postgres', '-d', 'postgres', '-c', "SELECT current_setting('ssl'), (SELECT rolpassword LIKE 'SCRAM-SHA-256$%' FROM pg_authid WHERE rolname = 'replicator')"]);
     expect(ssl.stdout.trim()).toBe('on|t');
+    // Restrictive pg_hba.conf: the compose subnet only, scram-sha-256 (peer for the local postgres user).
+    const hba = await c.runtime.exec(c.app.services.node('primary'), 'psql', ['-X', '-At', '-h', '/var/run/postgresql', '-U', 'postgres', '-d', 'postgres', '-c', "SELECT type, coalesce(address || '/' || netmask, ''), auth_method FROM pg_hba_file_rules"]);
+    const rules = hba.stdout.trim().split('\n').map((l) => l.split('|'));
+    expect(rules.length).toBeGreaterThanOrEqual(4);
+    for (const [type, address, method] of rules) {
+      if (type === 'local') expect(method).toBe('peer');
+      else expect([address, method]).toEqual([`${c.config.DOCKER_SUBNET.split('/')[0]}/255.255.255.0`, 'scram-sha-256']);
+    }
+    // Each container reports healthy through its healthcheck.
+    await until('three healthy containers', async () => {
+      const states = await Promise.all(['primary', 'standby', 'readonly'].map(async (n) => (await sh('docker', ['inspect', '--format', '{{.State.Health.Status}}', c.container(n)])).stdout.trim()));
+      return states.every((h) => h === 'healthy');
+    }, 120_000, 1000);
   });
 
   it('clusterbot run "/cluster status" --json with RUNTIME=docker shows one primary and two streaming replicas', async () => {

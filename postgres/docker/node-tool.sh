@@ -57,9 +57,15 @@ follow() { # <source-host> <name>
 }
 
 rewind() { # <source-host> <name> <admin-user>
+  # A target that was not shut down cleanly gets crash recovery in single-user mode from pg_rewind,
+  # which refuses standby mode; single-user mode takes no connections, so nothing can write meanwhile.
+  rm -f "$PGDATA/standby.signal" "$PGDATA/recovery.signal"
+  local rc=0
   as_pg pg_rewind -D "$PGDATA" --progress \
-    --source-server="host=$1 port=$PGPORT_IN user=$3 dbname=postgres passfile=$PASSFILE"
+    --source-server="host=$1 port=$PGPORT_IN user=$3 dbname=postgres passfile=$PASSFILE" || rc=$?
+  # Configured as a replica of the source either way: it can never start writable.
   follow "$1" "$2"
+  return $rc
 }
 
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then

@@ -185,10 +185,40 @@ export class LocalRuntime implements Runtime {
   async cloneReplica(node: NodeConfig, source: NodeConfig, opts: ExecOptions = {}): Promise<void> {
     await this.prepare();
     const p = this.prepareNodeDirs(node);
-    const conninfo = `host=${source.host} port=${source.port} user=replicator passfile=${this.pgpassFile} application_name=${node.name}`;
+    const conninfo = this.replicationConninfo(source, node);
     await this.must(node, 'pg_basebackup', ['-D', p.data, '-d', conninfo, '-R', '--wal-method=stream', '--checkpoint=fast', '--no-password'], opts);
     this.writeNodeConfig(node);
     await this.start(node);
+  }
+
+  replicationConninfo(source: NodeConfig, replica: NodeConfig): string {
+    return `host=${source.host} port=${source.port} user=replicator passfile=${this.pgpassFile} application_name=${replica.name}`;
+  }
+
+  async rewind(node: NodeConfig, source: NodeConfig, opts: ExecOptions = {}): Promise<void> {
+    await this.prepare();
+    if (await this.isRunning(node)) throw new Error(`${node.name} is running; pg_rewind needs it stopped`);
+    const p = this.paths(node);
+    // An uncleanly stopped target gets crash recovery in single-user mode first, which refuses standby
+    // mode; nothing else can start it meanwhile (single-user mode does not listen).
+    for (const f of ['standby.signal', 'recovery.signal']) rmSync(`${p.data}/${f}`, { force: true });
+    const src = `host=${source.host} port=${source.port} user=${this.config.POSTGRES_ADMIN_USER} dbname=${this.config.PG_DATABASE} passfile=${this.pgpassFile}`;
+    try {
+      await this.must(node, 'pg_rewind', ['--target-pgdata', p.data, '--source-server', src, '--progress'], opts);
+    } finally {
+      if (await this.isProvisioned(node)) this.configureReplica(node, source);
+    }
+  }
+
+  /** standby.signal + primary_conninfo; our own settings again (pg_rewind copies the source's config files). */
+  private configureReplica(node: NodeConfig, source: NodeConfig): void {
+    const p = this.paths(node);
+    this.writeNodeConfig(node);
+    const auto = `${p.data}/postgresql.auto.conf`;
+    const kept = existsSync(auto) ? readFileSync(auto, 'utf8').split('\n').filter((l) => l && !/^\s*primary_(conninfo|slot_name)\s*=/.test(l)) : [];
+    const conninfo = this.replicationConninfo(source, node).replace(/'/g, "''");
+    this.writeOwned(auto, [...kept, `primary_conninfo = '${conninfo}'`, ''].join('\n'), 0o600);
+    this.writeOwned(`${p.data}/standby.signal`, '', 0o600);
   }
 
   private async must(node: NodeConfig, tool: PgTool, args: string[], opts: ExecOptions = {}): Promise<ExecResult> {
@@ -233,6 +263,9 @@ export class LocalRuntime implements Runtime {
       );
     }
     if (await this.isFenced(node)) this.writeOwned(`${p.data}/standby.signal`, '', 0o600);
+    // A SIGKILLed postmaster stays a zombie until init reaps it; PostgreSQL would take it for a live one.
+    const old = this.postmasterPid(node);
+    for (let i = 0; old !== null && i < 150 && isZombie(old); i++) await sleep(100);
     this.expectedExit.delete(node.name);
     const r = await this.exec(node, 'pg_ctl', ['start', '-D', p.data, '-l', p.log, '-w', '-t', '60', '-s'], {}, true);
     if (r.code !== 0) {
@@ -272,7 +305,7 @@ export class LocalRuntime implements Runtime {
       ...opts,
       user: this.user,
       cwd: existsSync(base) ? base : this.config.home,
-      env: { PGPASSFILE: this.pgpassFile, PGCONNECT_TIMEOUT: '5', HOME: this.config.home },
+      env: { PGPASSFILE: this.pgpassFile, PGCONNECT_TIMEOUT: '5', HOME: this.config.home, PGDATA: this.paths(node).data },
       detached,
     });
   }
@@ -364,26 +397,6 @@ export class LocalRuntime implements Runtime {
     }
   }
 
-  replicationConninfo(source: NodeConfig, replica: NodeConfig): string {
-    return `host=${source.host} port=${source.port} user=replicator passfile=${this.pgpassFile} application_name=${replica.name}`;
-  }
-
-  async rewind(node: NodeConfig, source: NodeConfig, opts: ExecOptions = {}): Promise<void> {
-    if (await this.isRunning(node)) {
-      throw new UserError(`${node.name} is running; pg_rewind needs it stopped`, `stop it first: /cluster stop ${node.name}`, 'precondition');
-    }
-    const p = this.paths(node);
-    const src = `host=${source.host} port=${source.port} user=${this.config.POSTGRES_ADMIN_USER} dbname=postgres passfile=${this.pgpassFile}`;
-    await this.must(node, 'pg_rewind', ['-D', p.data, `--source-server=${src}`, '--progress'], opts);
-    // pg_rewind copied the source's configuration: point this node at the source, as a replica.
-    this.writeNodeConfig(node);
-    const auto = `${p.data}/postgresql.auto.conf`;
-    const kept = existsSync(auto) ? readFileSync(auto, 'utf8').split('\n').filter((l) => l && !l.startsWith('primary_conninfo')) : [];
-    const conninfo = this.replicationConninfo(source, node).replace(/'/g, "''");
-    this.writeOwned(auto, `${[...kept, `primary_conninfo = '${conninfo}'`].join('\n')}\n`, 0o600);
-    this.writeOwned(`${p.data}/standby.signal`, '', 0o600);
-  }
-
   async close(): Promise<void> {
     if (this.poller) clearInterval(this.poller);
     this.poller = null;
@@ -403,6 +416,14 @@ function processAlive(pid: number): boolean {
     return /\((postgres|postmaster)\)/.test(stat) && !/\) Z /.test(stat);
   } catch {
     return true;
+  }
+}
+
+function isZombie(pid: number): boolean {
+  try {
+    return /\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
   }
 }
 

@@ -51,15 +51,12 @@ export interface Runtime {
   kill(node: NodeConfig): Promise<void>;
   restart(node: NodeConfig): Promise<void>;
   isRunning(node: NodeConfig): Promise<boolean>;
-  /** Run a PostgreSQL program in the node's context (as the postgres OS user, or inside its container). */
-  exec(node: NodeConfig, tool: PgTool, args: string[], opts?: ExecOptions): Promise<ExecResult>;
   /**
-   * pg_rewind the STOPPED node's data from the source server, then leave it configured as a replica
-   * of source (standby.signal + primary_conninfo with passfile + application_name=<node>), not started.
+   * Run a PostgreSQL program in the node's context (as the postgres OS user, or inside its container),
+   * with PGDATA set to the node's data directory: `exec(node, 'pg_controldata', [])` must work on a
+   * stopped node too (switchover reads the shutdown checkpoint of the stopped old primary).
    */
-  rewind(node: NodeConfig, source: NodeConfig, opts?: ExecOptions): Promise<void>;
-  /** The primary_conninfo with which `replica` streams from `source` (no password: a passfile). */
-  replicationConninfo(source: NodeConfig, replica: NodeConfig): string;
+  exec(node: NodeConfig, tool: PgTool, args: string[], opts?: ExecOptions): Promise<ExecResult>;
   /** The last lines of the node's PostgreSQL log (unmasked: callers mask). */
   logs(node: NodeConfig, lines: number): Promise<string>;
   /** Delete the node's data (the caller has asked for confirmation). */
@@ -72,6 +69,19 @@ export interface Runtime {
   fence(node: NodeConfig, reason: string): Promise<void>;
   unfence(node: NodeConfig): Promise<void>;
   isFenced(node: NodeConfig): Promise<boolean>;
+  /**
+   * The primary_conninfo with which `replica` streams from `source`, as this runtime's network sees
+   * it: user=replicator, passfile=… (never a password), application_name=<replica>. Failover writes
+   * it into running replicas with ALTER SYSTEM.
+   */
+  replicationConninfo(source: NodeConfig, replica: NodeConfig): string;
+  /**
+   * pg_rewind the STOPPED node's data directory from the running `source`, then leave it configured
+   * as a replica of `source` (standby.signal + primary_conninfo from replicationConninfo), not started.
+   * Throws when pg_rewind fails (the caller may then re-clone with destroy + cloneReplica); the node
+   * is left configured as a replica either way, so it can never start writable.
+   */
+  rewind(node: NodeConfig, source: NodeConfig, opts?: ExecOptions): Promise<void>;
   /** Process exits and starts, as they happen. Returns an unsubscribe function. */
   watch(listener: (e: RuntimeEvent) => void): () => void;
   close(): Promise<void>;

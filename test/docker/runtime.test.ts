@@ -131,11 +131,36 @@ describe('the docker runtime on containers it creates itself', () => {
     expect(rows[0].n).toBe(0);
   });
 
-  it('refuses to rewind a running node, and says how to create a missing one', async () => {
+  it('rewinds a replica that crashed (single-user crash recovery first) and leaves it following the source', async () => {
+    const [standby, readonly] = ['standby', 'readonly'].map(node);
+    await c.runtime.kill(readonly);
+    await c.app.services.pools.reset(readonly);
+    // Tools run on a stopped node too (a one-off container on its volumes), with PGDATA set.
+    const control = await c.runtime.exec(readonly, 'pg_controldata', []);
+    expect(control.code).toBe(0);
+    expect(control.stdout).toMatch(/Database cluster state:\s+in archive recovery/);
+    await c.runtime.rewind(readonly, standby);
+    await c.runtime.start(readonly);
+    await until('readonly streaming from standby again', async () => {
+      const s = await c.app.services.snapshot();
+      const r = s.nodes.find((n) => n.name === 'readonly')!;
+      return r.streaming && r.upstream === 'standby';
+    }, 60_000);
+  });
+
+  it('refuses to rewind a running node; a destroyed node is re-created by /cluster up from the current primary', async () => {
     await expect(c.runtime.rewind(node('primary'), node('standby'))).rejects.toThrow(/is running; pg_rewind needs it stopped/);
     await c.runtime.destroy(node('readonly'));
     const r = await c.run('/cluster start readonly');
     expect(r.failed).toBe(true);
     expect(r.text).toMatch(/has no container .* run \/cluster up/);
+    // The re-clone path of rejoin: a fresh container cloned from the current primary.
+    const up = await c.run('/cluster up');
+    expect(up.failed, JSON.stringify(up.data)).toBeFalsy();
+    await until('the re-cloned readonly streaming from standby', async () => {
+      const s = await c.app.services.snapshot();
+      const x = s.nodes.find((n) => n.name === 'readonly')!;
+      return x.streaming && x.upstream === 'standby';
+    }, 60_000);
   });
 });

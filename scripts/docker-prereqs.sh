@@ -29,16 +29,24 @@ if ! engine_up || ! compose_ok || ! command -v docker >/dev/null; then
       step "docker.io installed"
     fi
     if ! engine_up; then
-      # A dockerd still shutting down, or a stale pid file from one that died, blocks a new one.
+      # A dockerd still starting or shutting down, or a stale pid file from one that died.
       if [ -f /var/run/docker.pid ]; then
         old=$(cat /var/run/docker.pid 2>/dev/null || true)
-        for _ in $(seq 1 30); do { [ -n "$old" ] && kill -0 "$old" 2>/dev/null; } || break; sleep 1; done
-        { [ -n "$old" ] && kill -0 "$old" 2>/dev/null; } || rm -f /var/run/docker.pid
+        for _ in $(seq 1 30); do
+          engine_up && break
+          { [ -n "$old" ] && kill -0 "$old" 2>/dev/null; } || { rm -f /var/run/docker.pid; break; }
+          sleep 1
+        done
+        if ! engine_up && [ -f /var/run/docker.pid ]; then
+          fail "dockerd (pid $old) is running but does not answer at ${DOCKER_HOST:-unix:///var/run/docker.sock}: check DOCKER_HOST and /var/log/clusterbot-dockerd.log"
+        fi
       fi
-      say "starting dockerd in the background (log: /var/log/clusterbot-dockerd.log)"
-      setsid nohup dockerd >/var/log/clusterbot-dockerd.log 2>&1 < /dev/null &
-      for _ in $(seq 1 60); do engine_up && break; sleep 1; done
-      engine_up || fail "dockerd did not come up; see /var/log/clusterbot-dockerd.log"
+      if ! engine_up; then
+        say "starting dockerd in the background (log: /var/log/clusterbot-dockerd.log)"
+        setsid nohup dockerd >/var/log/clusterbot-dockerd.log 2>&1 < /dev/null &
+        for _ in $(seq 1 60); do engine_up && break; sleep 1; done
+        engine_up || fail "dockerd did not come up; see /var/log/clusterbot-dockerd.log"
+      fi
       step "dockerd answering"
     fi
   else

@@ -11,6 +11,9 @@ interface StatusData {
 }
 
 const SERVICES = ['postgresql-primary', 'postgresql-standby', 'postgresql-readonly'];
+// `config` prints short syntax under docker-compose 1.x and long syntax under `docker compose` v2.
+const mount = (source: string, target: string) => new RegExp(`${source}:${target}(:rw)?\\n|source: ${source}\\s+target: ${target}\\n`, 'g');
+const port = (published: number) => new RegExp(`127\\.0\\.0\\.1:${published}:5432|host_ip: 127\\.0\\.0\\.1\\s+target: 5432\\s+published: "?${published}"?`);
 
 describe('docker-compose.yml on a real Docker engine', () => {
   let c: DockerCluster;
@@ -31,10 +34,10 @@ describe('docker-compose.yml on a real Docker engine', () => {
     expect(raw).toMatch(/\$\{POSTGRES_READONLY_PORT:-5434\}:5432/);
     expect(raw).toMatch(/subnet: \$\{DOCKER_SUBNET:-172\.20\.0\.0\/16\}/);
     expect(text).toContain(`subnet: ${c.config.DOCKER_SUBNET}`);
-    for (const n of c.config.nodes) expect(text).toContain(`127.0.0.1:${n.port}:5432`);
-    for (const node of ['primary', 'standby', 'readonly']) expect(text).toContain(`postgresql-${node}-data:/var/lib/postgresql/data`);
+    for (const n of c.config.nodes) expect(text).toMatch(port(n.port));
+    for (const node of ['primary', 'standby', 'readonly']) expect(text).toMatch(mount(`postgresql-${node}-data`, '/var/lib/postgresql/data'));
     // Every node (and the bot) shares the backups volume.
-    expect(text.match(/postgresql-backups:\/backups/g)?.length).toBeGreaterThanOrEqual(3);
+    expect(text.match(mount('postgresql-backups', '/backups'))?.length).toBeGreaterThanOrEqual(3);
     expect(text).toMatch(/postgresql-network:/);
     expect(text.match(/healthcheck:/g)?.length).toBeGreaterThanOrEqual(3);
     // Passwords come from .env: none is written in the compose file itself.
@@ -43,7 +46,7 @@ describe('docker-compose.yml on a real Docker engine', () => {
     const services = (await c.compose('--profile', 'bot', 'config', '--services')).stdout.split('\n').filter(Boolean);
     expect(services.sort()).toEqual(['bot', ...SERVICES].sort());
     const bot = (await c.compose('--profile', 'bot', 'config')).stdout;
-    expect(bot).toMatch(/\/var\/run\/docker\.sock:\/var\/run\/docker\.sock/);
+    expect(bot).toMatch(mount('/var/run/docker.sock', '/var/run/docker.sock'));
     expect(bot).toMatch(/RUNTIME: docker/);
   });
 
@@ -83,7 +86,7 @@ describe('docker-compose.yml on a real Docker engine', () => {
     }
     // Each container reports healthy through its healthcheck.
     await until('three healthy containers', async () => {
-      const states = await Promise.all(['primary', 'standby', 'readonly'].map(async (n) => (await sh('docker', ['inspect', '--format', '{{.State.Health.Status}}', c.container(n)])).stdout.trim()));
+      const states = await Promise.all(['primary', 'standby', 'readonly'].map(async (n) => (await sh('docker', ['inspect', '--format', '{{.State.Health.Status}}', await c.container(n)])).stdout.trim()));
       return states.every((h) => h === 'healthy');
     }, 120_000, 1000);
   });
@@ -121,7 +124,7 @@ describe('docker-compose.yml on a real Docker engine', () => {
     await c.runtime.fence(primary, 'test: fenced by the docker suite');
     expect(await c.runtime.isFenced(primary)).toBe(true);
     // By hand: docker restart.
-    await sh('docker', ['restart', '-t', '30', c.container('primary')]);
+    await sh('docker', ['restart', '-t', '30', await c.container('primary')]);
     await c.app.services.pools.reset(primary);
     const afterRestart = await until('the fenced primary back, in recovery', async () => {
       const r = await c.sql<{ r: boolean }>('primary', 'SELECT pg_is_in_recovery() AS r');
@@ -129,10 +132,10 @@ describe('docker-compose.yml on a real Docker engine', () => {
     });
     expect(afterRestart[0].r).toBe(true);
     // By the restart policy: the postmaster dies without `docker stop/kill`, Docker restarts it.
-    const before = JSON.parse((await sh('docker', ['inspect', c.container('primary')])).stdout)[0];
+    const before = JSON.parse((await sh('docker', ['inspect', await c.container('primary')])).stdout)[0];
     process.kill(before.State.Pid, 'SIGKILL');
     const restarted = await until('the restart policy to bring the container back', async () => {
-      const info = JSON.parse((await sh('docker', ['inspect', c.container('primary')])).stdout)[0];
+      const info = JSON.parse((await sh('docker', ['inspect', await c.container('primary')])).stdout)[0];
       return info.RestartCount > before.RestartCount && info.State.Running ? info : null;
     });
     expect(restarted.RestartCount).toBeGreaterThan(before.RestartCount);

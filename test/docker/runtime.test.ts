@@ -33,7 +33,7 @@ describe('the docker runtime on containers it creates itself', () => {
       return s.primary === 'primary' && s.nodes.filter((n) => n.streaming).length === 2 ? s : null;
     }, 60_000);
     expect(snap.writable).toEqual(['primary']);
-    const labels = (await sh('docker', ['inspect', '--format', '{{index .Config.Labels "com.docker.compose.service"}} {{index .Config.Labels "com.docker.compose.project"}}', c.container('standby')])).stdout.trim();
+    const labels = (await sh('docker', ['inspect', '--format', '{{index .Config.Labels "com.docker.compose.service"}} {{index .Config.Labels "com.docker.compose.project"}}', await c.container('standby')])).stdout.trim();
     expect(labels).toBe(`postgresql-standby ${c.project}`);
     const vols = (await sh('docker', ['volume', 'ls', '-q', '--filter', `label=com.docker.compose.project=${c.project}`])).stdout.split('\n').filter(Boolean).sort();
     expect(vols).toEqual(['postgresql-backups', 'postgresql-primary-data', 'postgresql-readonly-data', 'postgresql-standby-data'].map((v) => `${c.project}_${v}`));
@@ -95,7 +95,7 @@ describe('the docker runtime on containers it creates itself', () => {
     await c.runtime.fence(primary, 'failover to standby');
     expect(await c.runtime.isFenced(primary)).toBe(true);
     // docker start by hand (not through clusterbot): it comes back read-only.
-    await sh('docker', ['start', c.container('primary')]);
+    await sh('docker', ['start', await c.container('primary')]);
     const one = await until('both nodes answering', async () => {
       const s = await c.app.services.snapshot();
       return s.nodes.find((n) => n.name === 'primary')!.up ? s : null;

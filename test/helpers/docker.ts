@@ -77,7 +77,8 @@ export interface DockerCluster {
   run(text: string, who?: Principal, surface?: Partial<Surface>): Promise<Reply>;
   sql<R extends Record<string, unknown> = Record<string, unknown>>(node: string, text: string, params?: unknown[]): Promise<R[]>;
   compose(...args: string[]): Promise<{ stdout: string; stderr: string }>;
-  container(node: string): string;
+  /** The node's container id, by compose labels (compose v1 and v2 name containers differently). */
+  container(node: string): Promise<string>;
   destroy(): Promise<void>;
 }
 
@@ -146,7 +147,12 @@ export async function newDockerCluster(label: string): Promise<DockerCluster> {
       return (await app.services.pools.query(app.services.node(node), text, params)).rows as never;
     },
     compose,
-    container: (node) => `${project}_postgresql-${node}_1`,
+    async container(node) {
+      const { stdout } = await sh('docker', ['ps', '-aq', '--filter', `label=com.docker.compose.project=${project}`, '--filter', `label=com.docker.compose.service=postgresql-${node}`]);
+      const id = stdout.split('\n').find(Boolean);
+      if (!id) throw new Error(`no container for ${node} in ${project}`);
+      return id;
+    },
     async destroy() {
       await app.close().catch(() => undefined);
       await removeProject(project);

@@ -131,7 +131,7 @@ export class DockerRuntime implements Runtime {
     return name;
   }
 
-  private async createNode(node: NodeConfig, env: Record<string, string>): Promise<Docker.Container> {
+  private async createNode(node: NodeConfig, env: Record<string, string>, timeoutMs = READY_TIMEOUT_MS): Promise<Docker.Container> {
     await this.prepare();
     if (await this.container(node)) {
       throw new UserError(`node ${node.name} already has a container`, 'use /cluster start, or destroy it first', 'precondition');
@@ -167,7 +167,8 @@ export class DockerRuntime implements Runtime {
       NetworkingConfig: { EndpointsConfig: { [this.networkName]: { Aliases: [service] } } },
     });
     await container.start();
-    await this.waitReady(node, container);
+    // A replica clones itself before it listens: a big database needs the caller's timeout.
+    await this.waitReady(node, container, timeoutMs);
     return container;
   }
 
@@ -177,7 +178,7 @@ export class DockerRuntime implements Runtime {
 
   async cloneReplica(node: NodeConfig, source: NodeConfig, opts: ExecOptions = {}): Promise<void> {
     opts.onOutput?.(`creating ${serviceOf(node)}: pg_basebackup -R from ${serviceOf(source)}\n`);
-    await this.createNode(node, { CLUSTERBOT_ROLE: 'replica', CLUSTERBOT_SOURCE_HOST: serviceOf(source) });
+    await this.createNode(node, { CLUSTERBOT_ROLE: 'replica', CLUSTERBOT_SOURCE_HOST: serviceOf(source) }, opts.timeoutMs ?? 3600_000);
   }
 
   /** Until PostgreSQL accepts TCP connections inside the container (after any first-start init). */

@@ -22,9 +22,10 @@ import backup from './backup.js';
 import backups from './backups.js';
 import verify from './verify.js';
 import restoreCheck from './restore-check.js';
+import logs from './logs.js';
 
 export const commands: Command[] = [
-  status, nodes, connect, start, stop, restart, up, down,
+  status, nodes, connect, start, stop, restart, up, down, logs,
   failover, switchover, rejoin, follow,
   backup, backups, verify, restoreCheck,
   history, lag, maintenance, help,

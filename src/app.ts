@@ -35,7 +35,9 @@ export interface AppOptions {
 
 async function createRuntime(config: Config, log: Logger): Promise<Runtime> {
   if (config.RUNTIME === 'local') return new LocalRuntime(config, log);
-  throw new UserError('RUNTIME=docker is not available in this build yet', 'use RUNTIME=local (the default)', 'config');
+  // Loaded only when asked for: local users never load dockerode.
+  const { DockerRuntime } = await import('./runtime/docker.js');
+  return new DockerRuntime(config, log);
 }
 
 export async function createApp(config: Config, opts: AppOptions = {}): Promise<App> {

@@ -136,6 +136,10 @@ export const configSchema = z.object({
   PATRONI_TIMEOUT_MS: positiveInt.default(3000),
   PATRONI_ACTION_TIMEOUT_SECONDS: positiveInt.default(60),
   PATRONI_WATCH_INTERVAL_MS: positiveInt.default(1000),
+  // --- docker ---
+  COMPOSE_PROJECT_NAME: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'lowercase letters, digits, - and _').default('clusterbot'),
+  DOCKER_IMAGE: z.string().min(1).default('clusterbot/postgres:15'),
+  DOCKER_SUBNET: z.string().regex(/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/, 'must be an IPv4 CIDR such as 172.20.0.0/16').default('172.20.0.0/16'),
 
   // --- logs and HTTP ---
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

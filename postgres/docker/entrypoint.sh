@@ -1,0 +1,132 @@
+#!/bin/bash
+# Role-aware entrypoint of a clusterbot PostgreSQL node.
+#   CLUSTERBOT_ROLE=primary  initialise once on an empty volume (initdb, seed settings, bootstrap SQL)
+#   CLUSTERBOT_ROLE=replica  wait for CLUSTERBOT_SOURCE_HOST, clone with pg_basebackup -R
+# Every start: write the node settings, a restrictive pg_hba.conf, the passfile and (once) a
+# self-signed certificate; a FENCED node always starts read-only (standby.signal), whatever the
+# restart policy does. Then postgres runs as PID 1 (docker stop = fast shutdown).
+set -euo pipefail
+source /usr/local/bin/node-tool.sh
+
+NODE=${CLUSTERBOT_NODE:?CLUSTERBOT_NODE is required (primary, standby, ...)}
+ROLE=${CLUSTERBOT_ROLE:-replica}
+SOURCE=${CLUSTERBOT_SOURCE_HOST:-postgresql-primary}
+CIDR=${CLUSTERBOT_ALLOWED_CIDR:-172.20.0.0/16}
+ADMIN=${POSTGRES_ADMIN_USER:-admin}
+DB=${PG_DATABASE:-proyecto_db}
+READY=$VOLUME/.clusterbot-initialised
+
+pgpass_escape() { printf '%s' "$1" | sed -e 's/\\/\\\\/g' -e 's/:/\\:/g'; }
+
+write_passfile() {
+  : "${POSTGRES_ADMIN_PASSWORD:?POSTGRES_ADMIN_PASSWORD is required (set it in .env)}"
+  : "${POSTGRES_REPLICATOR_PASSWORD:?POSTGRES_REPLICATOR_PASSWORD is required (set it in .env)}"
+  umask 077
+  {
+    printf '*:*:*:replicator:%s\n' "$(pgpass_escape "$POSTGRES_REPLICATOR_PASSWORD")"
+    printf '*:*:*:%s:%s\n' "$ADMIN" "$(pgpass_escape "$POSTGRES_ADMIN_PASSWORD")"
+  } > "$PASSFILE"
+  chown postgres:postgres "$PASSFILE"
+  umask 022
+}
+
+write_node_conf() {
+  {
+    echo "# Written by the clusterbot entrypoint on every start."
+    cat /etc/clusterbot/postgresql.conf
+    echo "cluster_name = '$NODE'"
+    echo "listen_addresses = '*'"
+    echo "port = $PGPORT_IN"
+    echo "unix_socket_directories = '/var/run/postgresql'"
+    echo "archive_command = '/usr/local/bin/archive-wal.sh \"%p\" \"%f\" \"$ARCHIVE\"'"
+    echo "restore_command = 'cp \"$ARCHIVE/%f\" \"%p\"'"
+    echo "ssl = on"
+    echo "ssl_cert_file = '$VOLUME/server.crt'"
+    echo "ssl_key_file = '$VOLUME/server.key'"
+  } > "$PGDATA/clusterbot.conf"
+  grep -q "include_if_exists = 'clusterbot.conf'" "$PGDATA/postgresql.conf" \
+    || printf "\n# clusterbot\ninclude_if_exists = 'clusterbot.conf'\n" >> "$PGDATA/postgresql.conf"
+  sed -e "s#@ALLOWED_CIDR@#$CIDR#g" -e "s#@ADMIN_USER@#$ADMIN#g" -e "s#@DATABASE@#$DB#g" \
+    /etc/clusterbot/pg_hba.conf > "$PGDATA/pg_hba.conf"
+  chown postgres:postgres "$PGDATA/clusterbot.conf" "$PGDATA/pg_hba.conf" "$PGDATA/postgresql.conf"
+  chmod 0600 "$PGDATA/clusterbot.conf" "$PGDATA/pg_hba.conf"
+}
+
+ensure_certificate() {
+  [ -s "$VOLUME/server.crt" ] && [ -s "$VOLUME/server.key" ] && return 0
+  say "generating a self-signed TLS certificate for postgresql-$NODE"
+  openssl req -new -x509 -days 3650 -nodes -newkey rsa:2048 -subj "/CN=postgresql-$NODE" \
+    -keyout "$VOLUME/server.key" -out "$VOLUME/server.crt" 2>/dev/null
+  chown postgres:postgres "$VOLUME/server.key" "$VOLUME/server.crt"
+  chmod 0600 "$VOLUME/server.key"
+}
+
+init_primary() {
+  say "initialising primary $NODE"
+  as_pg initdb -D "$PGDATA" -U postgres --auth-local=peer --auth-host=scram-sha-256 --encoding=UTF8 --locale=C >/dev/null
+  write_node_conf
+  # Bootstrap on the socket only: no TCP client can connect before the roles exist.
+  # Its own socket folder, so the healthcheck (on /var/run/postgresql) stays red until the end.
+  install -d -o postgres -g postgres -m 0700 /tmp/clusterbot-bootstrap
+  as_pg pg_ctl -D "$PGDATA" -w -t 120 -s \
+    -o "-c listen_addresses='' -c archive_mode=off -c unix_socket_directories=/tmp/clusterbot-bootstrap" start
+  q() { printf "'%s'" "$(printf '%s' "$1" | sed -e "s/\\\\/\\\\\\\\/g" -e "s/'/\\\\'/g")"; }
+  {
+    echo "\\set admin_user $(q "$ADMIN")"
+    echo "\\set admin_password $(q "$POSTGRES_ADMIN_PASSWORD")"
+    echo "\\set replicator_password $(q "$POSTGRES_REPLICATOR_PASSWORD")"
+    echo "\\set database $(q "$DB")"
+    cat /etc/clusterbot/init/*.sql
+  } | as_pg psql -X -q -v ON_ERROR_STOP=1 -h /tmp/clusterbot-bootstrap -U postgres -d postgres -f -
+  as_pg pg_ctl -D "$PGDATA" -w -t 120 -s -m fast stop
+}
+
+clone_replica() {
+  say "waiting for $SOURCE to accept connections"
+  local n=0
+  # As replicator to the seed database without TLS: a ping that leaves no noise in the source's log.
+  until pg_isready -q -U replicator -d "host=$SOURCE port=$PGPORT_IN dbname=$DB sslmode=disable"; do
+    n=$((n + 1)); [ $((n % 15)) -eq 0 ] && say "still waiting for $SOURCE"
+    sleep 1
+  done
+  say "cloning $NODE from $SOURCE (pg_basebackup -R)"
+  as_pg pg_basebackup -D "$PGDATA" -d "$(replica_conninfo "$SOURCE" "$NODE")" \
+    -R --wal-method=stream --checkpoint=fast --no-password
+}
+
+mkdir -p "$VOLUME" "$ARCHIVE" /var/run/postgresql
+chown postgres:postgres "$VOLUME" /var/run/postgresql
+chmod 0700 "$VOLUME"
+chown postgres:postgres "$ARCHIVE" 2>/dev/null || true
+write_passfile
+ensure_certificate
+
+if [ ! -f "$READY" ]; then
+  # A half-done first start (killed mid-way) is redone from scratch.
+  rm -rf "$PGDATA"
+  install -d -o postgres -g postgres -m 0700 "$PGDATA"
+  if [ "$ROLE" = primary ]; then init_primary; else clone_replica; fi
+  date -u +%Y-%m-%dT%H:%M:%SZ > "$READY"
+fi
+
+write_node_conf
+if [ -f "$FENCED" ]; then
+  say "this node is FENCED ($(cat "$FENCED")): starting read-only"
+  if [ ! -f "$REJOINED" ] && LC_ALL=C pg_controldata "$PGDATA" | grep -q 'cluster state: *in production'; then
+    # A crashed primary: finish its crash recovery first, as a single-user server that takes no
+    # connections (what pg_rewind does too), so its control file records where its WAL really ends
+    # and a later pg_rewind cannot mistake it for "no rewind required".
+    say "finishing the crash recovery of the fenced node (single-user, no connections)"
+    rm -f "$PGDATA/standby.signal"
+    as_pg postgres --single -F -D "$PGDATA" -c archive_mode=off template1 </dev/null >/dev/null
+  fi
+  touch "$PGDATA/standby.signal"
+  chown postgres:postgres "$PGDATA/standby.signal"
+  if [ ! -f "$REJOINED" ]; then
+    # Not yet re-pointed (rewind/follow): stay on our own timeline, read-only, so a diverged old
+    # primary still comes up for inspection instead of failing on the new timeline's history.
+    echo "recovery_target_timeline = 'current'" >> "$PGDATA/clusterbot.conf"
+  fi
+fi
+say "starting postgres ($NODE)"
+exec setpriv --reuid=postgres --regid=postgres --init-groups postgres -D "$PGDATA"

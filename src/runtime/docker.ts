@@ -1,0 +1,377 @@
+// The docker runtime: every node is a container of the compose project (service postgresql-<name>),
+// found by its compose labels, or created here with the same names, network, volumes and image
+// when compose was not used (`/cluster up`). PostgreSQL programs run inside the node's container,
+// or — when it is stopped — in a one-off container that shares its volumes.
+import Docker from 'dockerode';
+import type { Config, NodeConfig } from '../config.js';
+import type { Logger } from '../core/logger.js';
+import { UserError } from '../errors.js';
+import { demux, execIn, isNotFound, isNotModified, runHelper } from './docker-engine.js';
+import { DockerEvents } from './docker-events.js';
+import { PG_TOOLS, type ExecOptions, type ExecResult, type PgTool, type Runtime, type RuntimeEvent, type StopMode } from './runtime.js';
+
+const VOLUME = '/var/lib/postgresql/data';
+const READY_TIMEOUT_MS = 300_000;
+const POLL_MS = 250;
+
+export const serviceOf = (node: NodeConfig | string) => `postgresql-${typeof node === 'string' ? node : node.name}`;
+
+export class DockerRuntime implements Runtime {
+  readonly kind = 'docker' as const;
+  readonly docker: Docker;
+  private readonly project: string;
+  private readonly listeners = new Set<(e: RuntimeEvent) => void>();
+  private events: DockerEvents | null = null;
+  private readonly expectedExit = new Set<string>();
+
+  constructor(
+    private readonly config: Config,
+    private readonly log: Logger,
+    docker?: Docker,
+  ) {
+    // dockerode honours DOCKER_HOST (and DOCKER_TLS_VERIFY/DOCKER_CERT_PATH); else the local socket.
+    this.docker = docker ?? new Docker();
+    this.project = config.COMPOSE_PROJECT_NAME;
+  }
+
+  get networkName(): string {
+    return `${this.project}_postgresql-network`;
+  }
+
+  volumeName(what: string): string {
+    return `${this.project}_${what}`;
+  }
+
+  async prepare(): Promise<void> {
+    try {
+      await this.docker.ping();
+    } catch (e) {
+      throw new UserError(
+        `no Docker engine answers (${(e as Error).message.split('\n')[0]})`,
+        'start Docker (or run `sudo bash scripts/docker-prereqs.sh`, which installs and starts one), or set RUNTIME=local',
+        'prerequisite',
+      );
+    }
+  }
+
+  /** The node's container (compose-made or ours), or null. */
+  async container(node: NodeConfig): Promise<Docker.Container | null> {
+    const found = await this.docker.listContainers({
+      all: true,
+      filters: { label: [`com.docker.compose.project=${this.project}`, `com.docker.compose.service=${serviceOf(node)}`] },
+    });
+    const mine = found.filter((c) => c.Labels['clusterbot.helper'] !== 'true');
+    return mine.length ? this.docker.getContainer(mine[0].Id) : null;
+  }
+
+  private async mustContainer(node: NodeConfig): Promise<Docker.Container> {
+    const c = await this.container(node);
+    if (!c) {
+      throw new UserError(
+        `node ${node.name} has no container (service ${serviceOf(node)} in project ${this.project})`,
+        'run /cluster up (or docker-compose up -d) to create it',
+        'precondition',
+      );
+    }
+    return c;
+  }
+
+  async isProvisioned(node: NodeConfig): Promise<boolean> {
+    return (await this.container(node)) !== null;
+  }
+
+  async isRunning(node: NodeConfig): Promise<boolean> {
+    const c = await this.container(node);
+    if (!c) return false;
+    const info = await c.inspect();
+    return Boolean(info.State.Running) && !info.State.Restarting;
+  }
+
+  // --- creating nodes (when compose was not used) -------------------------------------------
+
+  private async ensureImage(): Promise<void> {
+    try {
+      await this.docker.getImage(this.config.DOCKER_IMAGE).inspect();
+    } catch (e) {
+      if (!isNotFound(e)) throw e;
+      throw new UserError(
+        `the PostgreSQL image ${this.config.DOCKER_IMAGE} is not on this engine`,
+        'build it: bash scripts/docker-prereqs.sh (works without a registry), or docker-compose build',
+        'prerequisite',
+      );
+    }
+  }
+
+  private labels(extra: Record<string, string>): Record<string, string> {
+    return { 'com.docker.compose.project': this.project, 'clusterbot.managed': 'true', ...extra };
+  }
+
+  private async ensureNetwork(): Promise<void> {
+    try {
+      await this.docker.getNetwork(this.networkName).inspect();
+    } catch (e) {
+      if (!isNotFound(e)) throw e;
+      await this.docker.createNetwork({
+        Name: this.networkName,
+        Driver: 'bridge',
+        IPAM: { Driver: 'default', Config: [{ Subnet: this.config.DOCKER_SUBNET }] },
+        Labels: this.labels({ 'com.docker.compose.network': 'postgresql-network' }),
+      });
+    }
+  }
+
+  private async ensureVolume(what: string): Promise<string> {
+    const name = this.volumeName(what);
+    try {
+      await this.docker.getVolume(name).inspect();
+    } catch (e) {
+      if (!isNotFound(e)) throw e;
+      await this.docker.createVolume({ Name: name, Labels: this.labels({ 'com.docker.compose.volume': what }) });
+    }
+    return name;
+  }
+
+  private async createNode(node: NodeConfig, env: Record<string, string>, timeoutMs = READY_TIMEOUT_MS): Promise<Docker.Container> {
+    await this.prepare();
+    if (await this.container(node)) {
+      throw new UserError(`node ${node.name} already has a container`, 'use /cluster start, or destroy it first', 'precondition');
+    }
+    await this.ensureImage();
+    await this.ensureNetwork();
+    const data = await this.ensureVolume(`${serviceOf(node)}-data`);
+    const backups = await this.ensureVolume('postgresql-backups');
+    const publish = /^[\d.]+$|^localhost$/.test(node.host);
+    const bindIp = node.host === 'localhost' ? '127.0.0.1' : node.host;
+    const service = serviceOf(node);
+    const container = await this.docker.createContainer({
+      name: `${this.project}_${service}_1`,
+      Image: this.config.DOCKER_IMAGE,
+      Hostname: service,
+      Labels: this.labels({ 'com.docker.compose.service': service, 'com.docker.compose.container-number': '1', 'com.docker.compose.oneoff': 'False' }),
+      Env: Object.entries({
+        CLUSTERBOT_NODE: node.name,
+        CLUSTERBOT_ALLOWED_CIDR: this.config.DOCKER_SUBNET,
+        POSTGRES_ADMIN_USER: this.config.POSTGRES_ADMIN_USER,
+        POSTGRES_ADMIN_PASSWORD: this.config.POSTGRES_ADMIN_PASSWORD,
+        POSTGRES_REPLICATOR_PASSWORD: this.config.POSTGRES_REPLICATOR_PASSWORD,
+        PG_DATABASE: this.config.PG_DATABASE,
+        ...env,
+      }).map(([k, v]) => `${k}=${v}`),
+      ExposedPorts: { '5432/tcp': {} },
+      HostConfig: {
+        Binds: [`${data}:${VOLUME}`, `${backups}:/backups`],
+        PortBindings: publish ? { '5432/tcp': [{ HostIp: bindIp, HostPort: String(node.port) }] } : undefined,
+        RestartPolicy: { Name: 'unless-stopped' },
+        NetworkMode: this.networkName,
+      },
+      NetworkingConfig: { EndpointsConfig: { [this.networkName]: { Aliases: [service] } } },
+    });
+    await container.start();
+    // A replica clones itself before it listens: a big database needs the caller's timeout.
+    await this.waitReady(node, container, timeoutMs);
+    return container;
+  }
+
+  async initPrimary(node: NodeConfig): Promise<void> {
+    await this.createNode(node, { CLUSTERBOT_ROLE: 'primary' });
+  }
+
+  async cloneReplica(node: NodeConfig, source: NodeConfig, opts: ExecOptions = {}): Promise<void> {
+    opts.onOutput?.(`creating ${serviceOf(node)}: pg_basebackup -R from ${serviceOf(source)}\n`);
+    await this.createNode(node, { CLUSTERBOT_ROLE: 'replica', CLUSTERBOT_SOURCE_HOST: serviceOf(source) }, opts.timeoutMs ?? 3600_000);
+  }
+
+  /** Until PostgreSQL accepts TCP connections inside the container (after any first-start init). */
+  private async waitReady(node: NodeConfig, container: Docker.Container, timeoutMs = READY_TIMEOUT_MS): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    const restarts = (await container.inspect()).RestartCount;
+    for (;;) {
+      const info = await container.inspect();
+      // Exited, or crash-looping under the restart policy: say why instead of waiting.
+      if ((!info.State.Running && !info.State.Restarting) || info.RestartCount > restarts) {
+        const tail = (await this.logs(node, 5)).trim().split('\n').slice(-2).join(' | ');
+        throw new Error(`${node.name} exited during start (exit ${info.State.ExitCode}): ${tail}`);
+      }
+      if (info.State.Running) {
+        const r = await execIn(this.docker, container, ['pg_isready', '-q', '-h', '/var/run/postgresql', '-U', 'postgres', '-d', 'postgres'], { timeoutMs: 5000 }).catch(() => null);
+        if (r?.code === 0) return;
+      }
+      if (Date.now() > deadline) throw new Error(`${node.name} did not accept connections within ${Math.round(timeoutMs / 1000)} s`);
+      await sleep(POLL_MS);
+    }
+  }
+
+  // --- lifecycle -----------------------------------------------------------------------------
+
+  async start(node: NodeConfig): Promise<void> {
+    await this.prepare();
+    const c = await this.mustContainer(node);
+    const info = await c.inspect();
+    if (!info.State.Running) {
+      this.expectedExit.delete(node.name);
+      await c.start().catch((e: unknown) => {
+        if (!isNotModified(e)) throw e;
+      });
+    }
+    await this.waitReady(node, c);
+  }
+
+  async stop(node: NodeConfig, mode: StopMode = 'fast'): Promise<void> {
+    const c = await this.container(node);
+    if (!c || !(await this.isRunning(node))) return;
+    this.expectedExit.add(node.name);
+    // docker stop/kill mark the container as stopped by hand: the restart policy leaves it down.
+    if (mode === 'fast') {
+      await c.stop({ t: 60 }).catch((e: unknown) => {
+        if (!isNotModified(e)) throw e;
+      });
+      return;
+    }
+    await c.kill({ signal: mode === 'smart' ? 'SIGTERM' : 'SIGQUIT' });
+    await c.wait();
+  }
+
+  async kill(node: NodeConfig): Promise<void> {
+    const c = await this.container(node);
+    if (!c || !(await this.isRunning(node))) return;
+    await c.kill({ signal: 'SIGKILL' });
+    await c.wait();
+  }
+
+  async restart(node: NodeConfig): Promise<void> {
+    await this.stop(node, 'fast');
+    await this.start(node);
+  }
+
+  async destroy(node: NodeConfig): Promise<void> {
+    const c = await this.container(node);
+    if (!c) return;
+    const info = await c.inspect();
+    this.expectedExit.add(node.name);
+    await c.remove({ force: true });
+    const data = info.Mounts.find((m) => m.Destination === VOLUME && m.Type === 'volume');
+    if (data?.Name) await this.docker.getVolume(data.Name).remove().catch((e: unknown) => {
+      if (!isNotFound(e)) throw e;
+    });
+  }
+
+  // --- programs --------------------------------------------------------------------------------
+
+  private async network(c: Docker.Container): Promise<string> {
+    const info = await c.inspect();
+    return Object.keys(info.NetworkSettings.Networks ?? {})[0] ?? 'none';
+  }
+
+  /** A command as root (node-tool.sh) in the running container, or in a helper on its volumes. */
+  private async nodeTool(node: NodeConfig, args: string[], opts: ExecOptions = {}): Promise<ExecResult> {
+    const c = await this.mustContainer(node);
+    const cmd = ['/usr/local/bin/node-tool.sh', ...args];
+    if (await this.isRunning(node)) return execIn(this.docker, c, cmd, { ...opts, user: 'root' });
+    return runHelper(this.docker, { image: await this.imageOf(c), volumesFrom: c.id, network: await this.network(c), user: 'root', cmd }, opts);
+  }
+
+  private async imageOf(c: Docker.Container): Promise<string> {
+    return (await c.inspect()).Config.Image || this.config.DOCKER_IMAGE;
+  }
+
+  async exec(node: NodeConfig, tool: PgTool, args: string[], opts: ExecOptions = {}): Promise<ExecResult> {
+    if (!PG_TOOLS.includes(tool)) throw new Error(`refusing to run ${tool}`);
+    const c = await this.mustContainer(node);
+    const env = ['PGCONNECT_TIMEOUT=5'];
+    if (await this.isRunning(node)) return execIn(this.docker, c, [tool, ...args], { ...opts, env });
+    return runHelper(this.docker, { image: await this.imageOf(c), volumesFrom: c.id, network: await this.network(c), cmd: [tool, ...args] }, opts);
+  }
+
+  private async must(node: NodeConfig, what: string, r: Promise<ExecResult>): Promise<ExecResult> {
+    const res = await r;
+    if (res.code !== 0) {
+      const detail = (res.stderr || res.stdout).trim().split('\n').slice(-3).join(' | ');
+      throw new Error(`${what} failed on ${node.name} (exit ${res.code}): ${detail}`);
+    }
+    return res;
+  }
+
+  async rewind(node: NodeConfig, source: NodeConfig, opts: ExecOptions = {}): Promise<void> {
+    if (await this.isRunning(node)) {
+      throw new UserError(`${node.name} is running; pg_rewind needs it stopped`, `stop it first: /cluster stop ${node.name}`, 'precondition');
+    }
+    await this.must(node, 'pg_rewind', this.nodeTool(node, ['rewind', serviceOf(source), node.name, this.config.POSTGRES_ADMIN_USER], opts));
+  }
+
+  /** How `replica` reaches `source` for streaming (inside the container network). */
+  replicationConninfo(source: NodeConfig, replica: NodeConfig): string {
+    return `host=${serviceOf(source)} port=5432 user=replicator passfile=${VOLUME}/pgpass application_name=${replica.name}`;
+  }
+
+  async logs(node: NodeConfig, lines: number): Promise<string> {
+    const c = await this.mustContainer(node);
+    const buf = (await c.logs({ stdout: true, stderr: true, tail: lines, follow: false })) as unknown as Buffer;
+    const { stdout, stderr } = demux(Buffer.isBuffer(buf) ? buf : Buffer.from(String(buf)));
+    // Both streams carry PostgreSQL's log (stderr) and the entrypoint's lines; keep their order roughly.
+    const all = `${stdout}${stderr}`.split('\n');
+    if (all.at(-1) === '') all.pop();
+    return all.slice(-lines).join('\n');
+  }
+
+  // --- fencing ---------------------------------------------------------------------------------
+
+  async fence(node: NodeConfig, reason: string): Promise<void> {
+    if (!(await this.container(node))) return;
+    await this.must(node, 'fence', this.nodeTool(node, ['fence', reason]));
+  }
+
+  async unfence(node: NodeConfig): Promise<void> {
+    if (!(await this.container(node))) return;
+    await this.must(node, 'unfence', this.nodeTool(node, ['unfence']));
+  }
+
+  async isFenced(node: NodeConfig): Promise<boolean> {
+    const c = await this.container(node);
+    if (!c) return false;
+    try {
+      // HEAD on the archive endpoint works on stopped containers too.
+      await c.infoArchive({ path: `${VOLUME}/FENCED` });
+      return true;
+    } catch (e) {
+      if (isNotFound(e)) return false;
+      throw e;
+    }
+  }
+
+  // --- events ------------------------------------------------------------------------------------
+
+  watch(listener: (e: RuntimeEvent) => void): () => void {
+    this.listeners.add(listener);
+    if (!this.events) {
+      const byService = new Map(this.config.nodes.map((n) => [serviceOf(n), n.name]));
+      this.events = new DockerEvents(this.docker, this.project, (s) => byService.get(s) ?? null, (e) => this.emit(e), this.log);
+      void this.events.open();
+    }
+    return () => {
+      this.listeners.delete(listener);
+      if (this.listeners.size === 0 && this.events) {
+        this.events.close();
+        this.events = null;
+      }
+    };
+  }
+
+  private emit(e: RuntimeEvent): void {
+    const event = e.type === 'exit' ? { ...e, expected: this.expectedExit.delete(e.node) } : e;
+    for (const l of this.listeners) {
+      try {
+        l(event);
+      } catch (err) {
+        this.log.error({ err }, 'runtime event listener failed');
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    this.events?.close();
+    this.events = null;
+    this.listeners.clear();
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

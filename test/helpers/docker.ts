@@ -1,0 +1,189 @@
+// A real Docker cluster per test file: its own compose project name, free loopback ports, its own
+// subnet and passwords; containers, volumes and network removed afterwards (by project label).
+// No engine is a failure, never a skip: scripts/test.sh runs scripts/docker-prereqs.sh first.
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { createApp, type App } from '../../src/app.js';
+import { loadConfig, type Config } from '../../src/config.js';
+import type { Principal, Surface } from '../../src/core/context.js';
+import type { Reply } from '../../src/chat/reply.js';
+import type { DockerRuntime } from '../../src/runtime/docker.js';
+import { freePort } from './cluster.js';
+
+const run = promisify(execFile);
+export const REPO = resolve(import.meta.dirname, '../..');
+export const IMAGE = process.env.DOCKER_IMAGE || 'clusterbot/postgres:15';
+
+export async function sh(cmd: string, args: string[], env: Record<string, string> = {}, timeoutMs = 300_000): Promise<{ stdout: string; stderr: string }> {
+  return run(cmd, args, { cwd: REPO, env: { ...process.env, ...env }, timeout: timeoutMs, maxBuffer: 32 * 1024 * 1024 });
+}
+
+/** Throws (the suite fails) with how to get an engine and the image; never skips. */
+export async function requireDocker(): Promise<void> {
+  const how = 'run `sudo bash scripts/docker-prereqs.sh` (installs docker.io and docker-compose, starts dockerd, builds the images without a registry), or start your Docker engine';
+  try {
+    await sh('docker', ['info', '--format', '{{.ServerVersion}}'], {}, 20_000);
+  } catch (e) {
+    throw new Error(`The Docker suite needs a Docker engine and none answers (${(e as Error).message.split('\n')[0]}): ${how}`);
+  }
+  try {
+    await sh('docker', ['image', 'inspect', IMAGE], {}, 20_000);
+  } catch {
+    throw new Error(`The Docker suite needs the image ${IMAGE}, which is not on this engine: ${how}`);
+  }
+}
+
+let composeCmd: string[] | null = null;
+export async function composeCommand(): Promise<string[]> {
+  if (composeCmd) return composeCmd;
+  try {
+    await sh('docker', ['compose', 'version'], {}, 20_000);
+    composeCmd = ['docker', 'compose'];
+  } catch {
+    composeCmd = ['docker-compose'];
+  }
+  return composeCmd;
+}
+
+/** A /24 in 172.21–31.x that no Docker network on this engine uses yet. */
+async function freeSubnet(): Promise<string> {
+  const { stdout } = await sh('docker', ['network', 'ls', '-q']);
+  const ids = stdout.split('\n').filter(Boolean);
+  const used = ids.length ? (await sh('docker', ['network', 'inspect', '--format', '{{range .IPAM.Config}}{{.Subnet}} {{end}}', ...ids])).stdout : '';
+  for (let i = 0; i < 200; i++) {
+    const subnet = `172.${21 + Math.floor(Math.random() * 11)}.${Math.floor(Math.random() * 256)}.0/24`;
+    const prefix = subnet.split('.').slice(0, 2).join('.');
+    // Avoid any /16 someone holds in that range, and the exact /24.
+    if (!used.includes(subnet) && !used.includes(`${prefix}.0.0/16`)) return subnet;
+  }
+  throw new Error('no free subnet for the test network');
+}
+
+export interface DockerCluster {
+  project: string;
+  home: string;
+  /** The clusterbot environment (RUNTIME=docker). */
+  env: Record<string, string>;
+  /** The compose environment file of this project. */
+  envFile: string;
+  config: Config;
+  app: App;
+  runtime: DockerRuntime;
+  admin: Principal;
+  run(text: string, who?: Principal, surface?: Partial<Surface>): Promise<Reply>;
+  sql<R extends Record<string, unknown> = Record<string, unknown>>(node: string, text: string, params?: unknown[]): Promise<R[]>;
+  compose(...args: string[]): Promise<{ stdout: string; stderr: string }>;
+  /** The node's container id, by compose labels (compose v1 and v2 name containers differently). */
+  container(node: string): Promise<string>;
+  destroy(): Promise<void>;
+}
+
+export async function newDockerCluster(label: string): Promise<DockerCluster> {
+  await requireDocker();
+  const home = mkdtempSync(join(tmpdir(), `clusterbot-docker-${label}-`));
+  chmodSync(home, 0o755);
+  const project = `cbtest${label}${randomBytes(3).toString('hex')}`;
+  const ports: number[] = [];
+  while (ports.length < 3) {
+    const p = await freePort();
+    if (!ports.includes(p)) ports.push(p);
+  }
+  const subnet = await freeSubnet();
+  const secrets = { POSTGRES_ADMIN_PASSWORD: `adm${randomBytes(10).toString('hex')}`, POSTGRES_REPLICATOR_PASSWORD: `rep${randomBytes(10).toString('hex')}` };
+  const composeEnv: Record<string, string> = {
+    COMPOSE_PROJECT_NAME: project,
+    DOCKER_IMAGE: IMAGE,
+    DOCKER_SUBNET: subnet,
+    DOCKER_BIND_ADDRESS: '127.0.0.1',
+    POSTGRES_PRIMARY_PORT: String(ports[0]),
+    POSTGRES_STANDBY_PORT: String(ports[1]),
+    POSTGRES_READONLY_PORT: String(ports[2]),
+    CLUSTERBOT_ENV_FILE: join(home, 'bot.env'),
+    ...secrets,
+  };
+  const envFile = join(home, 'compose.env');
+  writeFileSync(envFile, Object.entries(composeEnv).map(([k, v]) => `${k}=${v}`).join('\n') + '\n', { mode: 0o600 });
+  writeFileSync(composeEnv.CLUSTERBOT_ENV_FILE, '', { mode: 0o600 });
+  const env: Record<string, string> = {
+    RUNTIME: 'docker',
+    CLUSTERBOT_HOME: home,
+    COMPOSE_PROJECT_NAME: project,
+    DOCKER_IMAGE: IMAGE,
+    DOCKER_SUBNET: subnet,
+    CLUSTER_NODES: `primary:${ports[0]},standby:${ports[1]},readonly:${ports[2]}:nofailover`,
+    TERMINAL_USER: 'tester',
+    ADMINS: 'alice',
+    OPERATORS: 'olga',
+    VIEWERS: 'victor',
+    LOG_TO: 'file',
+    LOG_LEVEL: 'debug',
+    HTTP_PORT: String(await freePort()),
+    ...secrets,
+  };
+  const config = loadConfig(env);
+  const app = await createApp(config);
+  const admin: Principal = { id: 'tester', display: 'tester', platform: 'shell' };
+  const surface = (s?: Partial<Surface>): Surface => ({ platform: 'shell', channel: 'test', ...s });
+  const compose = async (...args: string[]) => {
+    const [cmd, ...pre] = await composeCommand();
+    // Only this project's variables: a developer's own .env must not leak into the test stack.
+    return sh(cmd, [...pre, '--project-name', project, '--env-file', envFile, ...args], composeEnv);
+  };
+  return {
+    project,
+    home,
+    env,
+    envFile,
+    config,
+    app,
+    runtime: app.services.runtime as DockerRuntime,
+    admin,
+    run: (text, who = admin, s) => app.router.handle(text, who, surface(s)),
+    async sql(node, text, params = []) {
+      return (await app.services.pools.query(app.services.node(node), text, params)).rows as never;
+    },
+    compose,
+    async container(node) {
+      const { stdout } = await sh('docker', ['ps', '-aq', '--filter', `label=com.docker.compose.project=${project}`, '--filter', `label=com.docker.compose.service=postgresql-${node}`]);
+      const id = stdout.split('\n').find(Boolean);
+      if (!id) throw new Error(`no container for ${node} in ${project}`);
+      return id;
+    },
+    async destroy() {
+      await app.close().catch(() => undefined);
+      await removeProject(project);
+      rmSync(home, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Every container, volume and network of a project (compose-made or clusterbot-made). */
+export async function removeProject(project: string): Promise<void> {
+  const label = `label=com.docker.compose.project=${project}`;
+  const ids = (await sh('docker', ['ps', '-aq', '--filter', label])).stdout.split('\n').filter(Boolean);
+  if (ids.length) await sh('docker', ['rm', '-f', '-v', ...ids]).catch(() => undefined);
+  const vols = (await sh('docker', ['volume', 'ls', '-q', '--filter', label])).stdout.split('\n').filter(Boolean);
+  if (vols.length) await sh('docker', ['volume', 'rm', '-f', ...vols]).catch(() => undefined);
+  const nets = (await sh('docker', ['network', 'ls', '-q', '--filter', label])).stdout.split('\n').filter(Boolean);
+  if (nets.length) await sh('docker', ['network', 'rm', ...nets]).catch(() => undefined);
+}
+
+/** Poll until the predicate holds (no timing assertion: only a generous upper bound). */
+export async function until<T>(what: string, fn: () => Promise<T | null | undefined | false>, timeoutMs = 180_000, everyMs = 500): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown = null;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}

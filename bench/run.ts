@@ -2,10 +2,24 @@
 // and bench/results/latest.md (the table the README embeds).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { machine, markdownTable, type Figure, type Scenario } from './lib.js';
+import { backupThroughput } from './backup-throughput.js';
+import { confirmWritable } from './confirm-writable.js';
+import { crashAlert } from './crash-alert.js';
+import { idleFootprint } from './idle-footprint.js';
+import { lossUnderLoad } from './loss-under-load.js';
+import { promotionStreaming } from './promotion-streaming.js';
 import { statusLatency } from './status-latency.js';
 
+// In SPEC section 10's order. promotion-streaming reads the failover cycles confirm-writable ran
+// (in the same process), or runs them itself when named alone.
 export const scenarios: Record<string, Scenario> = {
+  'crash-alert': crashAlert,
+  'confirm-writable': confirmWritable,
+  'promotion-streaming': promotionStreaming,
+  'loss-under-load': lossUnderLoad,
   'status-latency': statusLatency,
+  'backup-throughput': backupThroughput,
+  'idle-footprint': idleFootprint,
 };
 
 async function main(argv: string[]): Promise<number> {

@@ -11,7 +11,7 @@ import { judge, round, stats, type Scenario } from './lib.js';
 import { benchCluster, RUNTIME, settled } from './support.js';
 
 export const backupThroughput: Scenario = async ({ quick, log }) => {
-  const reps = quick ? 1 : 5;
+  const reps = quick ? 1 : 8;
   const scale = quick ? 1 : 20;
   const c = await benchCluster(2, { env: { BACKUP_SCHEDULES: 'false', HEALTH_REPORT_CRON: 'off' } });
   try {

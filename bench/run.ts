@@ -1,26 +1,8 @@
 // npm run bench [-- <scenario> …] [--quick]: runs the scenarios, writes bench/results/latest.json
 // and bench/results/latest.md (the table the README embeds).
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { machine, markdownTable, type Figure, type Scenario } from './lib.js';
-import { backupThroughput } from './backup-throughput.js';
-import { confirmWritable } from './confirm-writable.js';
-import { crashAlert } from './crash-alert.js';
-import { idleFootprint } from './idle-footprint.js';
-import { lossUnderLoad } from './loss-under-load.js';
-import { promotionStreaming } from './promotion-streaming.js';
-import { statusLatency } from './status-latency.js';
-
-// In SPEC section 10's order. promotion-streaming reads the failover cycles confirm-writable ran
-// (in the same process), or runs them itself when named alone.
-export const scenarios: Record<string, Scenario> = {
-  'crash-alert': crashAlert,
-  'confirm-writable': confirmWritable,
-  'promotion-streaming': promotionStreaming,
-  'loss-under-load': lossUnderLoad,
-  'status-latency': statusLatency,
-  'backup-throughput': backupThroughput,
-  'idle-footprint': idleFootprint,
-};
+import { breakdownLines, machine, markdownTable, type Figure } from './lib.js';
+import { scenarios } from './scenarios.js';
 
 async function main(argv: string[]): Promise<number> {
   const quick = argv.includes('--quick');
@@ -34,6 +16,7 @@ async function main(argv: string[]): Promise<number> {
   const started = new Date();
   const figures: Figure[] = [];
   const errors: Array<{ scenario: string; error: string }> = [];
+  const seconds: Record<string, number> = {};
   for (const name of chosen) {
     const t = performance.now();
     console.log(`▶ ${name}`);
@@ -43,15 +26,17 @@ async function main(argv: string[]): Promise<number> {
       errors.push({ scenario: name, error: (e as Error).message });
       console.error(`  ${name} failed: ${(e as Error).message}`);
     }
-    console.log(`  done in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+    seconds[name] = Math.round((performance.now() - t) / 100) / 10;
+    console.log(`  done in ${seconds[name]} s`);
   }
-  const result = { startedAt: started.toISOString(), finishedAt: new Date().toISOString(), quick, machine: machine(), figures, errors };
+  const result = { startedAt: started.toISOString(), finishedAt: new Date().toISOString(), quick, machine: machine(), seconds, figures, errors };
   mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
   const md = [
     `Run ${result.startedAt.slice(0, 16).replace('T', ' ')} UTC on ${result.machine.cpus} × ${result.machine.cpuModel}, ${result.machine.memoryGiB} GiB, Node ${result.machine.node}${quick ? ' (quick)' : ''}.`,
     '',
     markdownTable(figures),
-    ...(errors.length ? ['', ...errors.map((e) => `- **${e.scenario} failed**: ${e.error}`)] : []),
+    ...(breakdownLines(figures).length ? ['', ...breakdownLines(figures)] : []),
+    ...(errors.length ? ['', ...errors.map((e) => `- **${e.scenario} failed**: ${e.error.length > 300 ? `${e.error.slice(0, 300)}…` : e.error}`)] : []),
     '',
   ].join('\n');
   if (!quick) {

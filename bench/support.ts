@@ -5,7 +5,11 @@ import type { NodeConfig } from '../src/config.js';
 import { waitFor } from '../src/cluster/wait.js';
 import { startTestCluster, type TestCluster, type TestClusterOptions } from '../test/helpers/cluster.js';
 
-/** The runtime every figure is labelled with; the docker runtime plugs in through the options below. */
+/**
+ * The runtime every figure is labelled with. Every scenario gets its clusters from benchCluster()
+ * (startTestCluster options), so running them on Docker is: pass the runtime in `env` here, label
+ * with it, and run the scenarios once per runtime (figures are reported separately by `runtime`).
+ */
 export const RUNTIME = 'local' as const;
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

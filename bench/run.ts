@@ -1,5 +1,6 @@
 // npm run bench [-- <scenario> …] [--quick]: runs the scenarios, writes bench/results/latest.json
-// and bench/results/latest.md (the table the README embeds).
+// and bench/results/latest.md (the table the README embeds); a run of some scenarios writes
+// partial.json/partial.md instead; --quick writes nothing.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { breakdownLines, machine, markdownTable, type Figure } from './lib.js';
 import { scenarios } from './scenarios.js';
@@ -40,8 +41,11 @@ async function main(argv: string[]): Promise<number> {
     '',
   ].join('\n');
   if (!quick) {
-    writeFileSync(new URL('./results/latest.json', import.meta.url), `${JSON.stringify(result, null, 2)}\n`);
-    writeFileSync(new URL('./results/latest.md', import.meta.url), md);
+    // A run of some scenarios must not replace the full table the README embeds.
+    const base = chosen.length === Object.keys(scenarios).length ? 'latest' : 'partial';
+    writeFileSync(new URL(`./results/${base}.json`, import.meta.url), `${JSON.stringify(result, null, 2)}\n`);
+    writeFileSync(new URL(`./results/${base}.md`, import.meta.url), md);
+    console.log(`wrote bench/results/${base}.json and ${base}.md`);
   }
   console.log(`\n${md}`);
   return errors.length ? 1 : 0;

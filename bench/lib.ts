@@ -29,6 +29,8 @@ export interface Figure {
   goal: Goal | null;
   pass: boolean | null;
   note?: string;
+  /** Parts of the figure, for the record (e.g. the failover's own step durations): no goal of their own. */
+  breakdown?: Array<{ part: string; unit: string; stats: Stats }>;
 }
 
 export function stats(values: number[]): Stats {
@@ -74,6 +76,13 @@ export function markdownTable(figures: Figure[]): string {
     '|---|---|---|---|---|---|---|---|---|',
     ...rows.map((r) => `| ${r} |`),
   ].join('\n');
+}
+
+/** One line per figure with a breakdown, for under the table. */
+export function breakdownLines(figures: Figure[]): string[] {
+  return figures
+    .filter((f) => f.breakdown?.length)
+    .map((f) => `- ${f.scenario}, ${f.figure} — parts (median, min–max): ${f.breakdown!.map((b) => `${b.part} ${b.stats.median} ${b.unit} (${b.stats.min}–${b.stats.max})`).join('; ')}`);
 }
 
 export async function time<T>(fn: () => Promise<T>): Promise<{ ms: number; value: T }> {

@@ -1,7 +1,10 @@
 // Keeps the benchmark harness from rotting: its statistics, its verdicts and one tiny real run.
 // (Speed is never asserted here; only that the harness measures and reports.)
 import { describe, expect, it } from 'vitest';
-import { judge, markdownTable, stats } from '../../bench/lib.js';
+import { existsSync, readFileSync } from 'node:fs';
+import { crashAlert } from '../../bench/crash-alert.js';
+import { breakdownLines, judge, markdownTable, stats, type Figure } from '../../bench/lib.js';
+import { scenarios } from '../../bench/scenarios.js';
 import { statusLatency } from '../../bench/status-latency.js';
 
 describe('benchmark harness', () => {
@@ -25,5 +28,35 @@ describe('benchmark harness', () => {
     expect(figures[0].stats.repetitions).toBe(5);
     expect(figures[0].reference?.stats.median).toBeGreaterThan(0);
     expect(typeof figures[0].pass).toBe('boolean');
+  });
+
+  it('registers one scenario per figure of SPEC section 10', () => {
+    expect(Object.keys(scenarios)).toEqual(['crash-alert', 'confirm-writable', 'promotion-streaming', 'loss-under-load', 'status-latency', 'backup-throughput', 'idle-footprint']);
+  });
+
+  it('lists a figure\'s parts under the table', () => {
+    const f = judge({ scenario: 's', figure: 'f', unit: 'ms', runtime: 'local', stats: stats([1]), reference: null, ratio: null, goal: null, breakdown: [{ part: 'step promote', unit: 'ms', stats: stats([200, 300, 250]) }] });
+    expect(breakdownLines([f])).toEqual(['- s, f — parts (median, min–max): step promote 250 ms (200–300)']);
+  });
+
+  it('the committed results carry a reference beside every figure, and verdicts that match their goals', () => {
+    const file = new URL('../../bench/results/latest.json', import.meta.url);
+    expect(existsSync(file), 'bench/results/latest.json is committed (npm run bench writes it)').toBe(true);
+    const run = JSON.parse(readFileSync(file, 'utf8')) as { quick: boolean; figures: Figure[] };
+    expect(run.quick).toBe(false);
+    expect(new Set(run.figures.map((f) => f.scenario))).toEqual(new Set(Object.keys(scenarios)));
+    for (const f of run.figures) {
+      expect(f.reference, `${f.scenario}: ${f.figure}`).not.toBeNull();
+      expect(f.pass, `${f.scenario}: ${f.figure}`).toBe(judge({ ...f, pass: undefined } as never).pass);
+    }
+  });
+
+  it('runs the crash → alert scenario on a real cluster (quick mode: one kill)', async () => {
+    const [f] = await crashAlert({ quick: true, log: () => undefined });
+    expect(f.stats.repetitions).toBe(1);
+    expect(f.stats.median).toBeGreaterThan(0);
+    expect(f.reference?.stats.median).toBeGreaterThan(0);
+    expect(f.goal).toEqual({ on: 'median', op: '<=', value: 2000 });
+    expect(typeof f.pass).toBe('boolean');
   });
 });

@@ -1,0 +1,69 @@
+// Scenario 6: full backup throughput vs plain pg_basebackup of the same data set. pgbench -i
+// generates a few hundred MB on the primary; the bot's full backup (BackupService.full: source
+// choice, checkpoint, pg_basebackup tar + gzip + streamed WAL + manifest, catalog) is timed beside
+// a plain pg_basebackup the runtime runs from the same replica with the same compression level and
+// WAL method into a scratch folder. Throughput = database size ÷ wall time; ratio = bot ÷ plain.
+// (Verification is a separate step of /cluster backup full and is not part of this figure.)
+import { rmSync } from 'node:fs';
+import { backupModule } from '../src/backup/install.js';
+import { mkdirForPostgres } from '../src/backup/files.js';
+import { judge, round, stats, type Scenario } from './lib.js';
+import { benchCluster, RUNTIME, settled } from './support.js';
+
+export const backupThroughput: Scenario = async ({ quick, log }) => {
+  const reps = quick ? 1 : 8;
+  const scale = quick ? 1 : 20;
+  const c = await benchCluster(2, { env: { BACKUP_SCHEDULES: 'false', HEALTH_REPORT_CRON: 'off' } });
+  try {
+    const s = c.app.services;
+    const primary = s.node('n1');
+    log(`backup throughput: pgbench -i -s ${scale} on n1`);
+    const init = await s.runtime.exec(primary, 'pgbench', ['-i', '-s', String(scale), '-q', '-h', primary.host, '-p', String(primary.port), '-U', c.config.POSTGRES_ADMIN_USER, c.config.PG_DATABASE], { timeoutMs: 600_000 });
+    if (init.code !== 0) throw new Error(`pgbench -i failed: ${init.stderr.trim().split('\n').at(-1)}`);
+    await c.sql('n1', 'CHECKPOINT');
+    await settled(c, 300_000);
+    const size = Number((await c.sql<{ b: string }>('n1', 'SELECT sum(pg_database_size(datname))::text AS b FROM pg_database'))[0].b);
+    const mb = size / 2 ** 20;
+    log(`  data set: ${round(mb, 0)} MB (all databases)`);
+    const service = backupModule(s).service;
+    const level = c.config.BACKUP_COMPRESSION_LEVEL;
+    const bot: number[] = [];
+    const plain: number[] = [];
+    for (let i = 0; i < reps; i++) {
+      const t0 = performance.now();
+      const entry = await service.full();
+      const botS = (performance.now() - t0) / 1000;
+      rmSync(entry.path, { recursive: true, force: true });
+      // Same source, format, compression level and WAL method as src/backup/full.ts.
+      const source = s.node(entry.node);
+      const dir = `${c.config.backupDir}/plain-${i}`;
+      mkdirForPostgres(dir);
+      const conninfo = `host=${source.host} port=${source.port} user=replicator passfile=${c.home}/pgpass`;
+      const t1 = performance.now();
+      const r = await s.runtime.exec(source, 'pg_basebackup', ['-D', dir, '-d', conninfo, '-F', 't', `--compress=gzip:${level}`, '--wal-method=stream', '--checkpoint=fast', '--no-password'], { timeoutMs: 3_600_000 });
+      const plainS = (performance.now() - t1) / 1000;
+      rmSync(dir, { recursive: true, force: true });
+      if (r.code !== 0) throw new Error(`plain pg_basebackup failed: ${r.stderr.trim().split('\n').at(-1)}`);
+      bot.push(mb / botS);
+      plain.push(mb / plainS);
+      log(`  #${i + 1}: bot ${round(botS)} s (${round(mb / botS)} MB/s), plain pg_basebackup ${round(plainS)} s (${round(mb / plainS)} MB/s) from ${entry.node}`);
+    }
+    const st = stats(bot);
+    const ref = stats(plain);
+    return [
+      judge({
+        scenario: 'backup-throughput',
+        figure: 'full backup throughput',
+        unit: 'MB/s',
+        runtime: RUNTIME,
+        stats: st,
+        reference: { label: 'plain pg_basebackup, same flags', stats: ref },
+        ratio: round(st.median / ref.median),
+        goal: { on: 'ratio', op: '>=', value: 0.9 },
+        note: `${round(mb, 0)} MB (pgbench scale ${scale}), tar + gzip:${level} + --wal-method=stream from the replica, alternating bot/plain`,
+      }),
+    ];
+  } finally {
+    await c.destroy();
+  }
+};

@@ -1,0 +1,21 @@
+// Every benchmark scenario, by the name `npm run bench -- <name>` takes, in SPEC section 10's order.
+// promotion-streaming reads the failover cycles confirm-writable ran in the same process, or runs
+// them itself when named alone.
+import { backupThroughput } from './backup-throughput.js';
+import { confirmWritable } from './confirm-writable.js';
+import { crashAlert } from './crash-alert.js';
+import { idleFootprint } from './idle-footprint.js';
+import type { Scenario } from './lib.js';
+import { lossUnderLoad } from './loss-under-load.js';
+import { promotionStreaming } from './promotion-streaming.js';
+import { statusLatency } from './status-latency.js';
+
+export const scenarios: Record<string, Scenario> = {
+  'crash-alert': crashAlert,
+  'confirm-writable': confirmWritable,
+  'promotion-streaming': promotionStreaming,
+  'loss-under-load': lossUnderLoad,
+  'status-latency': statusLatency,
+  'backup-throughput': backupThroughput,
+  'idle-footprint': idleFootprint,
+};

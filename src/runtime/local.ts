@@ -118,6 +118,10 @@ export class LocalRuntime implements Runtime {
       '# Written by clusterbot for this node; edits are overwritten on re-clone.',
       shared.trim(),
       '',
+      // The seed's 10 WAL senders suit 3 nodes; larger clusters (CLUSTER_NODES) need one per
+      // replica plus room for clones and backups. Equal on every node, as hot standby requires.
+      `max_wal_senders = ${walSenders(this.config.nodes.length)}`,
+      `max_replication_slots = ${walSenders(this.config.nodes.length)}`,
       `cluster_name = '${node.name}'`,
       `listen_addresses = '${node.host}'`,
       `port = ${node.port}`,
@@ -418,6 +422,8 @@ function processAlive(pid: number): boolean {
     return true;
   }
 }
+
+export const walSenders = (nodes: number) => Math.max(10, 2 * nodes + 2);
 
 function isZombie(pid: number): boolean {
   try {

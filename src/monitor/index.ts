@@ -92,7 +92,7 @@ export function installMonitorView(services: Services): void {
     const fresh = lastTickAt !== null && Date.now() - Date.parse(lastTickAt) < (3 * config.MONITOR_INTERVAL_SECONDS + 10) * 1000;
     const muted = alerts.filter((a) => a.messages.length === 0).length;
     let value = alerts.length === 0 ? 'none firing' : `${alerts.length} firing: ${alerts.map(ruleLabel).join(', ')}${muted ? ` (${muted} not posted: muted)` : ''}`;
-    if (lastTickAt === null) value = 'monitor has not run yet (clusterbot start runs it)';
+    if (lastTickAt === null) value = live ? 'first monitor check still running' : 'no monitor check yet (the monitor runs inside clusterbot start)';
     else if (!live && !fresh) value += ` — as of ${lastTickAt.slice(11, 19)} UTC, monitor not running`;
     return { label: 'Alerts', value, data: { alerts: { firing: alerts.length, keys: alerts.map((a) => a.key), lastTickAt } } };
   });

@@ -75,6 +75,8 @@ export interface DockerCluster {
   runtime: DockerRuntime;
   admin: Principal;
   run(text: string, who?: Principal, surface?: Partial<Surface>): Promise<Reply>;
+  /** Press a button (confirm/cancel a card) as a principal. */
+  press(actionId: string, who?: Principal, surface?: Partial<Surface>): Promise<Reply>;
   sql<R extends Record<string, unknown> = Record<string, unknown>>(node: string, text: string, params?: unknown[]): Promise<R[]>;
   compose(...args: string[]): Promise<{ stdout: string; stderr: string }>;
   /** The node's container id, by compose labels (compose v1 and v2 name containers differently). */
@@ -143,6 +145,7 @@ export async function newDockerCluster(label: string): Promise<DockerCluster> {
     runtime: app.services.runtime as DockerRuntime,
     admin,
     run: (text, who = admin, s) => app.router.handle(text, who, surface(s)),
+    press: (actionId, who = admin, s) => app.router.press(actionId, who, surface(s)),
     async sql(node, text, params = []) {
       return (await app.services.pools.query(app.services.node(node), text, params)).rows as never;
     },

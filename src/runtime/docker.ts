@@ -2,15 +2,18 @@
 // found by its compose labels, or created here with the same names, network, volumes and image
 // when compose was not used (`/cluster up`). PostgreSQL programs run inside the node's container,
 // or — when it is stopped — in a one-off container that shares its volumes.
+import { mkdirSync } from 'node:fs';
 import Docker from 'dockerode';
 import type { Config, NodeConfig } from '../config.js';
 import type { Logger } from '../core/logger.js';
 import { UserError } from '../errors.js';
 import { demux, execIn, isNotFound, isNotModified, runHelper } from './docker-engine.js';
 import { DockerEvents } from './docker-events.js';
+import { chownTo, postgresOsUser } from './process.js';
 import { PG_TOOLS, type ExecOptions, type ExecResult, type PgTool, type Runtime, type RuntimeEvent, type StopMode } from './runtime.js';
 
 const VOLUME = '/var/lib/postgresql/data';
+const BACKUPS = '/backups';
 const READY_TIMEOUT_MS = 300_000;
 const POLL_MS = 250;
 
@@ -131,6 +134,39 @@ export class DockerRuntime implements Runtime {
     return name;
   }
 
+  /**
+   * The shared backups volume: a bind of the bot's backup folder (config.backupDir) on the engine's
+   * host, mounted at /backups in every node, so the WAL archive and the backups the nodes write are
+   * the bot's files too. An existing volume (e.g. made by docker-compose) is used as it is.
+   */
+  private async ensureBackupsVolume(): Promise<string> {
+    const name = this.volumeName('postgresql-backups');
+    try {
+      await this.docker.getVolume(name).inspect();
+      return name;
+    } catch (e) {
+      if (!isNotFound(e)) throw e;
+    }
+    const dir = this.config.backupDir;
+    mkdirSync(dir, { recursive: true, mode: 0o750 });
+    // Owned by the host's postgres (the nodes' postgres when the image was built with its ids).
+    chownTo(dir, hostPostgres());
+    await this.docker.createVolume({
+      Name: name,
+      Driver: 'local',
+      DriverOpts: { type: 'none', o: 'bind', device: dir },
+      Labels: this.labels({ 'com.docker.compose.volume': 'postgresql-backups' }),
+    });
+    return name;
+  }
+
+  /** The bot's backup folder is /backups in the nodes: paths under it are translated for exec. */
+  private inNode(arg: string): string {
+    const dir = this.config.backupDir;
+    if (dir === BACKUPS || !arg.startsWith(dir)) return arg;
+    return arg === dir ? BACKUPS : arg.startsWith(`${dir}/`) ? `${BACKUPS}${arg.slice(dir.length)}` : arg;
+  }
+
   private async createNode(node: NodeConfig, env: Record<string, string>, timeoutMs = READY_TIMEOUT_MS): Promise<Docker.Container> {
     await this.prepare();
     if (await this.container(node)) {
@@ -139,7 +175,7 @@ export class DockerRuntime implements Runtime {
     await this.ensureImage();
     await this.ensureNetwork();
     const data = await this.ensureVolume(`${serviceOf(node)}-data`);
-    const backups = await this.ensureVolume('postgresql-backups');
+    const backups = await this.ensureBackupsVolume();
     const publish = /^[\d.]+$|^localhost$/.test(node.host);
     const bindIp = node.host === 'localhost' ? '127.0.0.1' : node.host;
     const service = serviceOf(node);
@@ -159,7 +195,7 @@ export class DockerRuntime implements Runtime {
       }).map(([k, v]) => `${k}=${v}`),
       ExposedPorts: { '5432/tcp': {} },
       HostConfig: {
-        Binds: [`${data}:${VOLUME}`, `${backups}:/backups`],
+        Binds: [`${data}:${VOLUME}`, `${backups}:${BACKUPS}`],
         PortBindings: publish ? { '5432/tcp': [{ HostIp: bindIp, HostPort: String(node.port) }] } : undefined,
         RestartPolicy: { Name: 'unless-stopped' },
         NetworkMode: this.networkName,
@@ -278,8 +314,9 @@ export class DockerRuntime implements Runtime {
     if (!PG_TOOLS.includes(tool)) throw new Error(`refusing to run ${tool}`);
     const c = await this.mustContainer(node);
     const env = ['PGCONNECT_TIMEOUT=5'];
-    if (await this.isRunning(node)) return execIn(this.docker, c, [tool, ...args], { ...opts, env });
-    return runHelper(this.docker, { image: await this.imageOf(c), volumesFrom: c.id, network: await this.network(c), cmd: [tool, ...args] }, opts);
+    const cmd = [tool, ...args.map((a) => this.inNode(a))];
+    if (await this.isRunning(node)) return execIn(this.docker, c, cmd, { ...opts, env });
+    return runHelper(this.docker, { image: await this.imageOf(c), volumesFrom: c.id, network: await this.network(c), cmd }, opts);
   }
 
   private async must(node: NodeConfig, what: string, r: Promise<ExecResult>): Promise<ExecResult> {
@@ -371,6 +408,14 @@ export class DockerRuntime implements Runtime {
     this.events?.close();
     this.events = null;
     this.listeners.clear();
+  }
+}
+
+function hostPostgres(): ReturnType<typeof postgresOsUser> {
+  try {
+    return postgresOsUser();
+  } catch {
+    return null; // root without a postgres account: the folder stays root's; the nodes write their own subfolders
   }
 }
 

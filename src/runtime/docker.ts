@@ -2,14 +2,12 @@
 // found by its compose labels, or created here with the same names, network, volumes and image
 // when compose was not used (`/cluster up`). PostgreSQL programs run inside the node's container,
 // or — when it is stopped — in a one-off container that shares its volumes.
-import { mkdirSync } from 'node:fs';
 import Docker from 'dockerode';
 import type { Config, NodeConfig } from '../config.js';
 import type { Logger } from '../core/logger.js';
 import { UserError } from '../errors.js';
-import { demux, execIn, isNotFound, isNotModified, runHelper } from './docker-engine.js';
+import { demux, ensureBindVolume, execIn, isNotFound, isNotModified, runHelper } from './docker-engine.js';
 import { DockerEvents } from './docker-events.js';
-import { chownTo, postgresOsUser } from './process.js';
 import { PG_TOOLS, type ExecOptions, type ExecResult, type PgTool, type Runtime, type RuntimeEvent, type StopMode } from './runtime.js';
 
 const VOLUME = '/var/lib/postgresql/data';
@@ -139,25 +137,13 @@ export class DockerRuntime implements Runtime {
    * host, mounted at /backups in every node, so the WAL archive and the backups the nodes write are
    * the bot's files too. An existing volume (e.g. made by docker-compose) is used as it is.
    */
+  /**
+   * The shared backups volume: a bind of the bot's BACKUP_DIR (on the engine's host), mounted at
+   * /backups in every node, so the WAL archive and the backups the nodes write are the bot's files.
+   */
   private async ensureBackupsVolume(): Promise<string> {
-    const name = this.volumeName('postgresql-backups');
-    try {
-      await this.docker.getVolume(name).inspect();
-      return name;
-    } catch (e) {
-      if (!isNotFound(e)) throw e;
-    }
-    const dir = this.config.backupDir;
-    mkdirSync(dir, { recursive: true, mode: 0o750 });
-    // Owned by the host's postgres (the nodes' postgres when the image was built with its ids).
-    chownTo(dir, hostPostgres());
-    await this.docker.createVolume({
-      Name: name,
-      Driver: 'local',
-      DriverOpts: { type: 'none', o: 'bind', device: dir },
-      Labels: this.labels({ 'com.docker.compose.volume': 'postgresql-backups' }),
-    });
-    return name;
+    const labels = this.labels({ 'com.docker.compose.volume': 'postgresql-backups' });
+    return ensureBindVolume(this.docker, this.volumeName('postgresql-backups'), this.config.backupDir, labels);
   }
 
   /** The bot's backup folder is /backups in the nodes: paths under it are translated for exec. */
@@ -408,14 +394,6 @@ export class DockerRuntime implements Runtime {
     this.events?.close();
     this.events = null;
     this.listeners.clear();
-  }
-}
-
-function hostPostgres(): ReturnType<typeof postgresOsUser> {
-  try {
-    return postgresOsUser();
-  } catch {
-    return null; // root without a postgres account: the folder stays root's; the nodes write their own subfolders
   }
 }
 

@@ -3,6 +3,15 @@
 # NODE_IMAGE can point at any Node.js 20+ image your registry serves.
 ARG NODE_IMAGE=node:20-bookworm-slim
 FROM ${NODE_IMAGE}
+# The same postgres uid/gid as the node image (PG_UID/PG_GID; empty = Debian's default), so the
+# backup folders the bot creates in the shared backups volume are writable by the nodes.
+ARG PG_UID=
+ARG PG_GID=
+RUN if [ -n "$PG_UID" ]; then \
+      groupadd --system --gid "${PG_GID:-$PG_UID}" postgres \
+      && useradd --system --uid "$PG_UID" --gid postgres --home-dir /var/lib/postgresql --no-create-home \
+           --shell /bin/bash --comment 'PostgreSQL administrator' postgres; \
+    fi
 # PostgreSQL 15 programs for the bot's own work (restore-check scratch instances); no cluster.
 RUN mkdir -p /etc/postgresql-common \
  && echo 'create_main_cluster = false' > /etc/postgresql-common/createcluster.conf \

@@ -89,11 +89,16 @@ if ! docker image inspect "$BASE" >/dev/null 2>&1; then
 fi
 
 # --- 3. clusterbot's PostgreSQL image ----------------------------------------------------------
-hash=$( (cd postgres && find . -type f -print0 | sort -z | xargs -0 sha256sum) | sha256sum | cut -c1-16)
+# The host's postgres uid/gid, when it has that account: the nodes then write the shared backups
+# folder (a bind of a host directory) as the host's postgres (see postgres/Dockerfile).
+PG_UID=${POSTGRES_UID:-$(id -u postgres 2>/dev/null || true)}
+PG_GID=${POSTGRES_GID:-$(id -g postgres 2>/dev/null || true)}
+hash=$( { (cd postgres && find . -type f -print0 | sort -z | xargs -0 sha256sum); echo "uid=$PG_UID gid=$PG_GID"; } | sha256sum | cut -c1-16)
 have=$(docker image inspect -f '{{ index .Config.Labels "clusterbot.inputs" }}' "$IMAGE" 2>/dev/null || true)
 if [ "$have" != "$hash" ]; then
-  say "building $IMAGE from postgres/"
-  docker build --network host --label "clusterbot.inputs=$hash" -t "$IMAGE" postgres >/var/tmp/clusterbot-image-build.log 2>&1 \
+  say "building $IMAGE from postgres/ (postgres uid ${PG_UID:-default}, gid ${PG_GID:-default})"
+  docker build --network host --label "clusterbot.inputs=$hash" --build-arg "PG_UID=$PG_UID" --build-arg "PG_GID=$PG_GID" \
+    -t "$IMAGE" postgres >/var/tmp/clusterbot-image-build.log 2>&1 \
     || { tail -20 /var/tmp/clusterbot-image-build.log >&2; fail "building $IMAGE failed (log: /var/tmp/clusterbot-image-build.log)"; }
   step "$IMAGE built"
 else

@@ -97,6 +97,11 @@ clone_replica() {
 mkdir -p "$VOLUME" "$ARCHIVE" /var/run/postgresql
 chown postgres:postgres "$VOLUME" /var/run/postgresql
 chmod 0700 "$VOLUME"
+# A volume written by an image whose postgres account had other ids (built with other PG_UID/PG_GID).
+if [ -d "$PGDATA" ] && [ "$(stat -c %u:%g "$PGDATA")" != "$(id -u postgres):$(id -g postgres)" ]; then
+  say "re-owning $VOLUME for postgres ($(id -u postgres):$(id -g postgres))"
+  chown -R postgres:postgres "$VOLUME"
+fi
 chown postgres:postgres "$ARCHIVE" 2>/dev/null || true
 write_passfile
 ensure_certificate

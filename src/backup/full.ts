@@ -59,7 +59,8 @@ export async function takeFullBackup(deps: BackupDeps, onProgress: (p: FullProgr
   const started = new Date();
   const { id, dir } = freshFolder(config.backupDir, 'full', started);
   mkdirForPostgres(dir);
-  const conninfo = `host=${source.host} port=${source.port} user=replicator passfile=${config.home}/pgpass application_name=clusterbot_backup`;
+  // As the runtime's nodes reach each other (inside the container network with RUNTIME=docker).
+  const conninfo = runtime.replicationConninfo(source, { ...source, name: 'clusterbot_backup' });
   const t0 = performance.now();
   const result = await runtime.exec(
     source,

@@ -1,7 +1,8 @@
 // A throw-away PostgreSQL instance for restore checks: its own folder under CLUSTERBOT_HOME/scratch,
 // a free loopback port, archive_mode off, and no primary_conninfo, so it can never reach or write
 // into the running cluster or its archive. The only module of the backup area that spawns
-// processes itself (pg_ctl, as the postgres OS user when root); destroy() always runs.
+// processes itself (pg_ctl, and the checking tools of hostTool, as the postgres OS user when root);
+// destroy() always runs.
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { randomBytes } from 'node:crypto';
@@ -74,6 +75,9 @@ export class ScratchInstance {
     const main = `${d}/postgresql.conf`;
     const text = readFileSync(main, 'utf8');
     if (!text.includes("include_if_exists = 'clusterbot.conf'")) writeFileSync(main, `${text}\ninclude_if_exists = 'clusterbot.conf'\n`);
+    // The copy's own access rules: the admin over loopback only. The source node's pg_hba.conf may
+    // admit its container network only (RUNTIME=docker), never the host's loopback.
+    writeFileSync(`${d}/pg_hba.conf`, '# clusterbot restore check\nlocal all postgres peer\nhost all all 127.0.0.1/32 scram-sha-256\n');
     writeFileSync(`${d}/recovery.signal`, '');
     chownTreeToPostgres(this.dir);
   }
@@ -147,6 +151,16 @@ export class ScratchInstance {
   private pgCtl(args: string[]) {
     return runProgram(`${this.bin}/pg_ctl`, args, { user: pgUser(), cwd: this.dir, timeoutMs: 15 * 60_000, env: { HOME: this.dir } });
   }
+}
+
+/**
+ * A read-only PostgreSQL checking tool (pg_verifybackup, pg_waldump) run where the bot runs, on
+ * files the bot extracted: the same place as the scratch instance, whatever the runtime (a node
+ * container cannot see the bot's scratch folders).
+ */
+export function hostTool(config: Config, tool: 'pg_verifybackup' | 'pg_waldump', args: string[], opts: { timeoutMs?: number } = {}) {
+  const bin = ensurePgBin(config.PG_BIN, () => undefined);
+  return runProgram(`${bin}/${tool}`, args, { user: pgUser(), cwd: config.home, timeoutMs: opts.timeoutMs, env: { HOME: config.home } });
 }
 
 function killPostmaster(pidFile: string): void {

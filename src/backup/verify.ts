@@ -1,11 +1,13 @@
 // Proof of integrity: extract and run pg_verifybackup (full), compare checksums (incremental),
 // and check that the WAL archive has every segment needed to restore past the backup's end.
+// Extraction and the checking tools run where the bot runs (like the restore check), on any runtime.
 import { copyFileSync, existsSync, rmSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import type { BackupEntry } from './catalog.js';
 import { chownTreeToPostgres, extractTar, mkdirForPostgres, sha256File } from './files.js';
 import type { BackupDeps } from './full.js';
 import { archiveListing } from './incremental.js';
+import { hostTool } from './scratch.js';
 import { checkContinuity, parseSegment, segmentsOf } from './wal.js';
 
 export interface VerifyResult {
@@ -62,8 +64,7 @@ async function verifyFull(deps: BackupDeps, entry: BackupEntry, work: string, pr
   copyFileSync(`${entry.path}/backup_manifest`, `${data}/backup_manifest`);
   chownTreeToPostgres(work);
   onStep('running pg_verifybackup');
-  const node = deps.config.nodes.find((n) => n.name === entry.node) ?? deps.config.nodes[0];
-  const r = await deps.runtime.exec(node, 'pg_verifybackup', [data], { timeoutMs: 3600_000 });
+  const r = await hostTool(deps.config, 'pg_verifybackup', [data], { timeoutMs: 3600_000 });
   checks.push('pg_verifybackup (every file against the manifest checksums, and the WAL from start to end LSN)');
   if (r.code !== 0) {
     const errors = `${r.stderr}\n${r.stdout}`
@@ -100,8 +101,7 @@ async function verifyIncremental(deps: BackupDeps, entry: BackupEntry, work: str
   const newest = c.segments.filter((x) => x.timeline === last.timeline);
   if (!newest.length) return;
   onStep('reading the bundled WAL with pg_waldump');
-  const node = deps.config.nodes[0];
-  const r = await deps.runtime.exec(node, 'pg_waldump', ['--quiet', '-p', work, '-t', String(last.timeline), newest[0].name, newest[newest.length - 1].name], { timeoutMs: 3600_000 });
+  const r = await hostTool(deps.config, 'pg_waldump', ['--quiet', '-p', work, '-t', String(last.timeline), newest[0].name, newest[newest.length - 1].name], { timeoutMs: 3600_000 });
   checks.push(`pg_waldump over ${newest[0].name} → ${newest[newest.length - 1].name}`);
   if (r.code !== 0) problems.push(`pg_waldump: ${(r.stderr || r.stdout).trim().split('\n')[0].replace(/^pg_waldump: (error|fatal): /, '')}`);
 }

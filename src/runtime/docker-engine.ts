@@ -1,7 +1,9 @@
 // Low-level Docker plumbing for the docker runtime: exec with streamed output and stdin, one-off
 // helper containers that share a stopped node's volumes, multiplexed-stream decoding.
+import { mkdirSync } from 'node:fs';
 import { PassThrough, type Duplex } from 'node:stream';
 import type Docker from 'dockerode';
+import { chownTo, postgresOsUser } from './process.js';
 import type { ExecOptions, ExecResult } from './runtime.js';
 
 /** Split Docker's multiplexed (non-tty) log/attach format into stdout and stderr text. */
@@ -140,6 +142,29 @@ export async function runHelper(docker: Docker, spec: HelperSpec, opts: ExecOpti
   } finally {
     await container.remove({ force: true }).catch(() => undefined);
   }
+}
+
+/**
+ * A named volume that is a bind of a host folder (made if missing, owned by the host's postgres
+ * when we are root). An existing volume of that name (e.g. made by docker-compose) is used as it is.
+ */
+export async function ensureBindVolume(docker: Docker, name: string, dir: string, labels: Record<string, string>): Promise<string> {
+  try {
+    await docker.getVolume(name).inspect();
+    return name;
+  } catch (e) {
+    if (!isNotFound(e)) throw e;
+  }
+  mkdirSync(dir, { recursive: true, mode: 0o750 });
+  let owner: ReturnType<typeof postgresOsUser> = null;
+  try {
+    owner = postgresOsUser();
+  } catch {
+    // root without a postgres account: the folder stays root's; the nodes make their own subfolders
+  }
+  chownTo(dir, owner);
+  await docker.createVolume({ Name: name, Driver: 'local', DriverOpts: { type: 'none', o: 'bind', device: dir }, Labels: labels });
+  return name;
 }
 
 export const isNotFound = (e: unknown) => (e as { statusCode?: number }).statusCode === 404;

@@ -6,11 +6,12 @@ import Docker from 'dockerode';
 import type { Config, NodeConfig } from '../config.js';
 import type { Logger } from '../core/logger.js';
 import { UserError } from '../errors.js';
-import { demux, execIn, isNotFound, isNotModified, runHelper } from './docker-engine.js';
+import { demux, ensureBindVolume, execIn, isNotFound, isNotModified, runHelper } from './docker-engine.js';
 import { DockerEvents } from './docker-events.js';
 import { PG_TOOLS, type ExecOptions, type ExecResult, type PgTool, type Runtime, type RuntimeEvent, type StopMode } from './runtime.js';
 
 const VOLUME = '/var/lib/postgresql/data';
+const BACKUPS = '/backups';
 const READY_TIMEOUT_MS = 300_000;
 const POLL_MS = 250;
 
@@ -131,6 +132,27 @@ export class DockerRuntime implements Runtime {
     return name;
   }
 
+  /**
+   * The shared backups volume: a bind of the bot's backup folder (config.backupDir) on the engine's
+   * host, mounted at /backups in every node, so the WAL archive and the backups the nodes write are
+   * the bot's files too. An existing volume (e.g. made by docker-compose) is used as it is.
+   */
+  /**
+   * The shared backups volume: a bind of the bot's BACKUP_DIR (on the engine's host), mounted at
+   * /backups in every node, so the WAL archive and the backups the nodes write are the bot's files.
+   */
+  private async ensureBackupsVolume(): Promise<string> {
+    const labels = this.labels({ 'com.docker.compose.volume': 'postgresql-backups' });
+    return ensureBindVolume(this.docker, this.volumeName('postgresql-backups'), this.config.backupDir, labels);
+  }
+
+  /** The bot's backup folder is /backups in the nodes: paths under it are translated for exec. */
+  private inNode(arg: string): string {
+    const dir = this.config.backupDir;
+    if (dir === BACKUPS || !arg.startsWith(dir)) return arg;
+    return arg === dir ? BACKUPS : arg.startsWith(`${dir}/`) ? `${BACKUPS}${arg.slice(dir.length)}` : arg;
+  }
+
   private async createNode(node: NodeConfig, env: Record<string, string>, timeoutMs = READY_TIMEOUT_MS): Promise<Docker.Container> {
     await this.prepare();
     if (await this.container(node)) {
@@ -139,7 +161,7 @@ export class DockerRuntime implements Runtime {
     await this.ensureImage();
     await this.ensureNetwork();
     const data = await this.ensureVolume(`${serviceOf(node)}-data`);
-    const backups = await this.ensureVolume('postgresql-backups');
+    const backups = await this.ensureBackupsVolume();
     const publish = /^[\d.]+$|^localhost$/.test(node.host);
     const bindIp = node.host === 'localhost' ? '127.0.0.1' : node.host;
     const service = serviceOf(node);
@@ -159,7 +181,7 @@ export class DockerRuntime implements Runtime {
       }).map(([k, v]) => `${k}=${v}`),
       ExposedPorts: { '5432/tcp': {} },
       HostConfig: {
-        Binds: [`${data}:${VOLUME}`, `${backups}:/backups`],
+        Binds: [`${data}:${VOLUME}`, `${backups}:${BACKUPS}`],
         PortBindings: publish ? { '5432/tcp': [{ HostIp: bindIp, HostPort: String(node.port) }] } : undefined,
         RestartPolicy: { Name: 'unless-stopped' },
         NetworkMode: this.networkName,
@@ -278,8 +300,9 @@ export class DockerRuntime implements Runtime {
     if (!PG_TOOLS.includes(tool)) throw new Error(`refusing to run ${tool}`);
     const c = await this.mustContainer(node);
     const env = ['PGCONNECT_TIMEOUT=5'];
-    if (await this.isRunning(node)) return execIn(this.docker, c, [tool, ...args], { ...opts, env });
-    return runHelper(this.docker, { image: await this.imageOf(c), volumesFrom: c.id, network: await this.network(c), cmd: [tool, ...args] }, opts);
+    const cmd = [tool, ...args.map((a) => this.inNode(a))];
+    if (await this.isRunning(node)) return execIn(this.docker, c, cmd, { ...opts, env });
+    return runHelper(this.docker, { image: await this.imageOf(c), volumesFrom: c.id, network: await this.network(c), cmd }, opts);
   }
 
   private async must(node: NodeConfig, what: string, r: Promise<ExecResult>): Promise<ExecResult> {

@@ -38,6 +38,9 @@ describe('docker-compose.yml on a real Docker engine', () => {
     for (const node of ['primary', 'standby', 'readonly']) expect(text).toMatch(mount(`postgresql-${node}-data`, '/var/lib/postgresql/data'));
     // Every node (and the bot) shares the backups volume.
     expect(text.match(mount('postgresql-backups', '/backups'))?.length).toBeGreaterThanOrEqual(3);
+    // ... a bind of the host folder BACKUP_DIR, the bot's own backup folder (default ./backups).
+    expect(raw).toMatch(/device: \$\{BACKUP_DIR:-\.\/backups\}/);
+    expect(text).toMatch(new RegExp(`postgresql-backups:\\s+driver: local\\s+driver_opts:[\\s\\S]*?device: ${c.config.backupDir}\\n`));
     expect(text).toMatch(/postgresql-network:/);
     expect(text.match(/healthcheck:/g)?.length).toBeGreaterThanOrEqual(3);
     // Passwords come from .env: none is written in the compose file itself.

@@ -87,6 +87,10 @@ describe('the docker runtime on containers it creates itself', () => {
     await until('standby has the table', async () => (await c.sql<{ n: number }>('standby', "SELECT count(*)::int AS n FROM pg_class WHERE relname = 't'"))[0].n === 1, 30_000, 200);
     await c.runtime.stop(readonly);
     await c.sql('standby', 'SELECT pg_promote(true)');
+    // pg_rewind reads the source's timeline from its last checkpoint: a newly promoted source needs
+    // one first (pg_rewind's documentation; the failover procedure does the same). Without it, a slow
+    // post-promotion checkpoint makes pg_rewind say "same timeline, no rewind required".
+    await c.sql('standby', 'CHECKPOINT');
     await c.sql('primary', 'INSERT INTO proyecto.t SELECT generate_series(1, 1000)');
     await c.sql('primary', 'CHECKPOINT');
     await c.runtime.kill(primary);

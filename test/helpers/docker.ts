@@ -3,7 +3,7 @@
 // No engine is a failure, never a skip: scripts/test.sh runs scripts/docker-prereqs.sh first.
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -12,6 +12,7 @@ import { loadConfig, type Config } from '../../src/config.js';
 import type { Principal, Surface } from '../../src/core/context.js';
 import type { Reply } from '../../src/chat/reply.js';
 import type { DockerRuntime } from '../../src/runtime/docker.js';
+import { postgresOsUser } from '../../src/runtime/process.js';
 import { freePort } from './cluster.js';
 
 const run = promisify(execFile);
@@ -75,6 +76,8 @@ export interface DockerCluster {
   runtime: DockerRuntime;
   admin: Principal;
   run(text: string, who?: Principal, surface?: Partial<Surface>): Promise<Reply>;
+  /** Press a button (confirm/cancel a card) as a principal. */
+  press(actionId: string, who?: Principal, surface?: Partial<Surface>): Promise<Reply>;
   sql<R extends Record<string, unknown> = Record<string, unknown>>(node: string, text: string, params?: unknown[]): Promise<R[]>;
   compose(...args: string[]): Promise<{ stdout: string; stderr: string }>;
   /** The node's container id, by compose labels (compose v1 and v2 name containers differently). */
@@ -105,6 +108,12 @@ export async function newDockerCluster(label: string): Promise<DockerCluster> {
     CLUSTERBOT_ENV_FILE: join(home, 'bot.env'),
     ...secrets,
   };
+  // The shared backups volume binds this folder: the bot (on the host) and the nodes share it.
+  const backups = join(home, 'backups');
+  mkdirSync(backups, { mode: 0o750 });
+  const pgUser = postgresOsUser();
+  if (pgUser) chownSync(backups, pgUser.uid, pgUser.gid);
+  composeEnv.BACKUP_DIR = backups;
   const envFile = join(home, 'compose.env');
   writeFileSync(envFile, Object.entries(composeEnv).map(([k, v]) => `${k}=${v}`).join('\n') + '\n', { mode: 0o600 });
   writeFileSync(composeEnv.CLUSTERBOT_ENV_FILE, '', { mode: 0o600 });
@@ -143,6 +152,7 @@ export async function newDockerCluster(label: string): Promise<DockerCluster> {
     runtime: app.services.runtime as DockerRuntime,
     admin,
     run: (text, who = admin, s) => app.router.handle(text, who, surface(s)),
+    press: (actionId, who = admin, s) => app.router.press(actionId, who, surface(s)),
     async sql(node, text, params = []) {
       return (await app.services.pools.query(app.services.node(node), text, params)).rows as never;
     },

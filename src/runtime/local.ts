@@ -2,13 +2,13 @@
 // data under CLUSTERBOT_HOME, listening on loopback. Nodes are daemons (pg_ctl), so they outlive
 // a one-shot `clusterbot run` and are found again by their postmaster.pid.
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync, openSync, readSync, closeSync } from 'node:fs';
-import { createServer } from 'node:net';
 import type { Config, NodeConfig } from '../config.js';
 import type { Logger } from '../core/logger.js';
 import { UserError } from '../errors.js';
 import { postgresAsset } from '../paths.js';
 import { ensurePgBin } from './pg-binaries.js';
-import { chownTo, postgresOsUser, runProgram, type OsUser } from './process.js';
+import { chownTo, isZombie, portFree, postgresOsUser, processAlive, runProgram, type OsUser } from './process.js';
+import { hbaText, nodeConfText, pgpassText } from './local-config.js';
 import { PG_TOOLS, type ExecOptions, type ExecResult, type PgTool, type Runtime, type RuntimeEvent, type StopMode } from './runtime.js';
 
 const POLL_MS = 200;
@@ -68,18 +68,9 @@ export class LocalRuntime implements Runtime {
     }
     copyFileSync(postgresAsset('archive-wal.sh'), `${home}/bin/archive-wal.sh`);
     chmodSync(`${home}/bin/archive-wal.sh`, 0o755);
-    this.writeOwned(this.pgpassFile, this.pgpassContent(), 0o600);
+    this.writeOwned(this.pgpassFile, pgpassText(this.config), 0o600);
     await this.checkReachable(`${home}/nodes`);
     this.prepared = true;
-  }
-
-  private pgpassContent(): string {
-    const esc = (s: string) => s.replace(/\\/g, '\\\\').replace(/:/g, '\\:');
-    return [
-      `*:*:*:replicator:${esc(this.config.POSTGRES_REPLICATOR_PASSWORD)}`,
-      `*:*:*:${this.config.POSTGRES_ADMIN_USER}:${esc(this.config.POSTGRES_ADMIN_PASSWORD)}`,
-      '',
-    ].join('\n');
   }
 
   private async checkReachable(dir: string): Promise<void> {
@@ -110,43 +101,10 @@ export class LocalRuntime implements Runtime {
     return existsSync(`${this.paths(node).data}/PG_VERSION`);
   }
 
-  private nodeConf(node: NodeConfig): string {
-    const p = this.paths(node);
-    const archive = this.config.walArchiveDir;
-    const shared = readFileSync(postgresAsset('postgresql.conf'), 'utf8');
-    return [
-      '# Written by clusterbot for this node; edits are overwritten on re-clone.',
-      shared.trim(),
-      '',
-      // The seed's 10 WAL senders suit 3 nodes; larger clusters (CLUSTER_NODES) need one per
-      // replica plus room for clones and backups. Equal on every node, as hot standby requires.
-      `max_wal_senders = ${walSenders(this.config.nodes.length)}`,
-      `max_replication_slots = ${walSenders(this.config.nodes.length)}`,
-      `cluster_name = '${node.name}'`,
-      `listen_addresses = '${node.host}'`,
-      `port = ${node.port}`,
-      `unix_socket_directories = '${p.run}'`,
-      'unix_socket_permissions = 0700',
-      `archive_command = '${this.config.home}/bin/archive-wal.sh "%p" "%f" "${archive}"'`,
-      `restore_command = 'cp "${archive}/%f" "%p"'`,
-      '',
-    ].join('\n');
-  }
-
-  private hba(bootstrap: boolean): string {
-    const cidr = this.config.nodes.some((n) => n.host.includes(':')) ? '::1/128' : '127.0.0.1/32';
-    const body = readFileSync(postgresAsset('pg_hba.conf'), 'utf8')
-      .replaceAll('@ALLOWED_CIDR@', cidr)
-      .replaceAll('@ADMIN_USER@', this.config.POSTGRES_ADMIN_USER)
-      .replaceAll('@DATABASE@', this.config.PG_DATABASE);
-    // During bootstrap only the postgres OS user can reach the 0700 socket directory.
-    return bootstrap ? `local all postgres trust\n${body}` : body;
-  }
-
   /** Write this node's own settings (port, sockets, archive) and the include line. */
   writeNodeConfig(node: NodeConfig): void {
     const p = this.paths(node);
-    this.writeOwned(`${p.data}/clusterbot.conf`, this.nodeConf(node), 0o600);
+    this.writeOwned(`${p.data}/clusterbot.conf`, nodeConfText(this.config, node, p.run), 0o600);
     const main = `${p.data}/postgresql.conf`;
     const text = readFileSync(main, 'utf8');
     if (!text.includes("include_if_exists = 'clusterbot.conf'")) {
@@ -171,7 +129,7 @@ export class LocalRuntime implements Runtime {
     const p = this.prepareNodeDirs(node);
     await this.must(node, 'initdb', ['-D', p.data, '-U', 'postgres', '--auth-local=trust', '--auth-host=scram-sha-256', '--encoding=UTF8', '--locale=C']);
     this.writeNodeConfig(node);
-    this.writeOwned(`${p.data}/pg_hba.conf`, this.hba(true), 0o600);
+    this.writeOwned(`${p.data}/pg_hba.conf`, hbaText(this.config, true), 0o600);
     await this.start(node);
     const q = (s: string) => `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
     const vars = [
@@ -182,7 +140,7 @@ export class LocalRuntime implements Runtime {
     ].join('\n');
     const sql = `${vars}\n${readFileSync(postgresAsset('init/01-bootstrap.sql'), 'utf8')}`;
     await this.must(node, 'psql', ['-X', '-q', '-h', p.run, '-p', String(node.port), '-U', 'postgres', '-d', 'postgres', '-f', '-'], { stdin: sql });
-    this.writeOwned(`${p.data}/pg_hba.conf`, this.hba(false), 0o600);
+    this.writeOwned(`${p.data}/pg_hba.conf`, hbaText(this.config, false), 0o600);
     await this.must(node, 'pg_ctl', ['reload', '-D', p.data, '-s']);
   }
 
@@ -406,39 +364,6 @@ export class LocalRuntime implements Runtime {
     this.poller = null;
     this.listeners.clear();
   }
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'EPERM') return false;
-  }
-  try {
-    // A recycled pid is not our postmaster.
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return /\((postgres|postmaster)\)/.test(stat) && !/\) Z /.test(stat);
-  } catch {
-    return true;
-  }
-}
-
-export const walSenders = (nodes: number) => Math.max(10, 2 * nodes + 2);
-
-function isZombie(pid: number): boolean {
-  try {
-    return /\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return false;
-  }
-}
-
-function portFree(host: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const srv = createServer();
-    srv.once('error', () => resolve(false));
-    srv.listen(port, host, () => srv.close(() => resolve(true)));
-  });
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

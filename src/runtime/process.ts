@@ -1,6 +1,7 @@
 // Spawning programs, as the postgres OS user when we are root (PostgreSQL refuses to run as root).
 import { spawn } from 'node:child_process';
 import { chownSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { UserError } from '../errors.js';
 import type { ExecOptions, ExecResult } from './runtime.js';
 
@@ -76,5 +77,37 @@ export function runProgram(cmd: string, args: string[], opts: RunOptions = {}): 
     });
     child.stdin.on('error', () => undefined);
     child.stdin.end(opts.stdin ?? '');
+  });
+}
+
+/** A live postmaster: the pid exists, is not a zombie, and is a postgres process (not a recycled pid). */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  try {
+    // A recycled pid is not our postmaster.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return /\((postgres|postmaster)\)/.test(stat) && !/\) Z /.test(stat);
+  } catch {
+    return true;
+  }
+}
+
+export function isZombie(pid: number): boolean {
+  try {
+    return /\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+export function portFree(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = createServer();
+    srv.once('error', () => resolve(false));
+    srv.listen(port, host, () => srv.close(() => resolve(true)));
   });
 }

@@ -8,7 +8,7 @@ import type { Logger } from '../core/logger.js';
 import { UserError } from '../errors.js';
 import { demux, ensureBindVolume, execIn, isNotFound, isNotModified, runHelper } from './docker-engine.js';
 import { DockerEvents } from './docker-events.js';
-import { PG_TOOLS, type ExecOptions, type ExecResult, type PgTool, type Runtime, type RuntimeEvent, type StopMode } from './runtime.js';
+import { PG_TOOLS, RuntimeListeners, type ExecOptions, type ExecResult, type PgTool, type Runtime, type RuntimeEvent, type StopMode } from './runtime.js';
 
 const VOLUME = '/var/lib/postgresql/data';
 const BACKUPS = '/backups';
@@ -21,7 +21,7 @@ export class DockerRuntime implements Runtime {
   readonly kind = 'docker' as const;
   readonly docker: Docker;
   private readonly project: string;
-  private readonly listeners = new Set<(e: RuntimeEvent) => void>();
+  private readonly listeners: RuntimeListeners;
   private events: DockerEvents | null = null;
   private readonly expectedExit = new Set<string>();
 
@@ -32,6 +32,7 @@ export class DockerRuntime implements Runtime {
   ) {
     // dockerode honours DOCKER_HOST (and DOCKER_TLS_VERIFY/DOCKER_CERT_PATH); else the local socket.
     this.docker = docker ?? new Docker();
+    this.listeners = new RuntimeListeners(log);
     this.project = config.COMPOSE_PROJECT_NAME;
   }
 
@@ -381,13 +382,7 @@ export class DockerRuntime implements Runtime {
 
   private emit(e: RuntimeEvent): void {
     const event = e.type === 'exit' ? { ...e, expected: this.expectedExit.delete(e.node) } : e;
-    for (const l of this.listeners) {
-      try {
-        l(event);
-      } catch (err) {
-        this.log.error({ err }, 'runtime event listener failed');
-      }
-    }
+    this.listeners.emit(event);
   }
 
   async close(): Promise<void> {

@@ -9,7 +9,7 @@ import { postgresAsset } from '../paths.js';
 import { ensurePgBin } from './pg-binaries.js';
 import { chownTo, isZombie, portFree, postgresOsUser, processAlive, runProgram, type OsUser } from './process.js';
 import { hbaText, nodeConfText, pgpassText } from './local-config.js';
-import { PG_TOOLS, type ExecOptions, type ExecResult, type PgTool, type Runtime, type RuntimeEvent, type StopMode } from './runtime.js';
+import { PG_TOOLS, RuntimeListeners, type ExecOptions, type ExecResult, type PgTool, type Runtime, type RuntimeEvent, type StopMode } from './runtime.js';
 
 const POLL_MS = 200;
 
@@ -25,7 +25,7 @@ export class LocalRuntime implements Runtime {
   private pgBin = '';
   private user: OsUser | null = null;
   private prepared = false;
-  private readonly listeners = new Set<(e: RuntimeEvent) => void>();
+  private readonly listeners: RuntimeListeners;
   private poller: NodeJS.Timeout | null = null;
   private readonly alive = new Map<string, boolean>();
   private readonly expectedExit = new Set<string>();
@@ -33,7 +33,9 @@ export class LocalRuntime implements Runtime {
   constructor(
     private readonly config: Config,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.listeners = new RuntimeListeners(log);
+  }
 
   get pgpassFile(): string {
     return `${this.config.home}/pgpass`;
@@ -235,7 +237,7 @@ export class LocalRuntime implements Runtime {
       throw new Error(`${node.name} did not start (pg_ctl exit ${r.code}): ${tail || r.stderr.trim()}`);
     }
     this.alive.set(node.name, true);
-    this.emit({ type: 'start', node: node.name, at: new Date() });
+    this.listeners.emit({ type: 'start', node: node.name, at: new Date() });
   }
 
   async stop(node: NodeConfig, mode: StopMode = 'fast'): Promise<void> {
@@ -341,20 +343,10 @@ export class LocalRuntime implements Runtime {
       const before = this.alive.get(n.name) ?? false;
       if (now === before) continue;
       this.alive.set(n.name, now);
-      if (now) this.emit({ type: 'start', node: n.name, at: new Date() });
+      if (now) this.listeners.emit({ type: 'start', node: n.name, at: new Date() });
       else {
         const expected = this.expectedExit.delete(n.name);
-        this.emit({ type: 'exit', node: n.name, at: new Date(), expected });
-      }
-    }
-  }
-
-  private emit(e: RuntimeEvent): void {
-    for (const l of this.listeners) {
-      try {
-        l(e);
-      } catch (err) {
-        this.log.error({ err }, 'runtime event listener failed');
+        this.listeners.emit({ type: 'exit', node: n.name, at: new Date(), expected });
       }
     }
   }

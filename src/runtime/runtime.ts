@@ -86,3 +86,36 @@ export interface Runtime {
   watch(listener: (e: RuntimeEvent) => void): () => void;
   close(): Promise<void>;
 }
+
+/** The subscribers of a runtime's events; a failing listener is logged and never stops the others. */
+export class RuntimeListeners {
+  private readonly set = new Set<(e: RuntimeEvent) => void>();
+
+  constructor(private readonly log: { error(obj: object, msg: string): void }) {}
+
+  get size(): number {
+    return this.set.size;
+  }
+
+  add(listener: (e: RuntimeEvent) => void): void {
+    this.set.add(listener);
+  }
+
+  delete(listener: (e: RuntimeEvent) => void): void {
+    this.set.delete(listener);
+  }
+
+  emit(event: RuntimeEvent): void {
+    for (const l of this.set) {
+      try {
+        l(event);
+      } catch (err) {
+        this.log.error({ err }, 'runtime event listener failed');
+      }
+    }
+  }
+
+  clear(): void {
+    this.set.clear();
+  }
+}

@@ -303,8 +303,10 @@ export class LocalRuntime implements Runtime {
   async fence(node: NodeConfig, reason: string): Promise<void> {
     await this.prepare();
     const p = this.paths(node);
-    if (!existsSync(p.data)) return;
-    this.writeOwned(`${p.data}/standby.signal`, '', 0o600);
+    // Even a node whose data is gone (a lost disk) is marked, so a failover is never blocked on it
+    // and whatever is restored there later starts read-only until it is rejoined.
+    if (existsSync(`${p.data}/PG_VERSION`)) this.writeOwned(`${p.data}/standby.signal`, '', 0o600);
+    this.mkdirOwned(p.base, 0o755);
     this.writeOwned(this.fenceFile(node), `${JSON.stringify({ at: new Date().toISOString(), reason })}\n`, 0o644);
   }
 

@@ -1,6 +1,6 @@
 // Benchmark scenario (issue 11): Patroni's automatic failover time with its default settings
 // beside a tuned one (ttl / loop_wait / retry_timeout), and the bot's time to alert, in one run.
-// Run: npx tsx bench/patroni-failover.ts  → bench/results/patroni-failover.json + a markdown table.
+// Run: npm run bench:patroni  → bench/results/patroni-failover.json + a markdown table.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import pg from 'pg';
 import { startPatroniWatch } from '../src/patroni/watch.js';

@@ -83,18 +83,18 @@ async function cmdRun(config: Config, argv: string[]): Promise<number> {
 
 async function cmdStart(config: Config): Promise<number> {
   const app = await createApp(config);
-  // One HTTP server per bot (app.http): /metrics, /healthz and Slack's HTTP mode share HTTP_PORT.
-  const http = app.http;
   if (config.CLUSTER_BACKEND === 'patroni') return startPatroni(app, config);
   try {
     process.stdout.write(`clusterbot: bringing up ${config.nodes.length} nodes (${config.RUNTIME} runtime, data in ${config.home})…\n`);
     const outcomes = await clusterUp({ ...app.services, progress: (l) => process.stdout.write(`  ${l}\n`) });
     for (const o of outcomes) process.stdout.write(`  ${o.node}: ${o.error ? `FAILED — ${o.error}` : o.action} (${(o.ms / 1000).toFixed(1)} s)\n`);
     if (outcomes.some((o) => o.action === 'failed')) process.stdout.write('Some nodes failed; the chat opens anyway so you can look (/cluster status, /cluster logs).\n');
-    await startMonitoring(app, { http });
-    if (http.hasRoutes) process.stdout.write(`clusterbot: ${await listenHttp(http, config)}\n`);
-    startBackupSchedules(app);
-    return await startChat(app, config);
+    return await startChat(app, config, async () => {
+      // One HTTP server per bot (app.http): /metrics, /healthz and Slack's HTTP mode share HTTP_PORT.
+      await startMonitoring(app, { http: app.http });
+      if (app.http.hasRoutes) process.stdout.write(`clusterbot: ${await listenHttp(app.http, config)}\n`);
+      startBackupSchedules(app);
+    });
   } finally {
     await app.close();
   }
@@ -103,19 +103,31 @@ async function cmdStart(config: Config): Promise<number> {
 /** Patroni runs the nodes: the bot only watches and talks (no clusterUp). */
 async function startPatroni(app: App, config: Config): Promise<number> {
   process.stdout.write(`clusterbot: Patroni backend (${config.PATRONI_URLS.join(', ')}); watching for leader changes.\n`);
-  const watch = startPatroniWatch(app);
+  const watches: Array<NonNullable<ReturnType<typeof startPatroniWatch>>> = [];
   try {
-    return await startChat(app, config);
+    return await startChat(app, config, async () => {
+      const w = startPatroniWatch(app);
+      if (w) watches.push(w);
+    });
   } finally {
-    await watch?.stop();
+    for (const w of watches) await w.stop();
     await app.close();
   }
 }
 
-async function startChat(app: App, config: Config): Promise<number> {
+/**
+ * Chat first, then the background work (`background`: monitor, schedules, watchers), so the first
+ * alert already has every adapter to go to. Returns when the person leaves or on SIGINT/SIGTERM.
+ */
+async function startChat(app: App, config: Config, background: () => Promise<void>): Promise<number> {
   const started = await startChatAdapters(app, config);
+  const shell = started.terminal
+    ? new ShellAdapter(app.router, { input: process.stdin, output: process.stdout, user: terminalPrincipal(config, undefined, 'shell') })
+    : null;
+  if (shell) app.notifier.add(shell);
+  await background();
   if (app.http.hasRoutes && !app.http.listening) process.stdout.write(`clusterbot: HTTP on ${config.HTTP_HOST}:${await app.http.listen(config.HTTP_PORT, config.HTTP_HOST)}\n`);
-  if (!started.terminal) {
+  if (!shell) {
     process.stdout.write(`clusterbot: serving ${started.adapters.map((a) => a.name).join(' and ')}; Ctrl-C to stop.\n`);
     await new Promise<void>((resolve) => {
       process.once('SIGINT', resolve);
@@ -123,12 +135,6 @@ async function startChat(app: App, config: Config): Promise<number> {
     });
     return 0;
   }
-  const shell = new ShellAdapter(app.router, {
-    input: process.stdin,
-    output: process.stdout,
-    user: terminalPrincipal(config, undefined, 'shell'),
-  });
-  app.notifier.add(shell);
   await shell.start();
   await shell.done();
   process.stdout.write('clusterbot: bye. The cluster keeps running; `clusterbot run "/cluster down" --confirm` stops it.\n');

@@ -14,6 +14,8 @@ const VOLUME = '/var/lib/postgresql/data';
 const BACKUPS = '/backups';
 const READY_TIMEOUT_MS = 300_000;
 const POLL_MS = 250;
+/** How long a container-less node's fence marker (read in a one-off container) is remembered. */
+const FENCED_CACHE_MS = 10_000;
 
 export const serviceOf = (node: NodeConfig | string) => `postgresql-${typeof node === 'string' ? node : node.name}`;
 
@@ -24,6 +26,7 @@ export class DockerRuntime implements Runtime {
   private readonly listeners: RuntimeListeners;
   private events: DockerEvents | null = null;
   private readonly expectedExit = new Set<string>();
+  private readonly fencedCache = new Map<string, { at: number; fenced: boolean }>();
 
   constructor(
     private readonly config: Config,
@@ -134,11 +137,6 @@ export class DockerRuntime implements Runtime {
   }
 
   /**
-   * The shared backups volume: a bind of the bot's backup folder (config.backupDir) on the engine's
-   * host, mounted at /backups in every node, so the WAL archive and the backups the nodes write are
-   * the bot's files too. An existing volume (e.g. made by docker-compose) is used as it is.
-   */
-  /**
    * The shared backups volume: a bind of the bot's BACKUP_DIR (on the engine's host), mounted at
    * /backups in every node, so the WAL archive and the backups the nodes write are the bot's files.
    */
@@ -161,6 +159,7 @@ export class DockerRuntime implements Runtime {
     }
     await this.ensureImage();
     await this.ensureNetwork();
+    this.fencedCache.delete(node.name);
     const data = await this.ensureVolume(`${serviceOf(node)}-data`);
     const backups = await this.ensureBackupsVolume();
     const publish = /^[\d.]+$|^localhost$/.test(node.host);
@@ -340,18 +339,36 @@ export class DockerRuntime implements Runtime {
   // --- fencing ---------------------------------------------------------------------------------
 
   async fence(node: NodeConfig, reason: string): Promise<void> {
-    if (!(await this.container(node))) return;
-    await this.must(node, 'fence', this.nodeTool(node, ['fence', reason]));
+    this.fencedCache.delete(node.name);
+    if (await this.container(node)) {
+      await this.must(node, 'fence', this.nodeTool(node, ['fence', reason]));
+      return;
+    }
+    // No container, but its data volume may still exist — and a later /cluster up (or compose up)
+    // would start a container on it. The marker goes onto the volume, so that container starts
+    // read-only. With the volume gone too, one is made holding only the marker (as the local
+    // runtime does for a lost disk): the failover is not blocked, and whatever is cloned there
+    // later stays fenced until it is rejoined.
+    await this.prepare();
+    await this.ensureImage();
+    const volume = await this.ensureVolume(`${serviceOf(node)}-data`);
+    await this.must(node, 'fence', this.onVolume(volume, ['/usr/local/bin/node-tool.sh', 'fence', reason]));
   }
 
   async unfence(node: NodeConfig): Promise<void> {
-    if (!(await this.container(node))) return;
-    await this.must(node, 'unfence', this.nodeTool(node, ['unfence']));
+    this.fencedCache.delete(node.name);
+    if (await this.container(node)) {
+      await this.must(node, 'unfence', this.nodeTool(node, ['unfence']));
+      return;
+    }
+    const volume = await this.dataVolume(node);
+    if (volume) await this.must(node, 'unfence', this.onVolume(volume, ['/usr/local/bin/node-tool.sh', 'unfence']));
   }
 
   async isFenced(node: NodeConfig): Promise<boolean> {
     const c = await this.container(node);
-    if (!c) return false;
+    if (!c) return this.isVolumeFenced(node);
+    this.fencedCache.delete(node.name);
     try {
       // HEAD on the archive endpoint works on stopped containers too.
       await c.infoArchive({ path: `${VOLUME}/FENCED` });
@@ -360,6 +377,41 @@ export class DockerRuntime implements Runtime {
       if (isNotFound(e)) return false;
       throw e;
     }
+  }
+
+  /** The node's named data volume when it exists (it outlives a removed container). */
+  private async dataVolume(node: NodeConfig): Promise<string | null> {
+    const name = this.volumeName(`${serviceOf(node)}-data`);
+    try {
+      await this.docker.getVolume(name).inspect();
+      return name;
+    } catch (e) {
+      if (isNotFound(e)) return null;
+      throw e;
+    }
+  }
+
+  /** A root command in a one-off container on a data volume (no network). */
+  private async onVolume(volume: string, cmd: string[]): Promise<ExecResult> {
+    return runHelper(this.docker, { image: this.config.DOCKER_IMAGE, binds: [`${volume}:${VOLUME}`], user: 'root', cmd }, { timeoutMs: 60_000 });
+  }
+
+  /**
+   * The marker on a container-less node's volume. Reading it needs a one-off container, and every
+   * status snapshot asks: the answer is kept briefly (fence/unfence here drop it at once).
+   */
+  private async isVolumeFenced(node: NodeConfig): Promise<boolean> {
+    const cached = this.fencedCache.get(node.name);
+    if (cached && Date.now() - cached.at < FENCED_CACHE_MS) return cached.fenced;
+    const volume = await this.dataVolume(node);
+    let fenced = false;
+    if (volume) {
+      const r = await this.onVolume(volume, ['test', '-f', `${VOLUME}/FENCED`]);
+      if (r.code > 1) throw new Error(`reading the fence marker of ${node.name} failed (exit ${r.code}): ${r.stderr.trim()}`);
+      fenced = r.code === 0;
+    }
+    this.fencedCache.set(node.name, { at: Date.now(), fenced });
+    return fenced;
   }
 
   // --- events ------------------------------------------------------------------------------------

@@ -118,7 +118,7 @@ async function main(argv: string[]): Promise<number> {
 /** The figures of `run` replace those of the same scenario and runtime in `base`; order: scenario, then runtime. */
 function merge(base: Result, run: Result, chosen: string[]): Result {
   const ran = new Set(run.runtimes.flatMap((rt) => chosen.map((s) => `${s}|${rt}`)));
-  const keep = <T extends { scenario: string; runtime?: BenchRuntime }>(xs: T[] | undefined) => (xs ?? []).filter((x) => !ran.has(`${x.scenario}|${x.runtime ?? 'local'}`));
+  const keep = <T extends { scenario: string; runtime?: string }>(xs: T[] | undefined) => (xs ?? []).filter((x) => !ran.has(`${x.scenario}|${x.runtime ?? 'local'}`));
   const order = Object.keys(scenarios);
   const rank = (f: Figure) => order.indexOf(f.scenario) * 10 + RUNTIMES.indexOf(f.runtime as BenchRuntime);
   const figures = [...keep(base.figures), ...run.figures].map((f, i) => ({ f, i })).sort((a, b) => rank(a.f) - rank(b.f) || a.i - b.i).map((x) => x.f);

@@ -8,14 +8,13 @@ import type { Logger } from '../core/logger.js';
 import { UserError } from '../errors.js';
 import { demux, ensureBindVolume, execIn, isNotFound, isNotModified, runHelper } from './docker-engine.js';
 import { DockerEvents } from './docker-events.js';
+import { VolumeFence } from './docker-volume-fence.js';
 import { PG_TOOLS, RuntimeListeners, type ExecOptions, type ExecResult, type PgTool, type Runtime, type RuntimeEvent, type StopMode } from './runtime.js';
 
 const VOLUME = '/var/lib/postgresql/data';
 const BACKUPS = '/backups';
 const READY_TIMEOUT_MS = 300_000;
 const POLL_MS = 250;
-/** How long a container-less node's fence marker (read in a one-off container) is remembered. */
-const FENCED_CACHE_MS = 10_000;
 
 export const serviceOf = (node: NodeConfig | string) => `postgresql-${typeof node === 'string' ? node : node.name}`;
 
@@ -26,7 +25,7 @@ export class DockerRuntime implements Runtime {
   private readonly listeners: RuntimeListeners;
   private events: DockerEvents | null = null;
   private readonly expectedExit = new Set<string>();
-  private readonly fencedCache = new Map<string, { at: number; fenced: boolean }>();
+  private readonly volumeFence: VolumeFence;
 
   constructor(
     private readonly config: Config,
@@ -37,6 +36,7 @@ export class DockerRuntime implements Runtime {
     this.docker = docker ?? new Docker();
     this.listeners = new RuntimeListeners(log);
     this.project = config.COMPOSE_PROJECT_NAME;
+    this.volumeFence = new VolumeFence(this.docker, () => this.config.DOCKER_IMAGE);
   }
 
   get networkName(): string {
@@ -159,8 +159,8 @@ export class DockerRuntime implements Runtime {
     }
     await this.ensureImage();
     await this.ensureNetwork();
-    this.fencedCache.delete(node.name);
     const data = await this.ensureVolume(`${serviceOf(node)}-data`);
+    this.volumeFence.forget(data);
     const backups = await this.ensureBackupsVolume();
     const publish = /^[\d.]+$|^localhost$/.test(node.host);
     const bindIp = node.host === 'localhost' ? '127.0.0.1' : node.host;
@@ -339,7 +339,6 @@ export class DockerRuntime implements Runtime {
   // --- fencing ---------------------------------------------------------------------------------
 
   async fence(node: NodeConfig, reason: string): Promise<void> {
-    this.fencedCache.delete(node.name);
     if (await this.container(node)) {
       await this.must(node, 'fence', this.nodeTool(node, ['fence', reason]));
       return;
@@ -352,23 +351,21 @@ export class DockerRuntime implements Runtime {
     await this.prepare();
     await this.ensureImage();
     const volume = await this.ensureVolume(`${serviceOf(node)}-data`);
-    await this.must(node, 'fence', this.onVolume(volume, ['/usr/local/bin/node-tool.sh', 'fence', reason]));
+    await this.must(node, 'fence', this.volumeFence.fence(volume, reason));
   }
 
   async unfence(node: NodeConfig): Promise<void> {
-    this.fencedCache.delete(node.name);
     if (await this.container(node)) {
       await this.must(node, 'unfence', this.nodeTool(node, ['unfence']));
       return;
     }
-    const volume = await this.dataVolume(node);
-    if (volume) await this.must(node, 'unfence', this.onVolume(volume, ['/usr/local/bin/node-tool.sh', 'unfence']));
+    const volume = this.volumeName(`${serviceOf(node)}-data`);
+    if (await this.volumeFence.exists(volume)) await this.must(node, 'unfence', this.volumeFence.unfence(volume));
   }
 
   async isFenced(node: NodeConfig): Promise<boolean> {
     const c = await this.container(node);
-    if (!c) return this.isVolumeFenced(node);
-    this.fencedCache.delete(node.name);
+    if (!c) return this.volumeFence.isFenced(this.volumeName(`${serviceOf(node)}-data`));
     try {
       // HEAD on the archive endpoint works on stopped containers too.
       await c.infoArchive({ path: `${VOLUME}/FENCED` });
@@ -377,41 +374,6 @@ export class DockerRuntime implements Runtime {
       if (isNotFound(e)) return false;
       throw e;
     }
-  }
-
-  /** The node's named data volume when it exists (it outlives a removed container). */
-  private async dataVolume(node: NodeConfig): Promise<string | null> {
-    const name = this.volumeName(`${serviceOf(node)}-data`);
-    try {
-      await this.docker.getVolume(name).inspect();
-      return name;
-    } catch (e) {
-      if (isNotFound(e)) return null;
-      throw e;
-    }
-  }
-
-  /** A root command in a one-off container on a data volume (no network). */
-  private async onVolume(volume: string, cmd: string[]): Promise<ExecResult> {
-    return runHelper(this.docker, { image: this.config.DOCKER_IMAGE, binds: [`${volume}:${VOLUME}`], user: 'root', cmd }, { timeoutMs: 60_000 });
-  }
-
-  /**
-   * The marker on a container-less node's volume. Reading it needs a one-off container, and every
-   * status snapshot asks: the answer is kept briefly (fence/unfence here drop it at once).
-   */
-  private async isVolumeFenced(node: NodeConfig): Promise<boolean> {
-    const cached = this.fencedCache.get(node.name);
-    if (cached && Date.now() - cached.at < FENCED_CACHE_MS) return cached.fenced;
-    const volume = await this.dataVolume(node);
-    let fenced = false;
-    if (volume) {
-      const r = await this.onVolume(volume, ['test', '-f', `${VOLUME}/FENCED`]);
-      if (r.code > 1) throw new Error(`reading the fence marker of ${node.name} failed (exit ${r.code}): ${r.stderr.trim()}`);
-      fenced = r.code === 0;
-    }
-    this.fencedCache.set(node.name, { at: Date.now(), fenced });
-    return fenced;
   }
 
   // --- events ------------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ import { rmSync } from 'node:fs';
 import { backupModule } from '../src/backup/install.js';
 import { mkdirForPostgres } from '../src/backup/files.js';
 import { judge, round, stats, type Scenario } from './lib.js';
-import { benchCluster, RUNTIME, settled } from './support.js';
+import { benchCluster, runtime, settled } from './support.js';
 
 export const backupThroughput: Scenario = async ({ quick, log }) => {
   const reps = quick ? 1 : 8;
@@ -55,7 +55,7 @@ export const backupThroughput: Scenario = async ({ quick, log }) => {
         scenario: 'backup-throughput',
         figure: 'full backup throughput',
         unit: 'MB/s',
-        runtime: RUNTIME,
+        runtime: runtime(),
         stats: st,
         reference: { label: 'plain pg_basebackup, same flags', stats: ref },
         ratio: round(st.median / ref.median),

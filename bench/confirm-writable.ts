@@ -5,7 +5,7 @@
 // The same failover cycles also time scenario 3 (promotion → other replicas streaming).
 import type { TestCluster } from '../test/helpers/cluster.js';
 import { judge, round, stats, type Figure, type Scenario } from './lib.js';
-import { benchCluster, clientFor, confirm, failoverCard, firstWrite, nextNode, rejoin, RUNTIME, settled, sleep, WRITES_TABLE, type OpStep } from './support.js';
+import { benchCluster, clientFor, confirm, failoverCard, firstWrite, nextNode, rejoin, runtime, settled, sleep, WRITES_TABLE, type OpStep } from './support.js';
 
 export interface FailoverCycle {
   /** Confirm pressed → first committed write on the new primary. */
@@ -80,13 +80,13 @@ async function onePromote(c: TestCluster): Promise<number> {
   }
 }
 
-let memo: { quick: boolean; result: Promise<FailoverCycles> } | null = null;
+let memo: { quick: boolean; runtime: string; result: Promise<FailoverCycles> } | null = null;
 
-/** Runs the failover cycles once per bench run (scenarios 2 and 3 both read them). */
+/** Runs the failover cycles once per bench run and runtime (scenarios 2 and 3 both read them). */
 export function failoverCycles(quick: boolean, log: (l: string) => void): Promise<FailoverCycles> {
-  if (memo?.quick === quick) return memo.result;
+  if (memo?.quick === quick && memo.runtime === runtime()) return memo.result;
   const result = runCycles(quick, log);
-  memo = { quick, result };
+  memo = { quick, runtime: runtime(), result };
   result.catch(() => (memo = null));
   return result;
 }
@@ -130,7 +130,7 @@ export const confirmWritable: Scenario = async ({ quick, log }) => {
       scenario: 'confirm-writable',
       figure: 'Confirm pressed → first write on new primary',
       unit: 'ms',
-      runtime: RUNTIME,
+      runtime: runtime(),
       stats: st,
       reference: { label: 'bare pg_promote(true) + first write', stats: ref },
       ratio: round(st.median / ref.median),

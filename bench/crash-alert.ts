@@ -8,7 +8,7 @@ import { startMonitoring } from '../src/monitor/index.js';
 import { LocalRuntime } from '../src/runtime/local.js';
 import { isAlert, RecordingAdapter } from '../test/helpers/recording-adapter.js';
 import { judge, round, stats, type Scenario } from './lib.js';
-import { benchCluster, RUNTIME, settled, sleep } from './support.js';
+import { benchCluster, runtime, settled, sleep } from './support.js';
 
 export const crashAlert: Scenario = async ({ quick, log }) => {
   const reps = quick ? 1 : 10;
@@ -52,12 +52,12 @@ export const crashAlert: Scenario = async ({ quick, log }) => {
         scenario: 'crash-alert',
         figure: 'kill -9 of the primary → alert at the chat adapter',
         unit: 'ms',
-        runtime: RUNTIME,
+        runtime: runtime(),
         stats: st,
         reference: { label: 'runtime exit detection (kill → watch exit event)', stats: ref },
         ratio: round(st.median / ref.median),
         goal: { on: 'median', op: '<=', value: 2000 },
-        note: `2-node cluster; the monitor reacts to the exit event (runtime polls every 200 ms) rather than its ${c.config.MONITOR_INTERVAL_SECONDS} s interval; the rest is one monitor loop (snapshot with PG_CONNECT_TIMEOUT_MS ${c.config.PG_CONNECT_TIMEOUT_MS} ms to the dead node) and the post`,
+        note: `2-node cluster; the monitor reacts to the exit event (${runtime() === 'docker' ? 'Docker engine events' : 'runtime polls every 200 ms'}) rather than its ${c.config.MONITOR_INTERVAL_SECONDS} s interval; the rest is one monitor loop (snapshot with PG_CONNECT_TIMEOUT_MS ${c.config.PG_CONNECT_TIMEOUT_MS} ms to the dead node) and the post`,
       }),
     ];
   } finally {

@@ -6,7 +6,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { judge, round, stats, type Figure, type Scenario } from './lib.js';
-import { benchCluster, RUNTIME, sleep } from './support.js';
+import { benchCluster, runtime, sleep } from './support.js';
 
 const ROOT = new URL('../', import.meta.url).pathname;
 const TICKS = 100; // USER_HZ: /proc/<pid>/stat counts CPU time in 1/100 s on Linux
@@ -78,7 +78,7 @@ export const idleFootprint: Scenario = async ({ quick, log }) => {
         scenario: 'idle-footprint',
         figure: 'bot idle RSS, monitor running',
         unit: 'MB',
-        runtime: RUNTIME,
+        runtime: runtime(),
         stats: stats(rss.bot),
         reference: { label: 'bare node process', stats: stats(rss.ref) },
         ratio: round(stats(rss.bot).median / stats(rss.ref).median),
@@ -89,7 +89,7 @@ export const idleFootprint: Scenario = async ({ quick, log }) => {
         scenario: 'idle-footprint',
         figure: 'bot idle CPU, monitor running',
         unit: '% of one core',
-        runtime: RUNTIME,
+        runtime: runtime(),
         stats: stats(cpu.bot),
         reference: { label: 'bare node process', stats: stats(cpu.ref) },
         ratio: null,

@@ -82,7 +82,7 @@ export function markdownTable(figures: Figure[]): string {
 export function breakdownLines(figures: Figure[]): string[] {
   return figures
     .filter((f) => f.breakdown?.length)
-    .map((f) => `- ${f.scenario}, ${f.figure} — parts (median, min–max): ${f.breakdown!.map((b) => `${b.part} ${b.stats.median} ${b.unit} (${b.stats.min}–${b.stats.max})`).join('; ')}`);
+    .map((f) => `- ${f.scenario}${f.runtime === 'local' ? '' : ` (${f.runtime})`}, ${f.figure} — parts (median, min–max): ${f.breakdown!.map((b) => `${b.part} ${b.stats.median} ${b.unit} (${b.stats.min}–${b.stats.max})`).join('; ')}`);
 }
 
 export async function time<T>(fn: () => Promise<T>): Promise<{ ms: number; value: T }> {

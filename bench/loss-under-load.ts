@@ -7,7 +7,7 @@
 import type { TestCluster } from '../test/helpers/cluster.js';
 import { WriteLoad } from '../test/helpers/load.js';
 import { judge, round, stats, type Figure, type Scenario } from './lib.js';
-import { benchCluster, confirm, failoverCard, nextNode, rejoin, RUNTIME, settled } from './support.js';
+import { benchCluster, confirm, failoverCard, nextNode, rejoin, runtime, settled } from './support.js';
 
 const lsn = async (c: TestCluster, node: string) => (await c.sql<{ l: string }>(node, 'SELECT pg_current_wal_lsn()::text AS l'))[0].l;
 
@@ -81,7 +81,7 @@ export const lossUnderLoad: Scenario = async ({ quick, log }) => {
         scenario: 'loss-under-load',
         figure: 'committed rows lost in a switchover',
         unit: 'rows',
-        runtime: RUNTIME,
+        runtime: runtime(),
         stats: stats(sw.map((x) => x.lost)),
         reference: { label: 'rows committed during the run', stats: stats(sw.map((x) => x.acked)) },
         ratio: null,
@@ -91,7 +91,7 @@ export const lossUnderLoad: Scenario = async ({ quick, log }) => {
         scenario: 'loss-under-load',
         figure: 'rows lost in a crash failover beyond the lag the card reported',
         unit: 'rows',
-        runtime: RUNTIME,
+        runtime: runtime(),
         stats: stats(fo.map((x) => Math.max(0, x.lost - x.allowed))),
         reference: { label: 'card lag as rows', stats: stats(fo.map((x) => x.allowed)) },
         ratio: null,

@@ -4,7 +4,7 @@
 // as 'streaming'. Reference: the confirm → writable time of the same cycles (what a client waits).
 import { failoverCycles } from './confirm-writable.js';
 import { judge, round, stats, type Scenario } from './lib.js';
-import { RUNTIME } from './support.js';
+import { runtime } from './support.js';
 
 export const promotionStreaming: Scenario = async ({ quick, log }) => {
   const { cycles, nodes } = await failoverCycles(quick, log);
@@ -15,7 +15,7 @@ export const promotionStreaming: Scenario = async ({ quick, log }) => {
       scenario: 'promotion-streaming',
       figure: 'promotion → other replicas streaming from it',
       unit: 'ms',
-      runtime: RUNTIME,
+      runtime: runtime(),
       stats: st,
       reference: { label: 'Confirm → first write (same cycles)', stats: ref },
       ratio: round(st.median / ref.median),

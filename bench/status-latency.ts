@@ -1,19 +1,18 @@
-// Scenario 5: /cluster status latency p50/p99 with 3, 10 and 20 nodes.
+// Scenario 5: /cluster status latency p50/p99 with 3, 10 and 20 nodes (on Docker: 3 nodes only).
 // Reference: one bare `SELECT 1` to every node in parallel over the same pools (the floor).
-import { startTestCluster } from '../test/helpers/cluster.js';
 import { judge, round, stats, time, type Figure, type Scenario } from './lib.js';
+import { benchCluster, runtime } from './support.js';
 
 const principal = { id: 'tester', display: 'tester', platform: 'shell' as const };
 
 export const statusLatency: Scenario = async ({ quick, log }) => {
-  const sizes = quick ? [3] : [3, 10, 20];
+  const sizes = quick || runtime() === 'docker' ? [3] : [3, 10, 20];
   const iterations = quick ? 5 : 200;
   const figures: Figure[] = [];
   let p99At3 = NaN;
   for (const n of sizes) {
     log(`status latency: starting ${n} nodes`);
-    const c = await startTestCluster({
-      nodeCount: n,
+    const c = await benchCluster(n, {
       nodes: (ports) => ports.map((p, i) => (i === 0 ? `primary:${p}` : `replica${i}:${p}`)).join(','),
     });
     try {
@@ -35,7 +34,7 @@ export const statusLatency: Scenario = async ({ quick, log }) => {
           scenario: 'status-latency',
           figure: `/cluster status p99, ${n} nodes`,
           unit: 'ms',
-          runtime: 'local',
+          runtime: runtime(),
           stats: st,
           reference: { label: 'SELECT 1 on every node', stats: ref },
           ratio: round(st.median / ref.median),
@@ -51,7 +50,7 @@ export const statusLatency: Scenario = async ({ quick, log }) => {
             scenario: 'status-latency',
             figure: `p99 growth 3 → ${n} nodes`,
             unit: 'x',
-            runtime: 'local',
+            runtime: runtime(),
             stats: { repetitions: 1, min: growth, median: growth, max: growth },
             reference: { label: `linear growth (${n}/3)`, stats: { repetitions: 1, min: round(n / 3), median: round(n / 3), max: round(n / 3) } },
             ratio: round(growth / (n / 3)),

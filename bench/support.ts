@@ -4,19 +4,41 @@ import pg from 'pg';
 import type { NodeConfig } from '../src/config.js';
 import { waitFor } from '../src/cluster/wait.js';
 import { startTestCluster, type TestCluster, type TestClusterOptions } from '../test/helpers/cluster.js';
+import { newDockerCluster } from '../test/helpers/docker.js';
+
+export type BenchRuntime = 'local' | 'docker';
+
+let current: BenchRuntime = 'local';
 
 /**
- * The runtime every figure is labelled with. Every scenario gets its clusters from benchCluster()
- * (startTestCluster options), so running them on Docker is: pass the runtime in `env` here, label
- * with it, and run the scenarios once per runtime (figures are reported separately by `runtime`).
+ * The runtime the scenarios run on now, and every figure is labelled with. run.ts runs the
+ * scenarios once per runtime; benchCluster() builds the clusters on it.
  */
-export const RUNTIME = 'local' as const;
+export const runtime = (): BenchRuntime => current;
+export function useRuntime(r: BenchRuntime): void {
+  current = r;
+}
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** A cluster of n nodes that can all be promoted (n1 is the first primary), so roles can rotate. */
-export function benchCluster(n: number, extra: TestClusterOptions = {}): Promise<TestCluster> {
-  return startTestCluster({ nodeCount: n, nodes: (ports) => ports.map((p, i) => `n${i + 1}:${p}`).join(','), ...extra });
+/**
+ * A cluster of n nodes that can all be promoted (n1 is the first primary), so roles can rotate. On
+ * Docker: containers of their own compose project, subnet and loopback ports (test/helpers/docker.ts),
+ * all removed by destroy().
+ */
+export async function benchCluster(n: number, extra: TestClusterOptions = {}): Promise<TestCluster> {
+  const nodes = extra.nodes ?? ((ports: number[]) => ports.map((p, i) => `n${i + 1}:${p}`).join(','));
+  if (current === 'local') return startTestCluster({ nodeCount: n, ...extra, nodes });
+  const c = await newDockerCluster('bench', { nodeCount: n, nodes, env: extra.env });
+  try {
+    const up = await c.run('/cluster up');
+    if (up.failed) throw new Error(`/cluster up on Docker failed: ${up.title} ${up.text ?? ''}`);
+    await settled(c, 180_000);
+    return c;
+  } catch (e) {
+    await c.destroy();
+    throw e;
+  }
 }
 
 /** Wait until one writable primary and every other node streams from it and has replayed its WAL. */

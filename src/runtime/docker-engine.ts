@@ -96,7 +96,9 @@ export async function execIn(
 export interface HelperSpec {
   image: string;
   /** The node container whose volumes the helper mounts (it may be stopped). */
-  volumesFrom: string;
+  volumesFrom?: string;
+  /** Or volumes by name (`volume:/path`), for a node whose container is gone. */
+  binds?: string[];
   network?: string;
   user?: string;
   cmd: string[];
@@ -118,7 +120,7 @@ export async function runHelper(docker: Docker, spec: HelperSpec, opts: ExecOpti
     AttachStdin: withStdin,
     AttachStdout: true,
     AttachStderr: true,
-    HostConfig: { VolumesFrom: [spec.volumesFrom], NetworkMode: spec.network ?? 'none', AutoRemove: false },
+    HostConfig: { VolumesFrom: spec.volumesFrom ? [spec.volumesFrom] : undefined, Binds: spec.binds, NetworkMode: spec.network ?? 'none', AutoRemove: false },
   });
   try {
     const stream = (await container.attach({ stream: true, stdin: withStdin, stdout: true, stderr: true, hijack: true })) as Duplex;

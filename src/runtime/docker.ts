@@ -8,6 +8,7 @@ import type { Logger } from '../core/logger.js';
 import { UserError } from '../errors.js';
 import { demux, ensureBindVolume, execIn, isNotFound, isNotModified, runHelper } from './docker-engine.js';
 import { DockerEvents } from './docker-events.js';
+import { VolumeFence } from './docker-volume-fence.js';
 import { PG_TOOLS, RuntimeListeners, type ExecOptions, type ExecResult, type PgTool, type Runtime, type RuntimeEvent, type StopMode } from './runtime.js';
 
 const VOLUME = '/var/lib/postgresql/data';
@@ -24,6 +25,7 @@ export class DockerRuntime implements Runtime {
   private readonly listeners: RuntimeListeners;
   private events: DockerEvents | null = null;
   private readonly expectedExit = new Set<string>();
+  private readonly volumeFence: VolumeFence;
 
   constructor(
     private readonly config: Config,
@@ -34,6 +36,7 @@ export class DockerRuntime implements Runtime {
     this.docker = docker ?? new Docker();
     this.listeners = new RuntimeListeners(log);
     this.project = config.COMPOSE_PROJECT_NAME;
+    this.volumeFence = new VolumeFence(this.docker, () => this.config.DOCKER_IMAGE);
   }
 
   get networkName(): string {
@@ -134,11 +137,6 @@ export class DockerRuntime implements Runtime {
   }
 
   /**
-   * The shared backups volume: a bind of the bot's backup folder (config.backupDir) on the engine's
-   * host, mounted at /backups in every node, so the WAL archive and the backups the nodes write are
-   * the bot's files too. An existing volume (e.g. made by docker-compose) is used as it is.
-   */
-  /**
    * The shared backups volume: a bind of the bot's BACKUP_DIR (on the engine's host), mounted at
    * /backups in every node, so the WAL archive and the backups the nodes write are the bot's files.
    */
@@ -162,6 +160,7 @@ export class DockerRuntime implements Runtime {
     await this.ensureImage();
     await this.ensureNetwork();
     const data = await this.ensureVolume(`${serviceOf(node)}-data`);
+    this.volumeFence.forget(data);
     const backups = await this.ensureBackupsVolume();
     const publish = /^[\d.]+$|^localhost$/.test(node.host);
     const bindIp = node.host === 'localhost' ? '127.0.0.1' : node.host;
@@ -340,18 +339,33 @@ export class DockerRuntime implements Runtime {
   // --- fencing ---------------------------------------------------------------------------------
 
   async fence(node: NodeConfig, reason: string): Promise<void> {
-    if (!(await this.container(node))) return;
-    await this.must(node, 'fence', this.nodeTool(node, ['fence', reason]));
+    if (await this.container(node)) {
+      await this.must(node, 'fence', this.nodeTool(node, ['fence', reason]));
+      return;
+    }
+    // No container, but its data volume may still exist — and a later /cluster up (or compose up)
+    // would start a container on it. The marker goes onto the volume, so that container starts
+    // read-only. With the volume gone too, one is made holding only the marker (as the local
+    // runtime does for a lost disk): the failover is not blocked, and whatever is cloned there
+    // later stays fenced until it is rejoined.
+    await this.prepare();
+    await this.ensureImage();
+    const volume = await this.ensureVolume(`${serviceOf(node)}-data`);
+    await this.must(node, 'fence', this.volumeFence.fence(volume, reason));
   }
 
   async unfence(node: NodeConfig): Promise<void> {
-    if (!(await this.container(node))) return;
-    await this.must(node, 'unfence', this.nodeTool(node, ['unfence']));
+    if (await this.container(node)) {
+      await this.must(node, 'unfence', this.nodeTool(node, ['unfence']));
+      return;
+    }
+    const volume = this.volumeName(`${serviceOf(node)}-data`);
+    if (await this.volumeFence.exists(volume)) await this.must(node, 'unfence', this.volumeFence.unfence(volume));
   }
 
   async isFenced(node: NodeConfig): Promise<boolean> {
     const c = await this.container(node);
-    if (!c) return false;
+    if (!c) return this.volumeFence.isFenced(this.volumeName(`${serviceOf(node)}-data`));
     try {
       // HEAD on the archive endpoint works on stopped containers too.
       await c.infoArchive({ path: `${VOLUME}/FENCED` });

@@ -85,13 +85,21 @@ export interface DockerCluster {
   destroy(): Promise<void>;
 }
 
-export async function newDockerCluster(label: string): Promise<DockerCluster> {
+export interface DockerClusterOptions {
+  /** How many nodes (default 3) and their CLUSTER_NODES (default primary, standby, readonly:nofailover). */
+  nodeCount?: number;
+  nodes?: (ports: number[]) => string;
+  /** Extra bot environment. */
+  env?: Record<string, string>;
+}
+
+export async function newDockerCluster(label: string, opts: DockerClusterOptions = {}): Promise<DockerCluster> {
   await requireDocker();
   const home = mkdtempSync(join(tmpdir(), `clusterbot-docker-${label}-`));
   chmodSync(home, 0o755);
   const project = `cbtest${label}${randomBytes(3).toString('hex')}`;
   const ports: number[] = [];
-  while (ports.length < 3) {
+  while (ports.length < Math.max(3, opts.nodeCount ?? 3)) {
     const p = await freePort();
     if (!ports.includes(p)) ports.push(p);
   }
@@ -123,7 +131,7 @@ export async function newDockerCluster(label: string): Promise<DockerCluster> {
     COMPOSE_PROJECT_NAME: project,
     DOCKER_IMAGE: IMAGE,
     DOCKER_SUBNET: subnet,
-    CLUSTER_NODES: `primary:${ports[0]},standby:${ports[1]},readonly:${ports[2]}:nofailover`,
+    CLUSTER_NODES: opts.nodes ? opts.nodes(ports.slice(0, opts.nodeCount ?? 3)) : `primary:${ports[0]},standby:${ports[1]},readonly:${ports[2]}:nofailover`,
     TERMINAL_USER: 'tester',
     ADMINS: 'alice',
     OPERATORS: 'olga',
@@ -132,6 +140,7 @@ export async function newDockerCluster(label: string): Promise<DockerCluster> {
     LOG_LEVEL: 'debug',
     HTTP_PORT: String(await freePort()),
     ...secrets,
+    ...opts.env,
   };
   const config = loadConfig(env);
   const app = await createApp(config);

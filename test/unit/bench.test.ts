@@ -51,6 +51,15 @@ describe('benchmark harness', () => {
     }
   });
 
+  it('the committed results have Docker figures, or say why they were not run, for every Docker scenario', () => {
+    const run = JSON.parse(readFileSync(new URL('../../bench/results/latest.json', import.meta.url), 'utf8')) as { figures: Figure[]; notRun?: Array<{ scenario: string; runtime: string; error: string }> };
+    for (const scenario of ['crash-alert', 'confirm-writable', 'promotion-streaming', 'status-latency']) {
+      const measured = run.figures.some((f) => f.scenario === scenario && f.runtime === 'docker');
+      const why = run.notRun?.find((n) => n.scenario === scenario && n.runtime === 'docker')?.error;
+      expect(measured || Boolean(why), `${scenario} on docker`).toBe(true);
+    }
+  });
+
   it('runs the crash → alert scenario on a real cluster (quick mode: one kill)', async () => {
     const [f] = await crashAlert({ quick: true, log: () => undefined });
     expect(f.stats.repetitions).toBe(1);

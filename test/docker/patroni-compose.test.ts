@@ -80,6 +80,22 @@ describe('docker-compose.patroni.yml on a real Docker engine', () => {
     s.patroni?.leader === leader &&
     s.nodes.filter((n) => n.name !== leader && n.role === 'replica' && n.up && n.streaming && n.upstream === leader).length === 2;
 
+  /** Polls the CLI until `leader` leads two streaming replicas; on timeout says what it last saw. */
+  const waitHealthy = async (leader: string, timeoutMs: number): Promise<StatusData> => {
+    let last = 'nothing yet';
+    try {
+      return await until(`${leader} leading two streaming replicas in \`clusterbot run "/cluster status" --json\``, async () => {
+        const s = await cli('/cluster status');
+        last = `leader ${s.patroni?.leader}; ` + s.nodes.map((n) => `${n.name} ${n.role} up=${n.up} streaming=${n.streaming} from ${n.upstream}`).join('; ');
+        return healthy(s, leader) && s;
+      }, timeoutMs, 1000);
+    } catch (e) {
+      const ps = await compose('ps').then((r) => r.stdout, () => '');
+      const logs = await compose('logs', '--no-color', '--tail', '15').then((r) => r.stdout, () => '');
+      throw new Error(`${(e as Error).message}; last status: ${last}\n${ps}\n${logs}`);
+    }
+  };
+
   beforeAll(async () => {
     try {
       await sh('docker', ['info', '--format', '{{.ServerVersion}}'], {}, 20_000);
@@ -143,13 +159,15 @@ describe('docker-compose.patroni.yml on a real Docker engine', () => {
     const raw = readFileSync(join(REPO, 'docker-compose.patroni.yml'), 'utf8');
     expect(raw).not.toMatch(/^\s*\w*PASSWORD:\s*(?!\$\{)\S/m);
     expect(raw).toMatch(/subnet: \$\{PATRONI_SUBNET:-/);
+    // primary bootstraps: the other members wait for it to be healthy.
+    expect(text.match(/primary:\s+condition: service_healthy/g)?.length).toBe(2);
   });
 
   it('comes up with one leader, two streaming replicas and the seed schema; the CLI status says so', async () => {
     const t0 = Date.now();
     await compose('up', '-d');
     const tUp = Date.now();
-    const status = await until('a leader and two streaming replicas in `clusterbot run "/cluster status" --json`', () => cli('/cluster status').then((s) => healthy(s, 'primary') && s), 150_000, 1000);
+    const status = await waitHealthy('primary', 150_000);
     console.log(`[patroni-compose] up -d ${((tUp - t0) / 1000).toFixed(1)} s; leader + 2 streaming replicas seen by the CLI after ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     expect(status.backend).toBe('patroni');
     expect(status.patroni.members.map((m) => `${m.name}:${m.role}:${m.state}`).sort()).toEqual(['primary:leader:running', 'readonly:replica:running', 'standby:replica:running']);
@@ -161,7 +179,7 @@ describe('docker-compose.patroni.yml on a real Docker engine', () => {
       }, 30_000);
       expect(rows[0].n).toBe(5);
     }
-  });
+  }, 240_000);
 
   it('a button-confirmed /cluster switchover through the router moves the leader', async () => {
     expect(app).not.toBeNull();
@@ -178,8 +196,8 @@ describe('docker-compose.patroni.yml on a real Docker engine', () => {
     console.log(`[patroni-compose] switchover: ${done.title}; click → result ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     expect(done.failed).toBeFalsy();
     expect(done.data).toMatchObject({ ok: true, from: 'primary', to: 'standby', primary: 'standby' });
-    const status = await until('standby leading with two streaming replicas (CLI)', () => cli('/cluster status').then((s) => healthy(s, 'standby') && s), 90_000, 1000);
+    const status = await waitHealthy('standby', 90_000);
     console.log(`[patroni-compose] old leader streaming from standby ${((Date.now() - t0) / 1000).toFixed(1)} s after the click`);
     expect(status.nodes.find((n) => n.name === 'primary')).toMatchObject({ role: 'replica', streaming: true, upstream: 'standby' });
-  });
+  }, 180_000);
 });

@@ -51,7 +51,7 @@ export async function composeCommand(): Promise<string[]> {
 }
 
 /** A /24 in 172.21–31.x that no Docker network on this engine uses yet. */
-async function freeSubnet(): Promise<string> {
+export async function freeSubnet(): Promise<string> {
   const { stdout } = await sh('docker', ['network', 'ls', '-q']);
   const ids = stdout.split('\n').filter(Boolean);
   const used = ids.length ? (await sh('docker', ['network', 'inspect', '--format', '{{range .IPAM.Config}}{{.Subnet}} {{end}}', ...ids])).stdout : '';

@@ -1,0 +1,203 @@
+// docker-compose.patroni.yml on a real Docker engine (issue 11, "a compose file that runs the
+// Patroni variant"): etcd + three Patroni members in containers, published on free loopback ports
+// in a free subnet under a unique project name; the bot runs on the host with CLUSTER_BACKEND=patroni
+// (`node bin/clusterbot.js run "/cluster status" --json`) and a button-confirmed switchover through
+// the router moves the leader. `docker-compose down -v` always runs afterwards.
+import { execFile } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApp, type App } from '../../src/app.js';
+import { loadConfig } from '../../src/config.js';
+import type { Principal, Surface } from '../../src/core/context.js';
+import { botTestEnv, freePort } from '../helpers/cluster.js';
+import { REPO, composeCommand, freeSubnet, removeProject, sh, until } from '../helpers/docker.js';
+
+const PATRONI_IMAGE = process.env.PATRONI_IMAGE || 'clusterbot-patroni:15';
+const BASE = 'debian:bookworm-slim';
+const NODES = ['primary', 'standby', 'readonly'] as const;
+const BIN = join(REPO, 'bin/clusterbot.js');
+const DIST = join(REPO, 'dist/src/cli.js');
+const execFileP = promisify(execFile);
+
+interface StatusData {
+  backend: string;
+  primary: string | null;
+  nodes: Array<{ name: string; role: string; up: boolean; streaming: boolean; upstream: string | null }>;
+  patroni: { leader: string | null; members: Array<{ name: string; role: string; state: string }> };
+}
+
+/** What the image is built from: postgres/patroni/*, the seed's bootstrap SQL and archive-wal.sh. */
+function imageHash(): string {
+  const h = createHash('sha256');
+  const files = [...readdirSync(join(REPO, 'postgres/patroni')).sort().map((f) => `postgres/patroni/${f}`), 'postgres/init/01-bootstrap.sql', 'postgres/archive-wal.sh'];
+  for (const f of files) h.update(f).update('\0').update(readFileSync(join(REPO, f))).update('\0');
+  return h.digest('hex').slice(0, 16);
+}
+
+/** Builds the Patroni image unless one with the same source hash is already on the engine. */
+async function ensurePatroniImage(): Promise<void> {
+  const hash = imageHash();
+  const have = await sh('docker', ['image', 'inspect', '--format', '{{index .Config.Labels "clusterbot.patroni.hash"}}', PATRONI_IMAGE], {}, 20_000)
+    .then((r) => r.stdout.trim())
+    .catch(() => '');
+  if (have === hash) return;
+  try {
+    await sh('docker', ['image', 'inspect', BASE], {}, 20_000);
+  } catch {
+    throw new Error(`building ${PATRONI_IMAGE} needs the base image ${BASE}: run \`sudo bash scripts/docker-prereqs.sh\` (pulls it, or builds it with debootstrap)`);
+  }
+  const t0 = Date.now();
+  await sh('docker', ['build', '-q', '--label', `clusterbot.patroni.hash=${hash}`, '-t', PATRONI_IMAGE, '-f', 'postgres/patroni/Dockerfile', 'postgres'], {}, 600_000);
+  console.log(`[patroni-compose] built ${PATRONI_IMAGE} (${hash}) in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+}
+
+describe('docker-compose.patroni.yml on a real Docker engine', () => {
+  const project = `cbtestpatroni${randomBytes(3).toString('hex')}`;
+  const home = mkdtempSync(join(tmpdir(), 'clusterbot-patroni-compose-'));
+  const envFile = join(home, 'compose.env');
+  let composeEnv: Record<string, string> = {};
+  let botEnv: Record<string, string> = {};
+  let app: App | null = null;
+  let subnet = '';
+  const pgPorts: number[] = [];
+  const apiPorts: number[] = [];
+
+  const compose = async (...args: string[]) => {
+    const [cmd, ...pre] = await composeCommand();
+    return sh(cmd, [...pre, '-f', 'docker-compose.patroni.yml', '--project-name', project, '--env-file', envFile, ...args], composeEnv, 300_000);
+  };
+  /** The built CLI on the host, as a user would run it. */
+  const cli = async (text: string): Promise<StatusData> => {
+    const { stdout } = await execFileP(process.execPath, [BIN, 'run', text, '--json'], { cwd: REPO, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...botEnv, HTTP_PORT: String(await freePort()) }, timeout: 60_000 });
+    return JSON.parse(stdout) as StatusData;
+  };
+  const healthy = (s: StatusData, leader: string) =>
+    s.primary === leader &&
+    s.patroni?.leader === leader &&
+    s.nodes.filter((n) => n.name !== leader && n.role === 'replica' && n.up && n.streaming && n.upstream === leader).length === 2;
+
+  /** Polls the CLI until `leader` leads two streaming replicas; on timeout says what it last saw. */
+  const waitHealthy = async (leader: string, timeoutMs: number): Promise<StatusData> => {
+    let last = 'nothing yet';
+    try {
+      return await until(`${leader} leading two streaming replicas in \`clusterbot run "/cluster status" --json\``, async () => {
+        const s = await cli('/cluster status');
+        last = `leader ${s.patroni?.leader}; ` + s.nodes.map((n) => `${n.name} ${n.role} up=${n.up} streaming=${n.streaming} from ${n.upstream}`).join('; ');
+        return healthy(s, leader) && s;
+      }, timeoutMs, 1000);
+    } catch (e) {
+      const ps = await compose('ps').then((r) => r.stdout, () => '');
+      const logs = await compose('logs', '--no-color', '--tail', '15').then((r) => r.stdout, () => '');
+      throw new Error(`${(e as Error).message}; last status: ${last}\n${ps}\n${logs}`);
+    }
+  };
+
+  beforeAll(async () => {
+    try {
+      await sh('docker', ['info', '--format', '{{.ServerVersion}}'], {}, 20_000);
+    } catch (e) {
+      throw new Error(`this suite needs a Docker engine and none answers (${(e as Error).message.split('\n')[0]}): run \`sudo bash scripts/docker-prereqs.sh\`, or start your Docker engine`);
+    }
+    if (!existsSync(DIST)) throw new Error('dist/ is missing: run `npm run build` (scripts/test.sh does it)');
+    await ensurePatroniImage();
+    while (pgPorts.length + apiPorts.length < 6) {
+      const p = await freePort();
+      if (pgPorts.includes(p) || apiPorts.includes(p)) continue;
+      (pgPorts.length < 3 ? pgPorts : apiPorts).push(p);
+    }
+    subnet = await freeSubnet();
+    const secrets = {
+      POSTGRES_ADMIN_PASSWORD: `adm${randomBytes(10).toString('hex')}`,
+      POSTGRES_REPLICATOR_PASSWORD: `rep${randomBytes(10).toString('hex')}`,
+      PATRONI_PASSWORD: `pat${randomBytes(10).toString('hex')}`,
+    };
+    composeEnv = {
+      COMPOSE_PROJECT_NAME: project,
+      PATRONI_IMAGE,
+      PATRONI_SUBNET: subnet,
+      DOCKER_BIND_ADDRESS: '127.0.0.1',
+      ...Object.fromEntries(NODES.map((n, i) => [`POSTGRES_${n.toUpperCase()}_PORT`, String(pgPorts[i])])),
+      ...Object.fromEntries(NODES.map((n, i) => [`PATRONI_${n.toUpperCase()}_API_PORT`, String(apiPorts[i])])),
+      ...secrets,
+    };
+    writeFileSync(envFile, Object.entries(composeEnv).map(([k, v]) => `${k}=${v}`).join('\n') + '\n', { mode: 0o600 });
+    botEnv = {
+      ...(await botTestEnv()),
+      CLUSTERBOT_HOME: home,
+      CLUSTER_BACKEND: 'patroni',
+      PATRONI_URLS: apiPorts.map((p) => `http://127.0.0.1:${p}`).join(','),
+      PATRONI_USERNAME: 'clusterbot',
+      PATRONI_PASSWORD: secrets.PATRONI_PASSWORD,
+      CLUSTER_NODES: `primary:${pgPorts[0]},standby:${pgPorts[1]},readonly:${pgPorts[2]}:nofailover`,
+      POSTGRES_ADMIN_PASSWORD: secrets.POSTGRES_ADMIN_PASSWORD,
+      POSTGRES_REPLICATOR_PASSWORD: secrets.POSTGRES_REPLICATOR_PASSWORD,
+    };
+  }, 660_000);
+
+  afterAll(async () => {
+    await app?.close().catch(() => undefined);
+    if (composeEnv.COMPOSE_PROJECT_NAME) {
+      const t0 = Date.now();
+      await compose('down', '-v', '--remove-orphans').catch((e: Error) => console.log(`[patroni-compose] down -v failed: ${e.message.split('\n')[0]}`));
+      await removeProject(project);
+      console.log(`[patroni-compose] down -v in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    }
+    rmSync(home, { recursive: true, force: true });
+  }, 180_000);
+
+  it('validates: etcd + three members, ports, subnet and image from the env, no password in the file', async () => {
+    const { stdout: text } = await compose('config');
+    for (const s of ['etcd', ...NODES]) expect(text).toContain(`  ${s}:`);
+    expect(text).toContain(`subnet: ${subnet}`);
+    for (const p of [...pgPorts, ...apiPorts]) expect(text).toMatch(new RegExp(`127\\.0\\.0\\.1:${p}:(5432|8008)|published: "?${p}"?`));
+    expect(text).toContain(`image: ${PATRONI_IMAGE}`);
+    expect(text).toMatch(/NOFAILOVER: "true"/);
+    const raw = readFileSync(join(REPO, 'docker-compose.patroni.yml'), 'utf8');
+    expect(raw).not.toMatch(/^\s*\w*PASSWORD:\s*(?!\$\{)\S/m);
+    expect(raw).toMatch(/subnet: \$\{PATRONI_SUBNET:-/);
+    // primary bootstraps: the other members wait for it to be healthy.
+    expect(text.match(/primary:\s+condition: service_healthy/g)?.length).toBe(2);
+  });
+
+  it('comes up with one leader, two streaming replicas and the seed schema; the CLI status says so', async () => {
+    const t0 = Date.now();
+    await compose('up', '-d');
+    const tUp = Date.now();
+    const status = await waitHealthy('primary', 150_000);
+    console.log(`[patroni-compose] up -d ${((tUp - t0) / 1000).toFixed(1)} s; leader + 2 streaming replicas seen by the CLI after ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    expect(status.backend).toBe('patroni');
+    expect(status.patroni.members.map((m) => `${m.name}:${m.role}:${m.state}`).sort()).toEqual(['primary:leader:running', 'readonly:replica:running', 'standby:replica:running']);
+    app = await createApp(loadConfig({ ...botEnv, HTTP_PORT: String(await freePort()) }));
+    for (const node of NODES) {
+      const rows = await until(`the seed rows on ${node}`, async () => {
+        const r = (await app!.services.pools.query(app!.services.node(node), 'SELECT count(*)::int AS n FROM proyecto.usuarios')).rows as Array<{ n: number }>;
+        return r[0].n === 5 && r;
+      }, 30_000);
+      expect(rows[0].n).toBe(5);
+    }
+  }, 240_000);
+
+  it('a button-confirmed /cluster switchover through the router moves the leader', async () => {
+    expect(app).not.toBeNull();
+    const surface: Surface = { platform: 'shell', channel: 'test' };
+    const who = (id: string): Principal => ({ id, display: id, platform: 'shell' });
+    const card = await app!.router.handle('/cluster switchover', who('tester'), surface);
+    expect(card.failed).toBeFalsy();
+    expect(card.title).toBe('Confirm: Switchover primary → standby via Patroni');
+    const confirm = card.buttons!.find((b) => b.actionId.startsWith('cb:confirm:'))!;
+    const refused = await app!.router.press(confirm.actionId, who('victor'), surface);
+    expect(refused.failed).toBe(true);
+    const t0 = Date.now();
+    const done = await app!.router.press(confirm.actionId, who('alice'), surface);
+    console.log(`[patroni-compose] switchover: ${done.title}; click → result ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    expect(done.failed).toBeFalsy();
+    expect(done.data).toMatchObject({ ok: true, from: 'primary', to: 'standby', primary: 'standby' });
+    const status = await waitHealthy('standby', 90_000);
+    console.log(`[patroni-compose] old leader streaming from standby ${((Date.now() - t0) / 1000).toFixed(1)} s after the click`);
+    expect(status.nodes.find((n) => n.name === 'primary')).toMatchObject({ role: 'replica', streaming: true, upstream: 'standby' });
+  }, 180_000);
+});

@@ -10,7 +10,9 @@ const VOLUME = '/var/lib/postgresql/data';
 const CACHE_MS = 10_000;
 
 export class VolumeFence {
-  private readonly cache = new Map<string, { at: number; fenced: boolean }>();
+  private readonly cache = new Map<string, number>();
+  /** Bumped by every fence/unfence, so a read that started before one is never remembered. */
+  private generation = 0;
 
   constructor(
     private readonly docker: Docker,
@@ -19,6 +21,7 @@ export class VolumeFence {
 
   /** Forget what was read for a volume (it was written, or a container now owns it). */
   forget(volume: string): void {
+    this.generation++;
     this.cache.delete(volume);
   }
 
@@ -42,17 +45,22 @@ export class VolumeFence {
     return this.run(volume, ['/usr/local/bin/node-tool.sh', 'unfence']);
   }
 
-  /** Every status snapshot asks: the answer is kept briefly (fence/unfence drop it at once). */
+  /**
+   * Every status snapshot asks, so a "fenced" answer is kept briefly. Only that one: remembering
+   * "not fenced" could outlive a fence that landed while the read was in flight — the unsafe
+   * direction. A read that overlapped a fence/unfence is not remembered at all.
+   */
   async isFenced(volume: string): Promise<boolean> {
-    const cached = this.cache.get(volume);
-    if (cached && Date.now() - cached.at < CACHE_MS) return cached.fenced;
+    const at = this.cache.get(volume);
+    if (at !== undefined && Date.now() - at < CACHE_MS) return true;
+    const generation = this.generation;
     let fenced = false;
     if (await this.exists(volume)) {
       const r = await this.run(volume, ['test', '-f', `${VOLUME}/FENCED`]);
       if (r.code > 1) throw new Error(`reading the fence marker on ${volume} failed (exit ${r.code}): ${r.stderr.trim()}`);
       fenced = r.code === 0;
     }
-    this.cache.set(volume, { at: Date.now(), fenced });
+    if (fenced && generation === this.generation) this.cache.set(volume, Date.now());
     return fenced;
   }
 

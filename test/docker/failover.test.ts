@@ -4,7 +4,7 @@
 // `/cluster rejoin primary` makes it a streaming replica of the new primary.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { principal } from '../helpers/cluster.js';
-import { newDockerCluster, sh, until, type DockerCluster } from '../helpers/docker.js';
+import { newDockerCluster, sh, until, type DockerCluster, nodesTakingWrites } from '../helpers/docker.js';
 
 interface Step {
   step: string;
@@ -13,28 +13,13 @@ interface Step {
   detail: string;
 }
 
-const NODES = ['primary', 'standby', 'readonly'];
 
 describe('failover and rejoin on containers (RUNTIME=docker)', () => {
   let c: DockerCluster;
   const snapshot = () => c.app.services.snapshot();
   const nodeOf = async (name: string) => (await snapshot()).nodes.find((n) => n.name === name)!;
 
-  /** A real INSERT on every node that answers: the names of those that took it. */
-  const writers = async (tag: string): Promise<string[]> => {
-    const took: string[] = [];
-    for (const n of NODES) {
-      await c.app.services.pools.reset(c.app.services.node(n));
-      try {
-        await c.sql(n, 'INSERT INTO proyecto.carga (nodo, tag) VALUES ($1, $2)', [n, tag]);
-        took.push(n);
-      } catch (e) {
-        // Refused (read-only) or down: either way it took no write.
-        expect((e as Error).message).toMatch(/read-only|ECONNREFUSED|terminat|connect|starting up|shutting down|recovery/i);
-      }
-    }
-    return took;
-  };
+  const writers = (tag: string) => nodesTakingWrites(c, tag);
 
   beforeAll(async () => {
     c = await newDockerCluster('fo');

@@ -6,14 +6,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NodeConfig } from '../../src/config.js';
 import { principal } from '../helpers/cluster.js';
-import { newDockerCluster, sh, until, type DockerCluster } from '../helpers/docker.js';
+import { newDockerCluster, sh, until, type DockerCluster, nodesTakingWrites } from '../helpers/docker.js';
 
 interface Step {
   step: string;
   ms: number;
 }
-
-const NODES = ['primary', 'standby', 'readonly'];
 
 describe('fencing a node whose container was removed (RUNTIME=docker)', () => {
   let c: DockerCluster;
@@ -22,20 +20,7 @@ describe('fencing a node whose container was removed (RUNTIME=docker)', () => {
   const volumeExists = async (name: string) =>
     sh('docker', ['volume', 'inspect', `${c.project}_postgresql-${name}-data`]).then(() => true, () => false);
 
-  /** A real INSERT on every node that answers: the names of those that took it. */
-  const writers = async (tag: string): Promise<string[]> => {
-    const took: string[] = [];
-    for (const n of NODES) {
-      await c.app.services.pools.reset(c.app.services.node(n));
-      try {
-        await c.sql(n, 'INSERT INTO proyecto.carga (nodo, tag) VALUES ($1, $2)', [n, tag]);
-        took.push(n);
-      } catch (e) {
-        expect((e as Error).message).toMatch(/read-only|ECONNREFUSED|terminat|connect|starting up|shutting down|recovery/i);
-      }
-    }
-    return took;
-  };
+  const writers = (tag: string) => nodesTakingWrites(c, tag);
 
   beforeAll(async () => {
     c = await newDockerCluster('fr');

@@ -206,3 +206,25 @@ export async function until<T>(what: string, fn: () => Promise<T | null | undefi
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }
+
+/** The nodes of the default topology, for tests that try every node. */
+export const NODE_NAMES = ['primary', 'standby', 'readonly'];
+
+/**
+ * A real INSERT into proyecto.carga on every node that answers: the names of those that took it.
+ * Exactly one name is the "never two writable primaries" check the failover tests make.
+ */
+export async function nodesTakingWrites(c: DockerCluster, tag: string, nodes = NODE_NAMES): Promise<string[]> {
+  const took: string[] = [];
+  for (const n of nodes) {
+    await c.app.services.pools.reset(c.app.services.node(n));
+    try {
+      await c.sql(n, 'INSERT INTO proyecto.carga (nodo, tag) VALUES ($1, $2)', [n, tag]);
+      took.push(n);
+    } catch (e) {
+      // Refused (read-only), down, or a replica that has not replayed the table yet: no write taken.
+      if (!/read-only|ECONNREFUSED|terminat|connect|starting up|shutting down|recovery|does not exist/i.test((e as Error).message)) throw e;
+    }
+  }
+  return took;
+}

@@ -3,6 +3,8 @@
 // writes bench/results/latest.json and latest.md (the table the README embeds). A run of some
 // scenarios or runtimes writes partial.json/partial.md instead, unless --append merges its figures
 // into latest.* (replacing those of the same scenario and runtime); --quick writes nothing.
+// npm run bench -- --merge FILE…: merges the figures of earlier partial runs (their partial.json, kept
+// under another name) into latest.* the same way, without running anything.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { requireDocker } from '../test/helpers/docker.js';
 import { breakdownLines, machine, markdownTable, type Figure } from './lib.js';
@@ -43,6 +45,7 @@ function parseRuntimes(words: string[]): BenchRuntime[] | string {
 }
 
 async function main(argv: string[]): Promise<number> {
+  if (argv.includes('--merge')) return mergeFiles(argv.filter((a) => a !== '--merge'));
   const quick = argv.includes('--quick');
   const append = argv.includes('--append');
   const words = argv.filter((a) => !a.startsWith('--'));
@@ -113,6 +116,35 @@ async function main(argv: string[]): Promise<number> {
   }
   console.log(`\n${md}`);
   return errors.length || (explicitDocker && notRun.length) ? 1 : 0;
+}
+
+/** Merges saved partial runs into latest.*; the scenarios a partial ran are the keys of its `seconds`. */
+function mergeFiles(files: string[]): number {
+  const dir = new URL('./results/', import.meta.url);
+  const latest = new URL('latest.json', dir);
+  if (!files.length || !existsSync(latest)) {
+    console.error('usage: npm run bench -- --merge bench/results/partial-NAME.json …  (needs bench/results/latest.json)');
+    return 2;
+  }
+  let result = JSON.parse(readFileSync(latest, 'utf8')) as Result;
+  for (const file of files) {
+    if (!existsSync(file)) {
+      console.error(`${file}: no such file — give the path of a saved partial.json`);
+      return 2;
+    }
+    const run = JSON.parse(readFileSync(file, 'utf8')) as Result;
+    if (run.quick) {
+      console.error(`${file}: a --quick run, not merged (its figures are one repetition)`);
+      return 2;
+    }
+    const chosen = [...new Set(Object.keys(run.seconds).map((k) => k.split('@')[0]))];
+    result = merge(result, run, chosen);
+    console.log(`merged ${file}: ${chosen.join(', ')} on ${run.runtimes.join(', ')}`);
+  }
+  writeFileSync(latest, `${JSON.stringify(result, null, 2)}\n`);
+  writeFileSync(new URL('latest.md', dir), markdown(result));
+  console.log('wrote bench/results/latest.json and latest.md');
+  return 0;
 }
 
 /** The figures of `run` replace those of the same scenario and runtime in `base`; order: scenario, then runtime. */

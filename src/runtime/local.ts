@@ -162,6 +162,7 @@ export class LocalRuntime implements Runtime {
   async rewind(node: NodeConfig, source: NodeConfig, opts: ExecOptions = {}): Promise<void> {
     await this.prepare();
     if (await this.isRunning(node)) throw new Error(`${node.name} is running; pg_rewind needs it stopped`);
+    await this.untilReaped(node);
     const p = this.paths(node);
     // An uncleanly stopped target gets crash recovery in single-user mode first, which refuses standby
     // mode; nothing else can start it meanwhile (single-user mode does not listen).
@@ -192,6 +193,15 @@ export class LocalRuntime implements Runtime {
       throw new Error(`${tool} failed on ${node.name} (exit ${r.code}): ${detail}`);
     }
     return r;
+  }
+
+  /**
+   * A SIGKILLed postmaster stays a zombie until init reaps it, and PostgreSQL (postmaster and
+   * pg_rewind's single-user run alike) takes the pid in postmaster.pid for a live one.
+   */
+  private async untilReaped(node: NodeConfig): Promise<void> {
+    const old = this.postmasterPid(node);
+    for (let i = 0; old !== null && i < 150 && isZombie(old); i++) await sleep(100);
   }
 
   private postmasterPid(node: NodeConfig): number | null {
@@ -227,9 +237,7 @@ export class LocalRuntime implements Runtime {
       );
     }
     if (await this.isFenced(node)) this.writeOwned(`${p.data}/standby.signal`, '', 0o600);
-    // A SIGKILLed postmaster stays a zombie until init reaps it; PostgreSQL would take it for a live one.
-    const old = this.postmasterPid(node);
-    for (let i = 0; old !== null && i < 150 && isZombie(old); i++) await sleep(100);
+    await this.untilReaped(node);
     this.expectedExit.delete(node.name);
     const r = await this.exec(node, 'pg_ctl', ['start', '-D', p.data, '-l', p.log, '-w', '-t', '60', '-s'], {}, true);
     if (r.code !== 0) {

@@ -5,13 +5,21 @@ import type { NodePools } from '../db/pools.js';
 import { errorLine } from '../errors.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { inspectCluster } from './inspect.js';
+import { nodeIn, waitFor } from './wait.js';
 
 export interface NodeOutcome {
   node: string;
   action: 'initialised' | 'cloned' | 'started' | 'already running' | 'stopped' | 'already stopped' | 'failed';
   ms: number;
   error?: string;
+  /** For a replica `up` started or cloned: "streaming after N ms", or why it is not streaming yet. */
+  replication?: string;
+  /** True when the node came up but does not stream yet: the command is then done with warnings. */
+  warning?: boolean;
 }
+
+/** How long `up` waits for the replicas it started or cloned to stream. */
+const STREAMING_TIMEOUT_MS = 30_000;
 
 export interface LifecycleDeps {
   config: Config;
@@ -55,7 +63,35 @@ export async function clusterUp(deps: LifecycleDeps): Promise<NodeOutcome[]> {
       outcomes.push(await timed(n, 'cloned', () => runtime.cloneReplica(n, source), deps));
     }
   }
+  await awaitStreaming(deps, outcomes);
   return config.nodes.map((n) => outcomes.find((o) => o.node === n.name)!).filter(Boolean);
+}
+
+/**
+ * A replica is up only once it streams: wait (bounded) until every replica this call started or
+ * cloned streams from a primary, and say per node how long it took — or what it last showed.
+ */
+async function awaitStreaming(deps: LifecycleDeps, outcomes: NodeOutcome[]): Promise<void> {
+  const t0 = performance.now();
+  const brought = outcomes.filter((o) => o.action === 'started' || o.action === 'cloned');
+  const pending = new Set(brought.map((o) => o.node));
+  const r = await waitFor(() => inspectCluster(deps), (snap) => {
+    for (const name of pending) {
+      const n = nodeIn(snap, name);
+      const settled = n.role === 'primary' || n.fenced || (n.role === 'replica' && n.streaming);
+      if (!settled) continue;
+      pending.delete(name);
+      const o = brought.find((x) => x.node === name)!;
+      if (n.role === 'replica') o.replication = `streaming from ${n.upstream ?? '?'} after ${Math.round(performance.now() - t0)} ms`;
+    }
+    return pending.size === 0;
+  }, STREAMING_TIMEOUT_MS, 100);
+  for (const name of pending) {
+    const n = nodeIn(r.snap, name);
+    const o = brought.find((x) => x.node === name)!;
+    o.warning = true;
+    o.replication = `not streaming after ${Math.round(r.ms / 1000)} s (${n.up ? `role ${n.role}${n.error ? `: ${n.error}` : ''}` : `down: ${n.error ?? 'no answer'}`}) — see /cluster logs ${name}, then /cluster follow ${name}`;
+  }
 }
 
 export async function clusterDown(deps: LifecycleDeps): Promise<NodeOutcome[]> {

@@ -191,21 +191,7 @@ export async function removeProject(project: string): Promise<void> {
   if (nets.length) await sh('docker', ['network', 'rm', ...nets]).catch(() => undefined);
 }
 
-/** Poll until the predicate holds (no timing assertion: only a generous upper bound). */
-export async function until<T>(what: string, fn: () => Promise<T | null | undefined | false>, timeoutMs = 180_000, everyMs = 500): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown = null;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-}
+export { until } from './wait.js';
 
 /** The nodes of the default topology, for tests that try every node. */
 export const NODE_NAMES = ['primary', 'standby', 'readonly'];

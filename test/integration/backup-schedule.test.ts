@@ -8,16 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backupModule, runCard, startBackupSchedules } from '../../src/backup/install.js';
 import { ShellAdapter } from '../../src/chat/shell/shell-adapter.js';
 import { principal, startTestCluster, type TestCluster } from '../helpers/cluster.js';
+import { eventually } from '../helpers/wait.js';
 
 const NEVER = '0 0 1 1 *';
-
-async function until(what: string, ok: () => boolean | Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-  const t0 = Date.now();
-  while (!(await ok())) {
-    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe('backup schedules, channel reports and the WAL archiver', () => {
   let c: TestCluster;
@@ -43,7 +36,7 @@ describe('backup schedules, channel reports and the WAL archiver', () => {
     const [{ seg }] = await c.sql<{ seg: string }>('primary', 'SELECT pg_walfile_name(pg_current_wal_lsn()) AS seg');
     writeFileSync(join(archive, seg), 'an impostor, not this segment');
     await c.sql('primary', 'SELECT pg_switch_wal()');
-    await until('the archiver failure in status', async () => (await archiverField()).includes(`FAILING`), 30_000);
+    await eventually('the archiver failure in status', archiverField, (v) => v.includes('FAILING'), { timeoutMs: 30_000 });
     expect(await archiverField()).toMatch(new RegExp(`FAILING since .* on ${seg} \\(\\d+ failures\\)`));
     expect((await c.run('/cluster status')).severity).toBe('warn');
     expect(readFileSync(join(archive, seg), 'utf8')).toBe('an impostor, not this segment');
@@ -51,7 +44,7 @@ describe('backup schedules, channel reports and the WAL archiver', () => {
     rmSync(join(archive, seg));
     await c.sql('primary', "INSERT INTO proyecto.logs_replicacion (evento) VALUES ('archiver test 2')");
     await c.sql('primary', 'SELECT pg_switch_wal()');
-    await until('the archiver to recover', async () => (await archiverField()).startsWith('ok'), 30_000);
+    await eventually('the archiver to recover', archiverField, (v) => v.startsWith('ok'), { timeoutMs: 30_000 });
     expect(existsSync(join(archive, seg)) && statSync(join(archive, seg)).size).toBe(16 * 1024 * 1024);
   });
 
@@ -59,7 +52,7 @@ describe('backup schedules, channel reports and the WAL archiver', () => {
     posted = '';
     const scheduler = startBackupSchedules(c.app, { full: '*/2 * * * * *', incremental: NEVER, prune: NEVER })!;
     try {
-      await until('a report card', () => posted.includes('[#backups]'));
+      await eventually('a report card', () => posted, (p) => p.includes('[#backups]'), { timeoutMs: 60_000 });
     } finally {
       await scheduler.stop();
     }
@@ -110,7 +103,7 @@ describe('backup schedules, channel reports and the WAL archiver', () => {
     posted = '';
     const scheduler = startBackupSchedules(c.app, { full: '*/2 * * * * *', incremental: NEVER, prune: NEVER })!;
     try {
-      await until('a failure card', () => posted.includes('[#backups]'));
+      await eventually('a failure card', () => posted, (p) => p.includes('[#backups]'), { timeoutMs: 60_000 });
     } finally {
       await scheduler.stop();
     }

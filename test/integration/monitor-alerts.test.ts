@@ -4,6 +4,7 @@ import { chmodSync, existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { principal, startTestCluster, type TestCluster } from '../helpers/cluster.js';
 import { alertOf, isAlert, RecordingAdapter } from '../helpers/recording-adapter.js';
+import { eventually } from '../helpers/wait.js';
 import { waitFor, nodeIn } from '../../src/cluster/wait.js';
 import { runningMonitor, startMonitoring } from '../../src/monitor/index.js';
 import type { Monitor } from '../../src/monitor/monitor.js';
@@ -61,7 +62,7 @@ describe('monitor alerts on a real cluster', () => {
     expect(alert.reply.text).toMatch(/Next step: .*\/cluster failover/);
 
     // The killed postmaster stays a zombie until init reaps it; PostgreSQL refuses to start while its pid exists.
-    await waitUntil(() => !existsSync(`/proc/${pid}`), 'the killed postmaster to be reaped');
+    await eventually('the killed postmaster to be reaped', () => existsSync(`/proc/${pid}`), (alive) => !alive);
     await runtime.start(node('primary'));
     const resolved = await rec.waitFor(isAlert('thread', 'primary_down:primary', 'resolved'), 'resolution', { after: mark });
     expect(resolved.threadOf).toBe(alert.ref);
@@ -148,8 +149,7 @@ describe('monitor alerts on a real cluster', () => {
     const key = 'node_down:readonly';
     const mark = rec.mark();
     await c.app.services.runtime.stop(node('readonly'));
-    const recorded = await waitUntil(() => monitor.alerts.state.alerts[key] !== undefined, 'the muted alert in the alert state');
-    expect(recorded).toBe(true);
+    await eventually('the muted alert in the alert state', () => Object.keys(monitor.alerts.state.alerts), (keys) => keys.includes(key));
     for (let i = 0; i < 3; i++) {
       monitor.kick('test');
       await monitor.settle();
@@ -187,11 +187,3 @@ function warn_ref(rec: RecordingAdapter, key: string, mark: number): number {
   return rec.since(mark).find(isAlert('post', key, 'firing'))!.ref;
 }
 
-async function waitUntil(cond: () => boolean, what: string, timeoutMs = 20_000): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return true;
-}

@@ -5,6 +5,7 @@ import { inflateSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { principal, startTestCluster, type TestCluster } from '../helpers/cluster.js';
 import { isAlert, RecordingAdapter } from '../helpers/recording-adapter.js';
+import { eventually } from '../helpers/wait.js';
 import { HttpServer } from '../../src/http/server.js';
 import { observeFailoverStep, runningMonitor, startMonitoring, stopMonitoring } from '../../src/monitor/index.js';
 
@@ -77,16 +78,6 @@ describe('monitor metrics, health, lag chart and reports', () => {
     expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
     return parseProm(await res.text());
   };
-  async function until<T>(fn: () => Promise<T>, ok: (v: T) => boolean, what: string, timeoutMs = 20_000): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const v = await fn();
-      if (ok(v)) return v;
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-
   beforeAll(async () => {
     c = await startTestCluster({
       env: { MONITOR_INTERVAL_SECONDS: '0.5', LAG_HISTORY_HOURS: '1', HEALTH_REPORT_CRON: '*/2 * * * * *', NOT_STREAMING_WARN_SECONDS: '60' },
@@ -103,7 +94,7 @@ describe('monitor metrics, health, lag chart and reports', () => {
   });
 
   it('serves /metrics as Prometheus text with correct per-node gauges', async () => {
-    const m = await until(metrics, (s) => pick(s, 'clusterbot_node_up', { node: 'readonly' }) !== undefined, 'the first monitor loop');
+    const m = await eventually('the first monitor loop', metrics, (s) => pick(s, 'clusterbot_node_up', { node: 'readonly' }) !== undefined);
     for (const n of ['primary', 'standby', 'readonly']) {
       expect(pick(m, 'clusterbot_node_up', { node: n }), n).toBe(1);
       expect(pick(m, 'clusterbot_node_timeline', { node: n }), n).toBe(1);
@@ -125,7 +116,7 @@ describe('monitor metrics, health, lag chart and reports', () => {
     await c.sql('standby', 'SELECT pg_wal_replay_pause()');
     try {
       await c.sql('primary', "INSERT INTO filler SELECT repeat('z', 1000) FROM generate_series(1, 4000)");
-      const lagged = await until(metrics, (s) => (pick(s, 'clusterbot_replication_lag_bytes', { node: 'standby' }) ?? 0) > 3_000_000, 'standby lag in /metrics');
+      const lagged = await eventually('standby lag in /metrics', metrics, (s) => (pick(s, 'clusterbot_replication_lag_bytes', { node: 'standby' }) ?? 0) > 3_000_000);
       const snap = await c.app.services.snapshot();
       const truth = snap.nodes.find((n) => n.name === 'standby')!.lagBytes!;
       // Replay is paused and nothing else writes much: the gauge matches the cluster within one loop's WAL.
@@ -135,12 +126,12 @@ describe('monitor metrics, health, lag chart and reports', () => {
     }
 
     await c.app.services.runtime.stop(node('readonly'));
-    const down = await until(metrics, (s) => pick(s, 'clusterbot_node_up', { node: 'readonly' }) === 0, 'readonly down in /metrics');
+    const down = await eventually('readonly down in /metrics', metrics, (s) => pick(s, 'clusterbot_node_up', { node: 'readonly' }) === 0);
     expect(pick(down, 'clusterbot_node_role', { node: 'readonly', role: 'down' })).toBe(1);
     expect(pick(down, 'clusterbot_node_timeline', { node: 'readonly' })).toBeUndefined();
     expect(pick(down, 'clusterbot_alerts_firing', { severity: 'warn' })).toBeGreaterThanOrEqual(1);
     await c.app.services.runtime.start(node('readonly'));
-    await until(metrics, (s) => pick(s, 'clusterbot_node_up', { node: 'readonly' }) === 1, 'readonly back in /metrics');
+    await eventually('readonly back in /metrics', metrics, (s) => pick(s, 'clusterbot_node_up', { node: 'readonly' }) === 1);
 
     observeFailoverStep('promote', 320);
     const after = await metrics();
@@ -170,7 +161,7 @@ describe('monitor metrics, health, lag chart and reports', () => {
 
   it('/cluster lag 10m renders a valid PNG with one series per replica', async () => {
     const monitor = runningMonitor(c.app.services)!;
-    await until(async () => monitor.history.size, (n) => n >= 5, 'five lag samples');
+    await eventually('five lag samples', async () => monitor.history.size, (n) => n >= 5);
     const reply = await c.run('/cluster lag 10m', principal('victor'));
     expect(reply.failed).toBeFalsy();
     expect(reply.title).toBe('Replication lag, last 10 min');

@@ -1,8 +1,8 @@
 // Writes docs/configuration.md from the zod schema in src/config.ts: every key with its type, its
 // default and its description. Sections and key order follow .env.example; a key without a
-// `.describe()` falls back to its .env.example comment. `npm run docs` runs it;
-// test/unit/config-docs.test.ts fails when the committed page is stale.
-import { readFileSync, writeFileSync } from 'node:fs';
+// `.describe()` falls back to its .env.example comment. `npm run docs` (scripts/gen-docs.ts) runs
+// it; test/unit/config-docs.test.ts fails when the committed page is stale.
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { z } from 'zod';
 import { configSchema } from '../src/config.js';
@@ -177,9 +177,4 @@ export function renderConfigDocs(envExample = readFileSync(ENV_EXAMPLE, 'utf8'))
     );
   }
   return `${lines.join('\n')}\n`;
-}
-
-if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  writeFileSync(CONFIG_DOC, renderConfigDocs());
-  console.log(`wrote ${CONFIG_DOC}`);
 }

@@ -1,11 +1,33 @@
-// docs/configuration.md is generated from the zod schema (npm run docs): it must match the schema
-// as it is now, and name every key with its real default.
+// docs/ pages that `npm run docs` generates: the configuration reference from the zod schema (every
+// key with its real default) and the benchmark tables copied from bench/results/*.md. A committed
+// page that differs from what the generator makes now fails, saying how to fix it.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { CONFIG_DOC, keyDocs, parseEnvExample, renderConfigDocs } from '../../scripts/gen-config-docs.js';
+import { embedBenchResults, generatedDocs } from '../../scripts/gen-docs.js';
 import { configSchema, loadConfig } from '../../src/config.js';
 
 const envExample = readFileSync(new URL('../../.env.example', import.meta.url), 'utf8');
+
+describe('generated docs', () => {
+  it('every generated page is committed as the generator makes it now (performance.md embeds bench/results/latest.md)', () => {
+    const pages = generatedDocs();
+    expect([...pages.keys()].map((p) => p.replace(/^.*\/docs\//, 'docs/'))).toEqual(expect.arrayContaining(['docs/configuration.md', 'docs/performance.md']));
+    for (const [path, fresh] of pages) {
+      const committed = readFileSync(path, 'utf8');
+      expect(committed === fresh, `${path.replace(/^.*\/docs\//, 'docs/')} is stale: run npm run docs`).toBe(true);
+    }
+    const latest = readFileSync(new URL('../../bench/results/latest.md', import.meta.url), 'utf8').trim();
+    expect(readFileSync(new URL('../../docs/performance.md', import.meta.url), 'utf8')).toContain(latest);
+  });
+
+  it('replaces only what lies between the markers of a bench results file', () => {
+    const page = ['intro', '<!-- begin bench/results/x.md: generated -->', 'old table', '<!-- end bench/results/x.md -->', 'outro'].join('\n');
+    expect(embedBenchResults(page, (rel) => (rel === 'bench/results/x.md' ? '| new |\n' : 'wrong file'))).toBe(
+      ['intro', '<!-- begin bench/results/x.md: generated -->', '| new |', '<!-- end bench/results/x.md -->', 'outro'].join('\n'),
+    );
+  });
+});
 
 describe('configuration reference (docs/configuration.md)', () => {
   it('is up to date with src/config.ts and .env.example', () => {

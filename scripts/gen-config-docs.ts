@@ -123,9 +123,11 @@ export function parseEnvExample(text: string): EnvExample {
   return out;
 }
 
-export function keyDocs(envExample: string): { sections: Array<{ title: string; keys: KeyDoc[] }>; composeOnly: EnvExample['composeOnly'] } {
+export function keyDocs(
+  envExample: string,
+  shape: Record<string, z.ZodType> = configSchema.shape,
+): { sections: Array<{ title: string; keys: KeyDoc[] }>; composeOnly: EnvExample['composeOnly'] } {
   const env = parseEnvExample(envExample);
-  const shape = configSchema.shape as Record<string, z.ZodType>;
   const doc = (key: string): KeyDoc => ({
     key,
     type: typeOf(shape[key]),

@@ -3,6 +3,7 @@
 // page that differs from what the generator makes now fails, saying how to fix it.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { CONFIG_DOC, keyDocs, parseEnvExample, renderConfigDocs } from '../../scripts/gen-config-docs.js';
 import { embedBenchResults, generatedDocs } from '../../scripts/gen-docs.js';
 import { configSchema, loadConfig } from '../../src/config.js';
@@ -62,5 +63,15 @@ describe('configuration reference (docs/configuration.md)', () => {
     expect(env.comments.get('B_KEY')).toBe('Shared by both.');
     expect(env.comments.has('C_KEY')).toBe(false);
     expect(env.composeOnly).toEqual([{ key: 'D_KEY', example: 'x' }]);
+
+    const shape = { A_KEY: z.coerce.number().int().default(1), B_KEY: z.string().optional().describe('Own words.'), NEW_KEY: z.string().default('n') };
+    const docs = keyDocs('# --- one ---\n# Shared by both.\nA_KEY=1\nB_KEY=2\n', shape);
+    expect(docs.sections).toEqual([
+      { title: 'one', keys: [
+        { key: 'A_KEY', type: 'integer', default: '`1`', description: 'Shared by both.' },
+        { key: 'B_KEY', type: 'text', default: '(unset)', description: 'Own words.' },
+      ] },
+      { title: 'other (not yet in .env.example)', keys: [{ key: 'NEW_KEY', type: 'text', default: '`n`', description: '' }] },
+    ]);
   });
 });

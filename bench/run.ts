@@ -1,6 +1,6 @@
 // npm run bench [-- <scenario> …] [local|docker] [--quick] [--append]: runs the scenarios on each
 // runtime (default: local, and docker when an engine answers; or BENCH_RUNTIMES=local,docker) and
-// writes bench/results/latest.json and latest.md (the table the README embeds). A run of some
+// writes bench/results/latest.json and latest.md (the table docs/performance.md embeds: npm run docs copies it in). A run of some
 // scenarios or runtimes writes partial.json/partial.md instead, unless --append merges its figures
 // into latest.* (replacing those of the same scenario and runtime); --quick writes nothing.
 // npm run bench -- --merge FILE…: merges the figures of earlier partial runs (their partial.json, kept
@@ -109,7 +109,7 @@ async function main(argv: string[]): Promise<number> {
   }
   const md = markdown(result);
   if (!quick) {
-    // A run of some scenarios must not replace the full table the README embeds (unless appended).
+    // A run of some scenarios must not replace the full table docs/performance.md embeds (unless appended).
     writeFileSync(new URL(`${base}.json`, dir), `${JSON.stringify(result, null, 2)}\n`);
     writeFileSync(new URL(`${base}.md`, dir), md);
     console.log(`wrote bench/results/${base}.json and ${base}.md`);

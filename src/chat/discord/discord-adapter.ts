@@ -53,7 +53,7 @@ export class DiscordAdapter implements ChatAdapter {
 
   async start(): Promise<void> {
     const token = this.config.DISCORD_TOKEN;
-    if (!token) throw new UserError('DISCORD_TOKEN is not set', 'see the README section "Discord"', 'config');
+    if (!token) throw new UserError('DISCORD_TOKEN is not set', 'set up the bot as in docs/discord.md', 'config');
     const c = this.client;
     c.on(Events.InteractionCreate, (i) => {
       const answered = (id: string, steps: readonly string[]) => {

@@ -64,7 +64,7 @@ export class SlackAdapter implements ChatAdapter {
     private readonly config: Config,
     private readonly opts: SlackAdapterOptions = {},
   ) {
-    if (!config.SLACK_BOT_TOKEN) throw new UserError('SLACK_BOT_TOKEN is not set', 'add the bot token (xoxb-…) to .env — see README "## Slack"', 'config');
+    if (!config.SLACK_BOT_TOKEN) throw new UserError('SLACK_BOT_TOKEN is not set', 'add the bot token (xoxb-…) to .env — see docs/slack.md', 'config');
     this.mode = slackMode(config);
     if (this.mode === 'http' && !config.SLACK_SIGNING_SECRET) throw new UserError('Slack HTTP mode needs SLACK_SIGNING_SECRET', 'add the signing secret to .env, or set SLACK_APP_TOKEN for Socket Mode', 'config');
     if (this.mode === 'socket' && !config.SLACK_APP_TOKEN) throw new UserError('SLACK_MODE=socket needs SLACK_APP_TOKEN', 'add an app-level token (xapp-…) with connections:write to .env', 'config');

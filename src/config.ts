@@ -77,6 +77,8 @@ export const configSchema = z.object({
 
   // --- failover ---
   FAILOVER_MAX_LAG_BYTES: z.coerce.number().int().nonnegative().default(16 * 1024 * 1024),
+  FOLLOW_TIMEOUT_SECONDS: z.coerce.number().positive().max(3600).default(15),
+  FAILOVER_CATCHUP_SECONDS: z.coerce.number().positive().max(3600).default(30),
 
   // --- monitoring and alerts ---
   MONITOR_INTERVAL_SECONDS: z.coerce.number().positive().max(3600).default(5),

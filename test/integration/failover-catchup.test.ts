@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Reply } from '../../src/chat/reply.js';
 import { lsnDiff } from '../../src/cluster/lsn.js';
 import { startTestCluster, type TestCluster } from '../helpers/cluster.js';
-import { until } from '../helpers/docker.js';
+import { commitRows as commit, cutOff as cut, rowCount, waitRows as wait } from '../helpers/wal-scenario.js';
 
 interface OpData {
   steps: Array<{ step: string; ms: number; ok: boolean; detail: string }>;
@@ -23,7 +23,10 @@ describe('failover catches up from the most advanced surviving replica before pr
   let c: TestCluster;
   const status = async () => (await c.run('/cluster status')).data as StatusData;
   const node = (s: StatusData, name: string) => s.nodes.find((n) => n.name === name)!;
-  const count = async (name: string, table: string) => (await c.sql<{ n: number }>(name, `SELECT count(*)::int AS n FROM ${table}`))[0].n;
+  const count = (name: string, table: string) => rowCount(c, name, table);
+  const commitRows = (primary: string, table: string, from: number, to: number) => commit(c, primary, table, from, to);
+  const waitRows = (name: string, table: string, n: number) => wait(c, name, table, n);
+  const cutOff = (name: string) => cut(c, name);
 
   beforeAll(async () => {
     c = await startTestCluster();
@@ -31,31 +34,6 @@ describe('failover catches up from the most advanced surviving replica before pr
   afterAll(async () => {
     await c?.destroy();
   });
-
-  /** Rows committed one by one on `primary`; returns each row's WAL position right after its commit. */
-  async function commitRows(primary: string, table: string, from: number, to: number): Promise<Map<number, string>> {
-    const after = new Map<number, string>();
-    for (let id = from; id <= to; id++) {
-      await c.sql(primary, `INSERT INTO ${table} (id) VALUES ($1)`, [id]);
-      after.set(id, (await c.sql<{ l: string }>(primary, 'SELECT pg_current_wal_lsn()::text AS l'))[0].l);
-    }
-    return after;
-  }
-
-  async function waitRows(name: string, table: string, n: number): Promise<void> {
-    let last = -1;
-    await until(`${name} to have ${n} rows of ${table} (last seen ${last})`, async () => {
-      last = await count(name, table).catch(() => -1);
-      return last === n;
-    }, 60_000, 100);
-  }
-
-  /** The replica stops receiving WAL (no upstream), the others keep streaming. */
-  async function cutOff(name: string): Promise<void> {
-    await c.sql(name, "ALTER SYSTEM SET primary_conninfo = ''");
-    await c.sql(name, 'SELECT pg_reload_conf()');
-    await until(`${name} to stop streaming`, async () => !node(await status(), name).streaming, 30_000, 100);
-  }
 
   it('standby cut off, readonly streaming, 500 rows, primary killed → standby catches up from readonly: all 500 rows everywhere', async () => {
     await c.sql('primary', 'CREATE TABLE proyecto.filas (id int PRIMARY KEY)');

@@ -2,7 +2,7 @@
 // kept streaming, 500 rows committed, the primary container killed → the failover first catches the
 // standby up from the readonly (cascading over the compose network), then promotes it; every node
 // ends with all 500 rows and the card says after how long each replica streamed. Then `force` on the
-// next failover loses only the LSN range its card named.
+// next failover loses only the LSN range its card named, and a catch-up that cannot finish asks again.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Reply } from '../../src/chat/reply.js';
 import { lsnDiff } from '../../src/cluster/lsn.js';
@@ -89,5 +89,35 @@ describe('failover catch-up and the follow guarantee on containers', () => {
     }
     for (let id = 1; id <= 10; id++) expect(have.has(id)).toBe(true);
     await waitRows(c, 'readonly', 'proyecto.forzado', have.size);
+  });
+
+  it('a catch-up that cannot finish in FAILOVER_CATCHUP_SECONDS promotes nothing and asks again', async () => {
+    // primary leads now; standby (failover-eligible) is rejoined, then cut off with its replay paused.
+    const rj = await c.run('/cluster rejoin standby');
+    expect(rj.failed, dump(rj)).toBeFalsy();
+    await c.sql('primary', 'CREATE TABLE proyecto.tarde (id int PRIMARY KEY)');
+    await waitRows(c, 'standby', 'proyecto.tarde', 0);
+    await cutOff(c, 'standby');
+    await commitRows(c, 'primary', 'proyecto.tarde', 1, 50);
+    await waitRows(c, 'readonly', 'proyecto.tarde', 50);
+    await c.sql('standby', 'SELECT pg_wal_replay_pause()');
+    c.app.services.config.FAILOVER_CATCHUP_SECONDS = 2;
+    try {
+      await kill('primary');
+      const card = await c.run('/cluster failover');
+      expect(card.text).toMatch(/standby will first catch up .* from readonly, then be promoted/);
+      const r = await c.press(card.buttons![0].actionId);
+      expect(r.title, dump(r)).toMatch(/^Failover paused — standby did not catch up from readonly/);
+      expect(r.text).toMatch(/^Nothing was fenced or promoted: .* — replay is paused on standby/);
+      expect(r.text).toMatch(/Promoting standby now loses up to .* that readonly holds: LSN \S+ – \S+\./);
+      expect(r.buttons?.map((b) => b.label)).toEqual(['Promote standby anyway (force)', 'Cancel']);
+      const s = await c.app.services.snapshot();
+      expect(s.writable).toEqual([]);
+      expect(s.nodes.find((n) => n.name === 'standby')).toMatchObject({ role: 'replica', fenced: false });
+      expect((await c.press(r.buttons![1].actionId)).title).toMatch(/^Cancelled/);
+      expect((await c.app.services.snapshot()).writable).toEqual([]);
+    } finally {
+      c.app.services.config.FAILOVER_CATCHUP_SECONDS = 30;
+    }
   });
 });

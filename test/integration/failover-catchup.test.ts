@@ -86,8 +86,11 @@ describe('failover catches up from the most advanced surviving replica before pr
       const card = await c.run('/cluster failover');
       expect(card.buttons?.[0].label, card.text).toBe('Promote primary');
       expect(card.text).toMatch(/primary will first catch up .* from readonly, then be promoted/);
-      const r = await c.press(card.buttons![0].actionId);
+      const edits: Reply[] = [];
+      const r = await c.press(card.buttons![0].actionId, c.admin, { progress: async (e) => void edits.push(e) });
       expect(r.title, dump(r)).toMatch(/^Failover paused — primary did not catch up from readonly/);
+      // Progress on the card while it waited: bytes so far of the total, and the LSN range.
+      expect(edits.some((e) => /▶ catch up from readonly… .* of .* from readonly \(\S+ → \S+\)$/m.test(e.text ?? ''))).toBe(true);
       expect(r.text).toMatch(/^Nothing was fenced or promoted: primary did not catch up from readonly within 2 s: reached \S+ \(replayed \S+\) of \S+, .* short — replay is paused on primary/);
       expect(r.text).toMatch(/Promoting primary now loses up to .* that readonly holds: LSN \S+ – \S+\./);
       expect(r.buttons?.map((b) => b.label)).toEqual(['Promote primary anyway (force)', 'Cancel']);

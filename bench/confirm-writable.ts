@@ -39,7 +39,7 @@ async function allStreaming(c: TestCluster, primary: string, others: string[], t
   }
 }
 
-async function oneFailover(c: TestCluster): Promise<FailoverCycle> {
+export async function oneFailover(c: TestCluster): Promise<FailoverCycle> {
   const s = c.app.services;
   const old = await settled(c);
   const target = nextNode(c, old);

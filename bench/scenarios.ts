@@ -4,6 +4,7 @@
 import { backupThroughput } from './backup-throughput.js';
 import { confirmWritable } from './confirm-writable.js';
 import { crashAlert } from './crash-alert.js';
+import { failoverCatchup } from './failover-catchup.js';
 import { idleFootprint } from './idle-footprint.js';
 import type { Scenario } from './lib.js';
 import { lossUnderLoad } from './loss-under-load.js';
@@ -14,6 +15,7 @@ export const scenarios: Record<string, Scenario> = {
   'crash-alert': crashAlert,
   'confirm-writable': confirmWritable,
   'promotion-streaming': promotionStreaming,
+  'failover-catchup': failoverCatchup,
   'loss-under-load': lossUnderLoad,
   'status-latency': statusLatency,
   'backup-throughput': backupThroughput,

@@ -78,6 +78,8 @@ export const configSchema = z.object({
 
   // --- failover ---
   FAILOVER_MAX_LAG_BYTES: z.coerce.number().int().nonnegative().default(16 * 1024 * 1024).describe('A target replica further behind than this is refused unless `force` is given (16 MiB).'),
+  FOLLOW_TIMEOUT_SECONDS: z.coerce.number().positive().max(3600).default(15).describe('After a failover, switchover, rejoin or follow, how long to wait for each re-pointed replica to stream from the new primary before the result says "done with warnings" (seconds).'),
+  FAILOVER_CATCHUP_SECONDS: z.coerce.number().positive().max(3600).default(30).describe('How long a failover target may take to catch up from a more advanced surviving replica before promotion; past it nothing is promoted and the card asks again (seconds).'),
 
   // --- monitoring and alerts ---
   MONITOR_INTERVAL_SECONDS: z.coerce.number().positive().max(3600).default(5).describe('How often the monitor reads every node (seconds; fractions allowed); a process exit is noticed at once.'),

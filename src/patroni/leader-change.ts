@@ -6,6 +6,7 @@ import type { Reply } from '../chat/reply.js';
 import { formatBytes } from '../cluster/lsn.js';
 import { UserError } from '../errors.js';
 import { describeAnswer, isLeader, type PatroniAnswer, type PatroniMember } from './client.js';
+import { followersOf, waitMembersFollow, type MemberFollow } from './follow.js';
 import { memberFor, nodeFor, patroniClient, patroniSnapshot, type PatroniSnapshot } from './snapshot.js';
 
 export type LeaderChange = 'switchover' | 'failover';
@@ -80,6 +81,8 @@ export interface Outcome {
   newLeader: string | null;
   /** Old leader back as a streaming replica (switchover), or why not yet. */
   oldLeader: string | null;
+  /** Every other member streaming from the new leader, or why not yet (FOLLOW_TIMEOUT_SECONDS). */
+  followers: MemberFollow[];
   message: string;
 }
 
@@ -120,7 +123,7 @@ async function execute(ctx: CommandContext, plan: Plan): Promise<Outcome> {
   const writable = waitWritable(services, plan, started + timeoutMs, abort.signal);
   const [req, writableAt] = await Promise.allSettled([request, writable]);
   if (req.status === 'rejected') {
-    return { ok: false, writableMs: null, patroni: null, newLeader: null, oldLeader: null, message: `Patroni did not accept the ${plan.kind}: ${(req.reason as Error).message}` };
+    return { ok: false, writableMs: null, patroni: null, newLeader: null, oldLeader: null, followers: [], message: `Patroni did not accept the ${plan.kind}: ${(req.reason as Error).message}` };
   }
   const ms = writableAt.status === 'fulfilled' ? writableAt.value : null;
   if (ms === null) {
@@ -133,11 +136,13 @@ async function execute(ctx: CommandContext, plan: Plan): Promise<Outcome> {
       patroni: a,
       newLeader: null,
       oldLeader: null,
+      followers: [],
       message: unknown ? `${said}. Status unknown after ${Math.round((performance.now() - started) / 1000)} s; it may still be in progress — see /cluster status` : said,
     };
   }
+  const followers = waitMembersFollow(services, plan.candidate.name, followersOf(plan), ms);
   const oldLeader = plan.leader && plan.leaderAlive ? await waitOldLeaderStreams(services, plan.leader.name, ctx) : null;
-  return { ok: true, writableMs: Math.round(ms - started), patroni: answer, newLeader: plan.candidate.name, oldLeader, message: 'done' };
+  return { ok: true, writableMs: Math.round(ms - started), patroni: answer, newLeader: plan.candidate.name, oldLeader, followers: await followers, message: 'done' };
 }
 
 /** Poll until Patroni names the candidate leader and the candidate takes a real write. */
@@ -195,11 +200,14 @@ export function outcomeReply(plan: Plan, o: Outcome, who: string, snap: PatroniS
     ...(o.patroni ? [{ label: 'Patroni said', value: describeAnswer(o.patroni) }] : []),
   ];
   const endpoint = snap?.nodes.find((n) => n.name === snap.primary);
+  const lagging = o.followers.filter((f) => !f.ok);
+  const outcome = lagging.length ? 'done with warnings' : 'done';
+  if (o.followers.length) fields.push({ label: 'Replicas', value: o.followers.map((f) => `${f.ok ? '✓' : '⚠'} ${f.line}`).join('\n') });
   return {
-    title: `${verb} done: ${plan.leader?.name ?? 'no leader'} → ${o.newLeader}`,
-    severity: 'ok',
+    title: `${verb} ${outcome}: ${plan.leader?.name ?? 'no leader'} → ${o.newLeader}`,
+    severity: lagging.length ? 'warn' : 'ok',
     text: endpoint ? `Write endpoint: ${endpoint.host}:${endpoint.port} (${endpoint.name})` : undefined,
     fields,
-    data: { ok: true, kind: plan.kind, from: plan.leader?.name ?? null, to: o.newLeader, writableMs: o.writableMs, oldLeader: o.oldLeader, primary: snap?.primary ?? null },
+    data: { ok: true, outcome, kind: plan.kind, from: plan.leader?.name ?? null, to: o.newLeader, writableMs: o.writableMs, oldLeader: o.oldLeader, followers: o.followers, primary: snap?.primary ?? null },
   };
 }

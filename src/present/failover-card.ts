@@ -2,24 +2,38 @@
 // place while steps run, and the final report (who confirmed, step timings, topology, endpoint).
 import type { Field, Reply } from '../chat/reply.js';
 import type { FailoverPlan } from '../cluster/failover/preflight.js';
-import type { OperationRequest, OperationResult } from '../cluster/failover/operation.js';
+import { outcomeOf, type OperationRequest, type OperationResult } from '../cluster/failover/operation.js';
 import type { StepRecord } from '../cluster/failover/steps.js';
 import type { SwitchoverPlan } from '../cluster/failover/switchover.js';
-import { formatBytes } from '../cluster/lsn.js';
+import { formatBytes, lsnDiff } from '../cluster/lsn.js';
 import type { CommandContext } from '../core/context.js';
 import { nodeState, statusJson, writeEndpoint } from './status-card.js';
 
-const bytes = (n: number) => (n < 1024 ? `${n} bytes` : `${formatBytes(n)} (${n} bytes)`);
+export const bytes = (n: number) => (n < 1024 ? `${n} bytes` : `${formatBytes(n)} (${n} bytes)`);
 
-export function failoverConfirmFields(plan: FailoverPlan, target: { host: string; port: number }): { text: string; fields: Field[] } {
-  const warnings = plan.ahead.map(
-    (a) => `⚠ ${a.name}${a.failover ? '' : ' (no-failover node)'} has received ${bytes(a.bytes)} more WAL than ${plan.target}: that WAL is lost with this failover, and ${a.name} will be rewound onto the new timeline.`,
-  );
-  const text = [`Promote ${plan.target} to primary. ${plan.fence.length ? `${plan.fence.join(', ')} will be fenced first, so there are never two writable nodes.` : ''}`.trim(), ...warnings].join('\n');
+/** The confirmation card. `force` promotes as the target is, without catching up from a node ahead of it. */
+export function failoverConfirmFields(plan: FailoverPlan, target: { host: string; port: number }, force = false): { text: string; fields: Field[] } {
+  const cu = plan.catchup;
+  const lost = (plan.riskIsFloor ? (plan.riskBytes ? `at least ${bytes(plan.riskBytes)}` : '0 bytes') : bytes(plan.riskBytes)) + ' lost';
+  const catchup = cu
+    ? [
+        `${plan.target} will first catch up ${formatBytes(cu.bytes)} from ${cu.from}, then be promoted: ${lost} among the nodes that are still up.`,
+        `(It streams ${cu.fromLsn} → ${cu.toLsn} from ${cu.from} for at most FAILOVER_CATCHUP_SECONDS; if that does not finish, nothing is promoted and you are asked again. To promote without catching up, losing that WAL: /cluster failover ${plan.target} force.)`,
+      ]
+    : [];
+  // A node ahead that the catch-up covers loses nothing; any other is named with its LSN range.
+  const warnings = plan.ahead
+    .filter((a) => !cu || (lsnDiff(a.lsn, cu.toLsn) ?? 1) > 0)
+    .map(
+      (a) =>
+        `⚠ ${a.name}${a.failover ? '' : ' (no-failover node)'} has received ${bytes(a.bytes)} more WAL than ${plan.target}: that WAL is lost with this failover${force ? ' (`force`: no catch-up)' : ''} — LSN ${plan.targetLsn ?? '?'} – ${a.lsn ?? '?'} is at risk, and ${a.name} will be rewound onto the new timeline.`,
+    );
+  const text = [`Promote ${plan.target} to primary. ${plan.fence.length ? `${plan.fence.join(', ')} will be fenced first, so there are never two writable nodes.` : ''}`.trim(), ...catchup, ...warnings].join('\n');
   const fields: Field[] = [
     { label: 'Target', value: `${plan.target} (${target.host}:${target.port}, timeline ${plan.targetTimeline ?? '?'})`, short: true },
     { label: 'Target lag', value: bytes(plan.lagBytes), short: true },
     { label: 'Data at risk', value: `${plan.riskIsFloor ? 'at least ' : ''}${bytes(plan.riskBytes)}${plan.riskIsFloor ? ' (plus whatever the dead primary never sent)' : ''}`, short: true },
+    ...(cu ? [{ label: 'Catch up first', value: `${bytes(cu.bytes)} from ${cu.from} (${cu.fromLsn} → ${cu.toLsn})`, short: true }] : []),
     { label: 'Current primary', value: plan.primaryState },
     { label: 'Will be fenced', value: plan.fence.length ? plan.fence.map((f) => `${f} (stopped if running, then kept read-only until /cluster rejoin ${f})`).join('; ') : 'nothing (no old primary known)' },
     { label: 'Re-pointed afterwards', value: plan.followers.join(', ') || 'none', short: true },
@@ -58,25 +72,33 @@ export async function runWithProgress(
 ): Promise<Reply> {
   const notes: string[] = [];
   const confirmedBy = ctx.user.display;
-  const show = (steps: StepRecord[], running: string | null) =>
+  let running: string | null = null;
+  let progress: string | null = null;
+  const show = (steps: StepRecord[]) =>
     ctx.progress({
       title: `${label}: in progress`,
       severity: 'warn',
       // The last line says what is happening now (the CLI shows only that line).
-      text: [`Started by ${confirmedBy}.`, ...notes, running ? `▶ ${running}…` : lastLine(steps)].join('\n'),
+      text: [`Started by ${confirmedBy}.`, ...notes, running ? `▶ ${running}…${progress ? ` ${progress}` : ''}` : lastLine(steps)].join('\n'),
       tables: [{ columns: ['', 'step', 'took', 'result'], rows: stepRows(steps, running) }],
     });
   let last: StepRecord[] = [];
   const result = await run({
     by: confirmedBy,
     user: { id: ctx.user.id, platform: ctx.user.platform },
-    onStep: async (steps, running) => {
+    onStep: async (steps, now) => {
       last = steps;
-      await show(steps, running);
+      running = now;
+      progress = null;
+      await show(steps);
     },
     onNote: async (line) => {
       notes.push(line);
-      await show(last, null);
+      await show(last);
+    },
+    onProgress: async (line) => {
+      progress = line;
+      await show(last);
     },
   });
   return operationReply(label, result, confirmedBy, notes);
@@ -91,7 +113,7 @@ export function operationReply(label: string, r: OperationResult, by: string, no
     : `failed${r.error ? `: ${r.error}` : ''}`;
   const topology = r.snapshot.nodes.map((n) => [n.name, n.role, nodeState(n), n.timeline === null ? '–' : String(n.timeline), n.upstream ?? '–']);
   return {
-    title: `${label} ${r.ok ? 'done' : 'FAILED'} — ${headline}`,
+    title: `${label} ${r.ok ? outcomeOf(r) : 'FAILED'} — ${headline}`,
     severity: !r.ok ? 'crit' : r.warnings.length ? 'warn' : 'ok',
     text: [
       `Confirmed by ${by}. ${endpoint ? `New write endpoint: ${endpoint} (${r.snapshot.primary}).` : 'No writable primary now — see /cluster status.'}`,
@@ -107,6 +129,7 @@ export function operationReply(label: string, r: OperationResult, by: string, no
     data: {
       op: r.op,
       ok: r.ok,
+      outcome: outcomeOf(r),
       confirmedBy: by,
       node: r.node,
       newPrimary: r.newPrimary,

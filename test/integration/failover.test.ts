@@ -75,6 +75,9 @@ describe('failover, rejoin and switchover on a real cluster', () => {
       expect(data.confirmedBy).toMatch(/alice|bob/);
       expect(data.steps.map((s) => s.step)).toEqual(expect.arrayContaining(['preflight', 'fence primary', 'promote standby', 'verify write', 're-point readonly']));
       expect(data.steps.every((s) => s.ok && Number.isInteger(s.ms))).toBe(true);
+      // Done only once readonly follows: the card and the steps say after how long.
+      expect(data.steps.find((s) => s.step === 'readonly streaming')?.detail).toMatch(/^readonly streaming after \d+ ms \(from standby, timeline 2\)$/);
+      expect(won.tables?.[0].rows.some((r) => r[1] === 'readonly streaming' && /^readonly streaming after \d+ ms/.test(r[3]))).toBe(true);
       expect(data.writeEndpoint).toBe(`127.0.0.1:${c.app.services.node('standby').port}`);
       expect(won.text).toMatch(/primary is fenced: it can only start read-only — \/cluster rejoin primary/);
       expect(edits.length).toBeGreaterThan(3);
@@ -86,7 +89,7 @@ describe('failover, rejoin and switchover on a real cluster', () => {
       const s = await status();
       expect(s.writable).toEqual(['standby']);
       expect(node(s, 'standby').timeline).toBe(2);
-      expect(node(s, 'readonly')).toMatchObject({ role: 'replica', streaming: true, upstream: 'standby' });
+      expect(node(s, 'readonly')).toMatchObject({ role: 'replica', streaming: true, upstream: 'standby', timeline: 2 });
       expect(node(s, 'primary')).toMatchObject({ up: false, fenced: true });
       await load.waitAcked(50); // the load found the new primary
       const onStandby = await c.sql<{ n: number }>('standby', "SELECT count(*)::int AS n FROM proyecto.carga WHERE nodo = 'standby'");
@@ -122,6 +125,7 @@ describe('failover, rejoin and switchover on a real cluster', () => {
     expect(r.failed, `${r.title}\n${r.text}\n${JSON.stringify((r.data as OpData | undefined)?.steps, null, 1)}`).toBeFalsy();
     expect(r.title).toMatch(/^Rejoin primary done — primary follows standby/);
     expect((r.data as OpData).steps.map((s) => s.step)).toEqual(['rewind primary', 'primary streaming', 'unfence primary']);
+    expect((r.data as OpData).steps[1].detail).toMatch(/^primary streaming after \d+ ms \(from standby, timeline 2\)$/);
     const s = await status();
     expect(node(s, 'primary')).toMatchObject({ role: 'replica', streaming: true, upstream: 'standby', fenced: false, timeline: 2 });
     expect(s.writable).toEqual(['standby']);
@@ -142,7 +146,9 @@ describe('failover, rejoin and switchover on a real cluster', () => {
     } finally {
       await load.stop();
     }
-    expect(data.steps.map((s) => s.step)).toEqual(expect.arrayContaining(['stop standby (clean)', 'shutdown checkpoint', 'primary replayed it', 'promote primary', 'standby → replica']));
+    expect(data.steps.map((s) => s.step)).toEqual(expect.arrayContaining(['stop standby (clean)', 'shutdown checkpoint', 'primary replayed it', 'promote primary', 'standby → replica', 'readonly streaming']));
+    expect(data.steps.find((s) => s.step === 'standby → replica')?.detail).toMatch(/^standby streaming after \d+ ms \(from primary, timeline 3\)$/);
+    expect(data.steps.find((s) => s.step === 'readonly streaming')?.detail).toMatch(/^readonly streaming after \d+ ms \(from primary, timeline 3\)$/);
     const rows = await c.sql<{ id: string }>('primary', 'SELECT id FROM proyecto.carga WHERE id >= 1000000');
     const have = new Set(rows.map((x) => Number(x.id)));
     const lost = [...load.acked].filter((id) => !have.has(id));
@@ -157,7 +163,7 @@ describe('failover, rejoin and switchover on a real cluster', () => {
     expect(node(s, 'readonly')).toMatchObject({ role: 'replica', streaming: true, upstream: 'primary' });
   });
 
-  it('warns when the no-failover node is ahead of the target, and rewinds it onto the new timeline', async () => {
+  it('offers a catch-up when the no-failover node is ahead; with `force` it warns of the loss and rewinds that node onto the new timeline', async () => {
     await c.sql('standby', "ALTER SYSTEM SET primary_conninfo = ''");
     await c.sql('standby', 'SELECT pg_reload_conf()');
     for (let i = 0; i < 100 && node(await status(), 'standby').streaming; i++) await new Promise((r) => setTimeout(r, 100));
@@ -170,8 +176,10 @@ describe('failover, rejoin and switchover on a real cluster', () => {
     }
     await c.app.services.runtime.kill(c.app.services.node('primary'));
 
-    const refused = await c.run('/cluster failover');
-    expect(refused.text).toMatch(/^standby is .* behind, more than FAILOVER_MAX_LAG_BYTES .* add `force`/);
+    // Without force, standby would first catch up from readonly (tested in failover-catchup.test.ts).
+    const offer = await c.run('/cluster failover');
+    expect(offer.text).toMatch(/standby will first catch up .* from readonly, then be promoted: 0 bytes lost among the nodes that are still up/);
+    expect((await c.press(offer.buttons![1].actionId)).title).toMatch(/^Cancelled/);
     const card = await c.run('/cluster failover standby force');
     expect(card.text).toMatch(/readonly \(no-failover node\) has received .* \(\d+ bytes\) more WAL than standby: that WAL is lost with this failover/);
     // A second card for the same failover, confirmed at the same moment: the operation lock lets one run.
@@ -182,7 +190,8 @@ describe('failover, rejoin and switchover on a real cluster', () => {
     expect(other.text).toMatch(/^failover is already in progress, started by (alice|bob)|^standby is already the writable primary/);
     expect(r.failed, `${r.title}\n${r.text}\n${JSON.stringify((r.data as OpData | undefined)?.steps, null, 1)}`).toBeFalsy();
     const repoint = (r.data as OpData).steps.find((s) => s.step === 're-point readonly')!;
-    expect(repoint.detail).toMatch(/bytes past the switch point .*: (rewound with pg_rewind|re-cloned) from standby; readonly streams from standby/);
+    expect(repoint.detail).toMatch(/bytes past the switch point .*: (rewound with pg_rewind|re-cloned) from standby/);
+    expect((r.data as OpData).steps.find((s) => s.step === 'readonly streaming')?.detail).toMatch(/^readonly streaming after \d+ ms \(from standby, timeline 4\)$/);
     const s = await status();
     expect(s.writable).toEqual(['standby']);
     expect(node(s, 'readonly')).toMatchObject({ role: 'replica', streaming: true, upstream: 'standby', timeline: 4 });

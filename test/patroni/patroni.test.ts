@@ -135,6 +135,12 @@ describe('the Patroni backend on a real etcd + Patroni cluster', () => {
       console.log(`[patroni] switchover: ${done.title}; ${JSON.stringify(done.data)}; click → result ${Date.now() - clicked} ms`);
       expect(done.failed).toBeFalsy();
       expect(done.data).toMatchObject({ ok: true, from: 'primary', to: 'standby', primary: 'standby' });
+      // Done only once the other member follows the new leader, and the card says after how long.
+      expect(done.title).toMatch(/^Switchover done: primary → standby/);
+      expect((done.data as { followers: unknown[] }).followers).toEqual([
+        expect.objectContaining({ name: 'readonly', ok: true, line: expect.stringMatching(/^readonly streaming after \d+ ms \(from standby, timeline \d+\)$/) }),
+      ]);
+      expect(done.fields?.find((f) => f.label === 'Replicas')?.value).toMatch(/^✓ readonly streaming after \d+ ms/);
       const replay = await bot.press(card.buttons![0].actionId, person('bob'));
       expect(replay.failed).toBe(true);
       await until('more rows on the new leader', 10_000, async () => {

@@ -33,10 +33,31 @@ describe('failover preflight', () => {
       node('standby', { receiveLsn: '0/5000100', replayLsn: '0/5000100' }),
       node('readonly', { receiveLsn: '0/5000300', replayLsn: '0/5000300' }),
     ]);
-    const plan = planFailover(s, config, undefined, false) as FailoverPlan;
-    expect(plan).toMatchObject({ target: 'standby', oldPrimary: 'primary', fence: ['primary'], followers: ['readonly'], riskBytes: 512, lagBytes: 512, riskIsFloor: true });
-    expect(plan.ahead).toEqual([{ name: 'readonly', failover: false, bytes: 512 }]);
+    // `force`: promoted as it is, so what readonly has beyond it is at risk.
+    const plan = planFailover(s, config, undefined, true) as FailoverPlan;
+    expect(plan).toMatchObject({ target: 'standby', oldPrimary: 'primary', fence: ['primary'], followers: ['readonly'], riskBytes: 512, lagBytes: 512, riskIsFloor: true, catchup: null });
+    expect(plan.ahead).toEqual([{ name: 'readonly', failover: false, bytes: 512, lsn: '0/5000300' }]);
+    expect(plan.targetLsn).toBe('0/5000100');
     expect(plan.primaryState).toMatch(/^primary is down \(stopped\)/);
+  });
+
+  it('without `force`, a target behind a surviving replica first catches up from the most advanced one: nothing at risk among the living', () => {
+    const s = snap([
+      deadPrimary,
+      node('standby', { receiveLsn: '0/5000100', replayLsn: '0/5000100' }),
+      node('readonly', { receiveLsn: '0/5000300', replayLsn: '0/5000200' }),
+      node('other', { receiveLsn: '0/5000200', replayLsn: '0/5000200', failover: false }),
+    ]);
+    const plan = planFailover(s, config, undefined, false) as FailoverPlan;
+    expect(plan.catchup).toEqual({ from: 'readonly', fromLsn: '0/5000100', toLsn: '0/5000300', bytes: 512 });
+    expect(plan).toMatchObject({ target: 'standby', riskBytes: 0, lagBytes: 512 });
+    // A target lagging past FAILOVER_MAX_LAG_BYTES is fine when the catch-up closes the gap.
+    const far = snap([deadPrimary, node('standby', { receiveLsn: '0/4000000', replayLsn: '0/4000000' }), node('readonly', { receiveLsn: '0/5000000', replayLsn: '0/5000000' })]);
+    expect((planFailover(far, config, undefined, false) as FailoverPlan).catchup).toMatchObject({ from: 'readonly', bytes: 16777216 });
+    expect(planFailover(far, config, undefined, true)).toMatchObject({ catchup: null, riskBytes: 16777216 });
+    // Nobody ahead: nothing to catch up.
+    const even = snap([deadPrimary, node('standby', { receiveLsn: '0/5000300', replayLsn: '0/5000300' }), node('readonly', { receiveLsn: '0/5000300', replayLsn: '0/5000300' })]);
+    expect((planFailover(even, config, undefined, false) as FailoverPlan).catchup).toBeNull();
   });
 
   it('measures lag on replay, so a paused replica that received everything is still refused', () => {

@@ -2,10 +2,11 @@
 import type { Services } from '../../core/context.js';
 import { formatBytes } from '../lsn.js';
 import { refusal, runOperation, type OperationRequest, type OperationResult } from './operation.js';
+import { catchUp, type CatchupOutcome } from './catchup.js';
 import { fenceNode } from './fence.js';
 import { planFailover, type FailoverPlan } from './preflight.js';
 import { promoteNode, timelineSwitch, verifyWrite } from './promote.js';
-import { repointReplica } from './repoint.js';
+import { repointFollowers } from './followers.js';
 import { withConfiguredUpstreams } from './upstream.js';
 
 export interface FailoverRequest extends OperationRequest {
@@ -19,23 +20,35 @@ export async function preflightFailover(s: Services, target: string | undefined,
   return planFailover(snap, s.config, target, force);
 }
 
-export function runFailover(s: Services, req: FailoverRequest): Promise<OperationResult> {
-  return runOperation(s, 'failover', req, async (steps, warnings) => {
+export interface FailoverResult extends OperationResult {
+  /** Set when the target did not catch up in time: nothing was fenced or promoted, the person is asked again. */
+  catchupShortfall: CatchupOutcome | null;
+}
+
+export async function runFailover(s: Services, req: FailoverRequest): Promise<FailoverResult> {
+  let shortfall: CatchupOutcome | null = null;
+  const result = await runOperation(s, 'failover', req, async (steps, warnings) => {
     // The card may be minutes old: decide again on what is true now.
     const plan = await preflightFailover(s, req.target, req.force);
     if (typeof plan === 'string') throw refusal(plan);
     await steps.run('preflight', async () => plan, (p) => `target ${p.target}, lag ${formatBytes(p.lagBytes)}, at risk ${p.riskIsFloor ? '≥ ' : ''}${p.riskBytes} bytes`);
     const target = s.node(plan.target);
+    if (plan.catchup) {
+      const from = plan.catchup.from;
+      const c = await steps.run(`catch up from ${from}`, () => catchUp(s, target, s.node(from), s.config.FAILOVER_CATCHUP_SECONDS * 1000, req.onProgress), (x) => x.line, (x) => x.ok);
+      if (!c.ok) {
+        shortfall = c;
+        throw new Error(`not promoted: ${c.line}`);
+      }
+    }
     for (const name of plan.fence) {
       await steps.run(`fence ${name}`, () => fenceNode(s, s.node(name), `failover to ${plan.target} confirmed by ${req.by}`), (l) => l);
     }
     await steps.run(`promote ${plan.target}`, () => promoteNode(s, target), (l) => l);
     await steps.run('verify write', () => verifyWrite(s, target, 'failover', req.by), (l) => l);
     const sw = await steps.run('read new timeline', () => timelineSwitch(s, target), (t) => `timeline ${t.timeline}, switch point ${t.switchLsn}`);
-    for (const name of plan.followers) {
-      const r = await steps.run(`re-point ${name}`, () => repointReplica(s, s.node(name), target, sw, req.onNote ?? (async () => undefined)), (x) => x.line);
-      if (!r.ok) warnings.push(r.line);
-    }
+    await repointFollowers(s, steps, warnings, plan.followers, target, sw, req.onNote ?? (async () => undefined));
     return { node: plan.target, newPrimary: plan.target };
   });
+  return { ...result, catchupShortfall: shortfall };
 }

@@ -16,7 +16,13 @@ export interface OperationRequest {
   onStep?: StepListener;
   /** A free sentence for the card (e.g. "re-cloning…"). */
   onNote?: (line: string) => Promise<void>;
+  /** How far the running step is (e.g. a catch-up's bytes); replaces the previous progress line. */
+  onProgress?: (line: string) => Promise<void>;
 }
+
+/** What the result says it reached: "done" only when every guarantee it names was observed. */
+export const outcomeOf = (r: { ok: boolean; warnings: string[] }): 'done' | 'done with warnings' | 'failed' =>
+  !r.ok ? 'failed' : r.warnings.length ? 'done with warnings' : 'done';
 
 export interface OperationResult {
   op: OperationKind;
@@ -78,7 +84,7 @@ export async function runOperation(
       platform: req.user?.platform ?? 'system',
       command: op,
       node: outcome.node || undefined,
-      outcome: error ? 'failed' : warnings.length ? 'done with warnings' : 'done',
+      outcome: outcomeOf({ ok: error === null, warnings }),
       detail: { steps: steps.done.map(({ step, ms, ok }) => ({ step, ms, ok })), newPrimary: snapshot.primary, warnings, error },
       ms: steps.totalMs,
     });

@@ -3,12 +3,15 @@
 import type { Config } from '../../config.js';
 import type { ClusterSnapshot, NodeStatus } from '../inspect.js';
 import { formatBytes, lsnDiff, parseLsn } from '../lsn.js';
+import { planCatchup, walPosition, type CatchupPlan } from './catchup.js';
 
 export interface AheadNode {
   name: string;
   failover: boolean;
   /** WAL bytes this node received that the target did not. */
   bytes: number;
+  /** This node's newest WAL position: the range targetLsn → lsn is what only it holds. */
+  lsn: string | null;
 }
 
 export interface FailoverPlan {
@@ -27,15 +30,13 @@ export interface FailoverPlan {
   /** Nodes re-pointed at the new primary afterwards. */
   followers: string[];
   ahead: AheadNode[];
+  /** The target's newest WAL position now. */
+  targetLsn: string | null;
+  /** The target first streams from the most advanced surviving replica (null: nothing to catch up, or `force`). */
+  catchup: CatchupPlan | null;
 }
 
-const position = (n: NodeStatus): string | null => {
-  const r = parseLsn(n.receiveLsn);
-  const p = parseLsn(n.replayLsn);
-  if (r === null) return n.replayLsn;
-  if (p === null) return n.receiveLsn;
-  return r >= p ? n.receiveLsn : n.replayLsn;
-};
+const position = walPosition;
 
 const eligible = (n: NodeStatus) => n.failover && n.up && n.role === 'replica' && !n.fenced;
 
@@ -92,15 +93,19 @@ export function planFailover(snap: ClusterSnapshot, config: Config, targetName: 
   if (limit) return limit;
   const ref = referenceLsn(snap);
   const lagBytes = Math.max(0, lsnDiff(ref, t.replayLsn) ?? 0);
-  const lag = lagLimitation(t.name, lagBytes, config.FAILOVER_MAX_LAG_BYTES, t.replayPaused, force);
-  if (lag) return lag;
   const oldPrimary = snap.primary ?? formerPrimary(snap, t);
+  // Without `force`, a target behind a surviving replica first catches up from it: what is at risk
+  // (and what the lag limit weighs) is then only what that replica lacks.
+  const catchup = force ? null : planCatchup(snap, t, oldPrimary);
+  const after = catchup ? catchup.toLsn : position(t);
+  const lag = lagLimitation(t.name, catchup ? Math.max(0, lsnDiff(ref, after) ?? 0) : lagBytes, config.FAILOVER_MAX_LAG_BYTES, t.replayPaused && !catchup, force);
+  if (lag) return lag;
   const old = snap.nodes.find((n) => n.name === oldPrimary);
   const ahead: AheadNode[] = [];
   for (const n of snap.nodes) {
     if (n.name === t.name || n.name === oldPrimary || !n.up || n.role !== 'replica') continue;
     const bytes = lsnDiff(position(n), position(t)) ?? 0;
-    if (bytes > 0) ahead.push({ name: n.name, failover: n.failover, bytes });
+    if (bytes > 0) ahead.push({ name: n.name, failover: n.failover, bytes, lsn: position(n) });
   }
   return {
     target: t.name,
@@ -108,11 +113,13 @@ export function planFailover(snap: ClusterSnapshot, config: Config, targetName: 
     oldPrimary,
     primaryState: old ? primaryState(old) : 'unknown: no node is writable and none is known to have been the primary',
     lagBytes,
-    riskBytes: Math.max(0, lsnDiff(ref, position(t)) ?? 0),
+    riskBytes: Math.max(0, lsnDiff(ref, after) ?? 0),
     riskIsFloor: !snap.primary,
     fence: oldPrimary ? [oldPrimary] : [],
     followers: snap.nodes.filter((n) => n.name !== t.name && n.name !== oldPrimary).map((n) => n.name),
     ahead,
+    targetLsn: position(t),
+    catchup,
   };
 }
 

@@ -25,7 +25,7 @@ export function runRejoin(s: Services, name: string, req: OperationRequest): Pro
       return { node: name, newPrimary: primaryName };
     }
     const how = await steps.run(`rewind ${name}`, () => rewindOrReclone(s, node, primary, req.onNote ?? (async () => undefined)), (l) => l);
-    const w = await steps.run(`${name} streaming`, () => waitStreaming(s, node, primary), (x) => x.line);
+    const w = await steps.run(`${name} streaming`, () => waitStreaming(s, node, primary, `/cluster rejoin ${name}`), (x) => x.line, (x) => x.ok);
     if (!w.ok) {
       warnings.push(`${w.line}; ${name} stays fenced`);
       throw new Error(`${name} was ${how.split(' (')[0]} but is not streaming yet — see /cluster logs ${name}`);
@@ -48,7 +48,7 @@ export function runFollow(s: Services, name: string, req: OperationRequest): Pro
     const ahead = sw ? await divergence(s, node, sw) : 0;
     if (ahead > 0) throw refusal(`${name} holds ${ahead} bytes of WAL past ${primaryName}'s timeline switch point — use /cluster rejoin ${name} (pg_rewind)`);
     await steps.run(`point ${name} at ${primaryName}`, () => followPrimary(s, node, primary), () => 'primary_conninfo changed and reloaded');
-    const w = await steps.run(`${name} streaming`, () => waitStreaming(s, node, primary), (x) => x.line);
+    const w = await steps.run(`${name} streaming`, () => waitStreaming(s, node, primary), (x) => x.line, (x) => x.ok);
     if (!w.ok) warnings.push(w.line);
     return { node: name, newPrimary: primaryName };
   });

@@ -4,11 +4,10 @@ import type { NodeConfig } from '../../config.js';
 import type { Services } from '../../core/context.js';
 import { errorLine } from '../../errors.js';
 import { lsnDiff } from '../lsn.js';
-import { nodeIn, waitFor } from '../wait.js';
+import { nodeIn } from '../wait.js';
+import { waitFollowing, type FollowOutcome } from './follow-wait.js';
 import { longQuery } from './long-query.js';
 import type { TimelineSwitch } from './promote.js';
-
-const STREAM_TIMEOUT_MS = 30_000;
 
 const literal = (s: string) => `'${s.replace(/'/g, "''")}'`;
 
@@ -33,16 +32,9 @@ export async function divergence(s: Services, node: NodeConfig, sw: TimelineSwit
   return Math.max(0, lsnDiff(row.receive, sw.switchLsn) ?? 0, lsnDiff(row.replay, sw.switchLsn) ?? 0);
 }
 
-/** Wait until the node streams from `primary`; an honest sentence either way. */
-export async function waitStreaming(s: Services, node: NodeConfig, primary: NodeConfig, timeoutMs = STREAM_TIMEOUT_MS): Promise<{ ok: boolean; line: string }> {
-  const r = await waitFor(s.snapshot, (snap) => {
-    const n = nodeIn(snap, node.name);
-    return n.up && n.role === 'replica' && n.streaming && n.upstream === primary.name;
-  }, timeoutMs, 200);
-  const n = nodeIn(r.snap, node.name);
-  if (r.ok) return { ok: true, line: `${node.name} streams from ${primary.name} on timeline ${n.timeline ?? '?'}` };
-  const state = !n.up ? `down (${n.error ?? '?'})` : n.streaming ? `streaming from ${n.upstream ?? '?'}` : 'not streaming';
-  return { ok: false, line: `${node.name} is ${state} after ${Math.round(r.ms / 1000)} s — see /cluster logs ${node.name}` };
+/** Wait (FOLLOW_TIMEOUT_SECONDS) until the node follows `primary` on its timeline; an honest sentence either way. */
+export function waitStreaming(s: Services, node: NodeConfig, primary: NodeConfig, next?: string): Promise<FollowOutcome> {
+  return waitFollowing(s, node, primary, { next });
 }
 
 /**
@@ -84,7 +76,7 @@ export interface RepointResult {
   line: string;
 }
 
-/** After a promotion: make a replica (or a stopped node) follow the new primary, rewinding if needed. */
+/** After a promotion: make a replica (or a stopped node) follow the new primary, rewinding if needed. The caller waits for it to stream (follow-wait.ts). */
 export async function repointReplica(
   s: Services,
   node: NodeConfig,
@@ -106,6 +98,5 @@ export async function repointReplica(
     await followPrimary(s, node, primary);
     how = 'primary_conninfo changed and reloaded';
   }
-  const w = await waitStreaming(s, node, primary);
-  return { ok: w.ok, line: `${how}; ${w.line}` };
+  return { ok: true, line: how };
 }

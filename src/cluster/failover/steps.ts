@@ -23,13 +23,17 @@ export class Steps {
     private readonly listener: StepListener = async () => undefined,
   ) {}
 
-  /** Run one step; `describe` turns its result into the line a person reads. A throw is recorded and rethrown. */
-  async run<T>(step: string, fn: () => Promise<T>, describe: (v: T) => string = () => 'done'): Promise<T> {
+  /**
+   * Run one step; `describe` turns its result into the line a person reads, `ok` says whether that
+   * result is a success (a step can end without a throw and still not reach its goal). A throw is
+   * recorded and rethrown.
+   */
+  async run<T>(step: string, fn: () => Promise<T>, describe: (v: T) => string = () => 'done', ok: (v: T) => boolean = () => true): Promise<T> {
     await this.notify(step);
     const t = performance.now();
     try {
       const value = await fn();
-      this.record(step, t, true, describe(value));
+      this.record(step, t, ok(value), describe(value));
       return value;
     } catch (e) {
       this.record(step, t, false, errorLine(e));

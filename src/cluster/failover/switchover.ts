@@ -7,7 +7,8 @@ import { nodeIn, waitFor } from '../wait.js';
 import { refusal, runOperation, type OperationRequest, type OperationResult } from './operation.js';
 import { chooseTarget, switchoverLimitation } from './preflight.js';
 import { promoteNode, timelineSwitch, verifyWrite } from './promote.js';
-import { repointReplica, rewindOrReclone, waitStreaming } from './repoint.js';
+import { repointFollowers } from './followers.js';
+import { rewindOrReclone, waitStreaming } from './repoint.js';
 
 const CHECKPOINT_WAIT_MS = 15_000;
 
@@ -70,15 +71,12 @@ export function runSwitchover(s: Services, req: OperationRequest & { target?: st
     const sw = await steps.run('read new timeline', () => timelineSwitch(s, target), (t) => `timeline ${t.timeline}, switch point ${t.switchLsn}`);
     const back = await steps.run(`${plan.from} → replica`, async () => {
       await rewindOrReclone(s, oldNode, target, req.onNote ?? (async () => undefined));
-      const w = await waitStreaming(s, oldNode, target);
+      const w = await waitStreaming(s, oldNode, target, `/cluster rejoin ${plan.from}`);
       if (w.ok) await s.runtime.unfence(oldNode);
       return w;
-    }, (w) => w.line);
-    if (!back.ok) warnings.push(`${back.line}; it stays fenced — /cluster rejoin ${plan.from}`);
-    for (const name of plan.followers) {
-      const r = await steps.run(`re-point ${name}`, () => repointReplica(s, s.node(name), target, sw, req.onNote ?? (async () => undefined)), (x) => x.line);
-      if (!r.ok) warnings.push(r.line);
-    }
+    }, (w) => w.line, (w) => w.ok);
+    if (!back.ok) warnings.push(`${back.line} (${plan.from} stays fenced until then)`);
+    await repointFollowers(s, steps, warnings, plan.followers, target, sw, req.onNote ?? (async () => undefined));
     return { node: plan.to, newPrimary: plan.to };
   });
 }

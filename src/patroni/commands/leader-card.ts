@@ -6,6 +6,7 @@ import { askConfirmation } from '../../core/confirm.js';
 import { formatBytes } from '../../cluster/lsn.js';
 import { UserError } from '../../errors.js';
 import { outcomeReply, planLeaderChange, runLeaderChange, type LeaderChange, type Plan } from '../leader-change.js';
+import { patroniDiscardNote } from '../discard-note.js';
 import { patroniSnapshot } from '../snapshot.js';
 
 export async function leaderChangeCard(ctx: CommandContext, kind: LeaderChange, target: string | undefined, force: boolean): Promise<Reply> {
@@ -37,7 +38,7 @@ export async function leaderChangeCard(ctx: CommandContext, kind: LeaderChange, 
 
 function describe(plan: Plan): string {
   const old = plan.leader && plan.leaderAlive ? `${plan.leader.name} is restarted by Patroni as a replica of ${plan.candidate.name} (pg_rewind when needed).` : '';
-  return `Patroni will make ${plan.candidate.name} the leader. ${old} The bot then checks that ${plan.candidate.name} takes a real write.`;
+  return [`Patroni will make ${plan.candidate.name} the leader. ${old} The bot then checks that ${plan.candidate.name} takes a real write.`, ...patroniDiscardNote(plan)].join('\n');
 }
 
 async function confirmed(ctx: CommandContext, kind: LeaderChange, asked: Plan, force: boolean): Promise<Reply> {

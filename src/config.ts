@@ -96,6 +96,9 @@ export const configSchema = z.object({
     .default('0 * * * *'),
   HEALTH_REPORT_CHANNEL: z.enum(['reports', 'alerts']).default('reports'),
   LAG_HISTORY_HOURS: z.coerce.number().positive().max(24 * 31).default(24),
+  // --- chat outbox (the bot's own posts, kept on disk until delivered) ---
+  OUTBOX_MAX: positiveInt.default(1000),
+  CHAT_API_TIMEOUT_MS: positiveInt.default(15_000),
   // --- slack ---
   SLACK_BOT_TOKEN: z.string().regex(/^xoxb-/, 'must be a bot token (xoxb-…)').optional(),
   SLACK_SIGNING_SECRET: z.string().min(8).optional(),

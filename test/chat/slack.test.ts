@@ -36,6 +36,7 @@ describe('Slack over HTTP (real Bolt, local stand-in, real cluster)', () => {
   let s: SlackStandin;
   let c: TestCluster;
   let base: string;
+  let slack: SlackAdapter;
   let requests = 0;
 
   const send = async (body: string, headers: Record<string, string>) => {
@@ -77,6 +78,7 @@ describe('Slack over HTTP (real Bolt, local stand-in, real cluster)', () => {
     });
     const started = await startChatAdapters(c.app, c.config);
     expect(started.adapters.map((a) => a.name)).toEqual(['slack']);
+    slack = started.adapters[0] as SlackAdapter;
     expect(c.app.http.hasRoutes).toBe(true);
     base = `http://127.0.0.1:${await c.app.http.listen(c.config.HTTP_PORT, '127.0.0.1')}`;
   });
@@ -191,13 +193,15 @@ describe('Slack over HTTP (real Bolt, local stand-in, real cluster)', () => {
 
   it('delivers an alert exactly once, in order with later alerts, through three 500s and a 429, while commands keep working', async () => {
     s.failNext('chat.postMessage', { status: 500 }, { status: 500 }, { status: 500 });
-    const first = c.app.notifier.post('alerts', { title: 'Alert A: standby lag high', severity: 'warn', text: 'lag 20 MB' });
-    const second = c.app.notifier.post('alerts', { title: 'Alert B: archiver failing', severity: 'crit' });
+    const outage = performance.now();
+    // Queued (on disk) at once: the caller never waits for Slack.
+    const a = await c.app.notifier.post('alerts', { title: 'Alert A: standby lag high', severity: 'warn', text: 'lag 20 MB' });
+    const b = await c.app.notifier.post('alerts', { title: 'Alert B: archiver failing', severity: 'crit' });
+    expect(a[0].ref).toMatchObject({ channel: 'C0ALERTS', queued: expect.stringMatching(/^q-/) });
     // The bot keeps answering while Slack's API is down for its own posts.
     const status = await slash('status', VIEWER);
     expect(textOf(blocksOf(status.body))).toMatch(/\*standby\*/);
-    const outage = performance.now();
-    const [a, b] = await Promise.all([first, second]);
+    await slack.outbox.idle();
     console.log(`[timing] alerts A and B delivered ${Math.round(performance.now() - outage)} ms after three 500s (backoff 1 s, 2 s, 4 s)`);
     const posts = s.calls.filter((x) => x.method === 'chat.postMessage' && x.body.channel === 'C0ALERTS');
     expect(posts.map((x) => [String(x.body.text).slice(0, 10), x.status])).toEqual([
@@ -207,28 +211,45 @@ describe('Slack over HTTP (real Bolt, local stand-in, real cluster)', () => {
       ['⚠️ Alert A', 200],
       ['🚨 Alert B', 200],
     ]);
+    // Before each retry the bot looked for an earlier attempt (a 500 may still have posted).
+    expect(s.calls.filter((x) => x.method === 'conversations.history').length).toBeGreaterThanOrEqual(3);
+    const [tsA, tsB] = [String(posts[3].answer?.ts), String(posts[4].answer?.ts)];
 
-    // Threaded reminder under the original alert, after a rate limit with Retry-After.
+    // Threaded reminder under the original alert (its queued ref), after a rate limit with Retry-After.
     s.failNext('chat.postMessage', { status: 429, retryAfter: 1 });
     await c.app.notifier.post('alerts', { title: 'Still firing: Alert A', severity: 'warn' }, a);
+    await slack.outbox.idle();
     const reminder = s.calls.filter((x) => x.method === 'chat.postMessage' && String(x.body.text).includes('Still firing'));
     expect(reminder.map((x) => x.status)).toEqual([429, 200]);
-    expect(reminder[1].body.thread_ts).toBe((a[0].ref as { ts: string }).ts);
+    expect(reminder[1].body.thread_ts).toBe(tsA);
 
-    // Resolution edits the alert in place.
+    // Resolution edits the alert in place, through the queued ref.
     await c.app.notifier.update(b, { title: 'Resolved: Alert B', severity: 'ok' });
+    await slack.outbox.idle();
     const edit = s.calls.filter((x) => x.method === 'chat.update').at(-1)!;
-    expect(edit.body).toMatchObject({ channel: 'C0ALERTS', ts: (b[0].ref as { ts: string }).ts });
+    expect(edit.body).toMatchObject({ channel: 'C0ALERTS', ts: tsB });
     expect(String(edit.body.text)).toMatch(/Resolved: Alert B/);
   });
 
+  it('a post whose response was lost is not posted twice: the retry finds it by its metadata', async () => {
+    s.loseNextPostResponse = true;
+    const before = s.postsIn('C0ALERTS').length;
+    await c.app.notifier.post('alerts', { title: 'Alert C: response lost', severity: 'warn' });
+    await slack.outbox.idle();
+    const mine = s.postsIn('C0ALERTS').slice(before);
+    expect(mine.map((m) => m.text.slice(0, 30))).toEqual(['⚠️ Alert C: response lost']);
+    expect(mine[0].metadata).toMatchObject({ event_type: 'clusterbot_outbox', event_payload: { outbox_id: expect.stringMatching(/^q-/) } });
+    expect(s.calls.filter((x) => x.method === 'chat.postMessage' && String(x.body.text).includes('Alert C'))).toHaveLength(1);
+  });
+
   it('an alert button runs its command as the clicker: refused for a viewer, a new confirmation card for an admin', async () => {
-    const [alert] = await c.app.notifier.post('alerts', {
+    await c.app.notifier.post('alerts', {
       title: 'Primary restart needed',
       severity: 'crit',
       buttons: [{ actionId: 'cb:cmd:/cluster stop primary', label: 'Stop primary…', style: 'danger' }],
     });
-    const card = alert.ref as { channel: string; ts: string };
+    await slack.outbox.idle();
+    const card = { channel: 'C0ALERTS', ts: s.postsIn('C0ALERTS').at(-1)!.ts };
     const viewer = await click('cb:cmd:/cluster stop primary', VIEWER, card);
     const [refusal] = await s.waitFor((x) => x.method === 'respond' && x.path === viewer.responseId);
     expect(refusal.body).toMatchObject({ response_type: 'ephemeral', replace_original: false });
@@ -255,6 +276,7 @@ describe('Slack over HTTP (real Bolt, local stand-in, real cluster)', () => {
     writeFileSync(png, Buffer.from('89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082', 'hex'));
     const from = s.calls.length;
     await c.app.notifier.post('reports', { title: 'Lag, last hour', severity: 'info', image: { path: png, filename: 'lag.png', alt: 'replica lag, last hour' } });
+    await slack.outbox.idle();
     const seq = s.calls.slice(from).map((x) => x.method);
     expect(seq).toEqual(['chat.postMessage', 'files.getUploadURLExternal', 'upload', 'files.completeUploadExternal']);
     const complete = s.calls.slice(from).find((x) => x.method === 'files.completeUploadExternal')!;
@@ -292,7 +314,7 @@ describe('Slack over HTTP (real Bolt, local stand-in, real cluster)', () => {
 
   it('Socket Mode: the same /cluster status works through a WebSocket that sends hello and an envelope', async () => {
     const appToken = `xapp-1-${randomBytes(10).toString('hex')}`;
-    const socket = new SlackAdapter(c.app, { ...c.config, SLACK_MODE: 'socket', SLACK_APP_TOKEN: appToken });
+    const socket = new SlackAdapter(c.app, { ...c.config, SLACK_MODE: 'socket', SLACK_APP_TOKEN: appToken }, { outbox: { file: join(c.home, 'chat', 'socket-outbox.jsonl') } });
     expect(socket.mode).toBe('socket');
     await socket.start();
     try {

@@ -41,6 +41,11 @@ export class DiscordStandIn {
   readonly gateway = { identifies: 0, resumes: 0, connections: 0, heartbeats: 0 };
   /** 'up' answers; 'down' cuts every REST connection (an outage); counts attempts while down. */
   mode: 'up' | 'down' = 'up';
+  /** Channel-message routes only (the gateway and registration keep working): 'unavailable' answers 503, 'hang' never answers. */
+  channelMessages: 'up' | 'unavailable' | 'hang' = 'up';
+  /** Channel-message requests answered 503 or left hanging. */
+  unavailableAttempts = 0;
+  private readonly hanging = new Set<ServerResponse>();
   downAttempts = 0;
   /** Create the next channel message, then cut the connection before answering (a lost response). */
   loseNextCreateResponse = false;
@@ -285,6 +290,18 @@ export class DiscordStandIn {
       this.downAttempts++;
       this.notify();
       req.socket.destroy();
+      return;
+    }
+    if (isChannelMessage && this.channelMessages !== 'up') {
+      this.unavailableAttempts++;
+      this.notify();
+      if (this.channelMessages === 'hang') {
+        this.hanging.add(res);
+        res.on('close', () => this.hanging.delete(res));
+        return;
+      }
+      res.writeHead(503, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ message: 'Service Unavailable', code: 0 }));
       return;
     }
     if (isChannelMessage && this.rateLimitNext > 0) {

@@ -9,7 +9,7 @@ import type { Logger } from '../../core/logger.js';
 import { splitCommandLine } from '../../core/parse.js';
 import { levelOf } from '../../core/permissions.js';
 import { COMMAND_BUTTON_PREFIX, type Router } from '../../core/router.js';
-import { CANCEL_PREFIX } from '../../core/pending.js';
+import { CANCEL_PREFIX, CONFIRM_PREFIX } from '../../core/pending.js';
 import { errorLine } from '../../errors.js';
 import { errorReply, type Reply } from '../reply.js';
 import { renderMessage } from './render.js';
@@ -98,7 +98,11 @@ async function runCommand(i: ChatInputCommandInteraction | ButtonInteraction, te
 /** Confirm / Cancel on a card: refusals ephemeral with the card untouched; otherwise the card becomes the result. */
 async function pressCard(i: ButtonInteraction, who: Principal, deps: InteractionDeps): Promise<void> {
   const verb = i.customId.startsWith(CANCEL_PREFIX) ? 'Cancelled' : 'Confirmed';
-  const responder = new CardResponder(i, `${verb} by ${who.display}`);
+  const pendingId = i.customId.startsWith(CONFIRM_PREFIX) ? i.customId.slice(CONFIRM_PREFIX.length) : i.customId.startsWith(CANCEL_PREFIX) ? i.customId.slice(CANCEL_PREFIX.length) : null;
+  const action = pendingId ? deps.services.pending.get(pendingId) : undefined;
+  // Expired, unknown (e.g. from before a restart) or already handled: the buttons can never work again.
+  const stale = pendingId !== null && (!action || action.state !== 'pending' || Date.now() > action.expiresAt);
+  const responder = new CardResponder(i, `${verb} by ${who.display}`, stale);
   const surface: Surface = { platform: 'discord', channel: i.channelId ?? 'dm', progress: (r) => responder.progress(r) };
   const timer = setTimeout(() => void responder.ack().catch((err: unknown) => deps.log.warn({ err }, 'acknowledging a card failed')), CARD_ACK_AFTER_MS);
   try {

@@ -98,6 +98,7 @@ export const configSchema = z.object({
   LAG_HISTORY_HOURS: z.coerce.number().positive().max(24 * 31).default(24),
   // --- chat outbox (the bot's own posts, kept on disk until delivered) ---
   OUTBOX_MAX: positiveInt.default(1000),
+  OUTBOX_RETRY_MAX_SECONDS: z.coerce.number().positive().max(3600).default(30),
   CHAT_API_TIMEOUT_MS: positiveInt.default(15_000),
   // --- slack ---
   SLACK_BOT_TOKEN: z.string().regex(/^xoxb-/, 'must be a bot token (xoxb-…)').optional(),

@@ -53,7 +53,7 @@ export class DiscordAdapter implements ChatAdapter {
 
   /** The on-disk queue of the bot's own posts, opened on first use (start, or a post). */
   get outbox(): PersistentOutbox<DiscordPayload> {
-    this.box ??= new PersistentOutbox(discordDelivery(this.transport(), this.log, this.opts.outbox), this.log, {
+    this.box ??= new PersistentOutbox(discordDelivery(this.transport(), this.log, { maxDelayMs: this.config.OUTBOX_RETRY_MAX_SECONDS * 1000, ...this.opts.outbox }), this.log, {
       file: this.opts.outbox?.file ?? `${this.config.home}/chat/discord-outbox.jsonl`,
       max: this.config.OUTBOX_MAX,
       name: 'discord',

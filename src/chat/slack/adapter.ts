@@ -79,7 +79,8 @@ export class SlackAdapter implements ChatAdapter {
   /** The on-disk queue of the bot's own posts, opened on first use (start, or a post). */
   get outbox(): PersistentOutbox<SlackPayload> {
     if (!this.box) {
-      const delivery = slackDelivery(this.api, this.log, (channel, image, thread) => this.upload(this.api, channel, image, thread), this.opts.outbox);
+      const retry = { maxDelayMs: this.config.OUTBOX_RETRY_MAX_SECONDS * 1000, ...this.opts.outbox };
+      const delivery = slackDelivery(this.api, this.log, (channel, image, thread) => this.upload(this.api, channel, image, thread), retry);
       this.box = new PersistentOutbox(delivery, this.log, { file: this.opts.outbox?.file ?? `${this.config.home}/chat/slack-outbox.jsonl`, max: this.config.OUTBOX_MAX, name: 'slack' });
     }
     return this.box;

@@ -49,9 +49,9 @@ describe('Slack over HTTP (real Bolt, local stand-in, real cluster)', () => {
     const body = new URLSearchParams(slashCommandBody(text, user, s, channel, id)).toString();
     return send(body, signedHeaders(body, SECRET)).then((r) => ({ ...r, responseId: id }));
   };
-  const click = (actionId: string, user: string, card: { channel: string; ts: string }) => {
+  const click = (actionId: string, user: string, card: { channel: string; ts: string }, shown?: SlackBody) => {
     const id = `click-${++requests}`;
-    const body = `payload=${encodeURIComponent(JSON.stringify(blockActionPayload(actionId, user, s, card, id)))}`;
+    const body = `payload=${encodeURIComponent(JSON.stringify(blockActionPayload(actionId, user, s, card, id, shown as Record<string, unknown> | undefined)))}`;
     return send(body, signedHeaders(body, SECRET)).then((r) => ({ ...r, responseId: id }));
   };
   const audit = (): AuditEntry[] =>
@@ -153,6 +153,43 @@ describe('Slack over HTTP (real Bolt, local stand-in, real cluster)', () => {
 
     const back = await c.run('/cluster start primary');
     expect(back.failed).toBeFalsy();
+  });
+
+  it('a click on an expired confirmation takes the buttons off the card for everyone, answers privately, and runs nothing', async () => {
+    const r = await slash('stop primary', ADMIN);
+    const [confirm] = buttonsOf(blocksOf(r.body));
+    const card = { channel: 'C0OPS', ts: '1700000000.555001' };
+    // Time passes: the confirmation's TTL (PENDING_ACTION_TTL_SECONDS) runs out.
+    const pending = c.app.services.pending.get(String(confirm.action_id).slice('cb:confirm:'.length))!;
+    pending.expiresAt = Date.now() - 1000;
+    const late = await click(String(confirm.action_id), ADMIN, card, r.body);
+    const [edit] = await s.waitFor((x) => x.method === 'chat.update' && x.body.ts === card.ts);
+    const edited = blocksOf(edit.body as SlackBody);
+    expect(buttonsOf(edited)).toHaveLength(0);
+    expect(textOf(edited)).toMatch(/Confirm: stop the primary primary/);
+    expect(textOf(edited)).toMatch(/⌛ this confirmation expired at/);
+    const [privately] = await s.waitFor((x) => x.method === 'respond' && x.path === late.responseId);
+    expect(privately.body).toMatchObject({ response_type: 'ephemeral', replace_original: false });
+    expect(await c.app.services.runtime.isRunning(c.app.services.node('primary'))).toBe(true);
+
+    // A viewer refused on a live card leaves its buttons for an admin (no edit).
+    const live = await slash('stop primary', ADMIN);
+    const [liveConfirm] = buttonsOf(blocksOf(live.body));
+    const liveCard = { channel: 'C0OPS', ts: '1700000000.555002' };
+    const refused = await click(String(liveConfirm.action_id), VIEWER, liveCard, live.body);
+    await s.waitFor((x) => x.method === 'respond' && x.path === refused.responseId);
+    expect(s.calls.filter((x) => x.method === 'chat.update' && x.body.ts === liveCard.ts)).toHaveLength(0);
+    // And a replay of a confirmation that was already cancelled is dead too: buttons off.
+    const [, liveCancel] = buttonsOf(blocksOf(live.body));
+    await click(String(liveCancel.action_id), ADMIN, liveCard, live.body);
+    await s.waitFor((x) => x.method === 'chat.update' && x.body.ts === liveCard.ts && /Cancelled/.test(JSON.stringify(x.body)));
+    const replay = await click(String(liveConfirm.action_id), ADMIN, liveCard, live.body);
+    await s.waitFor((x) => x.method === 'respond' && x.path === replay.responseId);
+    const updates = s.calls.filter((x) => x.method === 'chat.update' && x.body.ts === liveCard.ts);
+    expect(updates.at(-1)!.body.text).toBeDefined();
+    expect(textOf(blocksOf(updates.at(-1)!.body as SlackBody))).toMatch(/⌛ .*already cancelled by uadmin/);
+    expect(updates.every((u) => buttonsOf(blocksOf(u.body as SlackBody)).length === 0)).toBe(true);
+    expect(await c.app.services.runtime.isRunning(c.app.services.node('primary'))).toBe(true);
   });
 
   it('refuses /cluster in a channel outside SLACK_ALLOWED_CHANNELS, ephemerally, and audits it', async () => {

@@ -265,7 +265,8 @@ export function slashCommandBody(text: string, user: string, standin: SlackStand
   };
 }
 
-export function blockActionPayload(actionId: string, user: string, standin: SlackStandin, card: { channel: string; ts: string }, id = 'click'): Record<string, unknown> {
+/** A block_actions click; `shown` is the card as the clicker sees it (Slack sends its blocks along). */
+export function blockActionPayload(actionId: string, user: string, standin: SlackStandin, card: { channel: string; ts: string }, id = 'click', shown?: Record<string, unknown>): Record<string, unknown> {
   return {
     type: 'block_actions',
     team: { id: 'T0001', domain: 'standin' },
@@ -275,7 +276,7 @@ export function blockActionPayload(actionId: string, user: string, standin: Slac
     container: { type: 'message', message_ts: card.ts, channel_id: card.channel, is_ephemeral: false },
     trigger_id: 'trigger',
     channel: { id: card.channel, name: 'ops' },
-    message: { type: 'message', ts: card.ts, text: 'card' },
+    message: { type: 'message', ts: card.ts, text: 'card', ...shown },
     response_url: standin.responseUrl(id),
     actions: [{ type: 'button', block_id: 'b1', action_id: actionId, value: actionId, text: { type: 'plain_text', text: 'x' }, action_ts: '1' }],
   };

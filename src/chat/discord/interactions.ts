@@ -102,7 +102,8 @@ async function pressCard(i: ButtonInteraction, who: Principal, deps: Interaction
   const action = pendingId ? deps.services.pending.get(pendingId) : undefined;
   // Expired, unknown (e.g. from before a restart) or already handled: the buttons can never work again.
   const stale = pendingId !== null && (!action || action.state !== 'pending' || Date.now() > action.expiresAt);
-  const responder = new CardResponder(i, `${verb} by ${who.display}`, stale);
+  // While the winner is still editing the card, only its buttons are touched (never its text).
+  const responder = new CardResponder(i, `${verb} by ${who.display}`, stale ? (action?.state === 'running' ? 'buttons' : 'card') : false);
   const surface: Surface = { platform: 'discord', channel: i.channelId ?? 'dm', progress: (r) => responder.progress(r) };
   const timer = setTimeout(() => void responder.ack().catch((err: unknown) => deps.log.warn({ err }, 'acknowledging a card failed')), CARD_ACK_AFTER_MS);
   try {

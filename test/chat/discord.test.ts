@@ -155,6 +155,20 @@ describe('Discord: /cluster through the real discord.js Client', () => {
     expect(card.embeds[0].footer.text).toMatch(/^⌛ this confirmation expired at/);
     expect(await c.app.services.runtime.isRunning(c.app.services.node('primary'))).toBe(true);
 
+    // The id of a live confirmation, clicked from another (allowed) channel: refused, the card stays live.
+    const live = standin.slash('stop', [{ name: 'node', type: OPTION.string, value: 'primary' }], admin, ops, guild);
+    const liveCard = await answered(live, /Confirm: stop the primary primary/);
+    const [liveConfirm, liveCancel] = liveCard.components[0].components as Array<{ custom_id: string }>;
+    const moved = standin.click(liveCard.id, liveConfirm.custom_id, admin, guild, alerts);
+    const [notHere] = await standin.until(() => standin.ephemeral(moved).length > 0 && standin.ephemeral(moved), 'a refusal from the other channel');
+    expect(notHere.embeds[0].description).toMatch(/^this confirmation belongs to another channel/);
+    expect(liveCard.components[0].components.every((b: { disabled: boolean }) => !b.disabled)).toBe(true);
+    expect(c.app.services.audit.tail(5).some((e) => e.kind === 'refusal' && e.outcome === 'foreign channel' && e.channel === alerts)).toBe(true);
+    const cancelled = standin.click(liveCard.id, liveCancel.custom_id, admin, guild);
+    await standin.until(() => liveCard.embeds[0]?.title?.includes('Cancelled'), 'the card cancelled in its own channel');
+    expect(standin.ephemeral(cancelled)).toHaveLength(0);
+    expect(await c.app.services.runtime.isRunning(c.app.services.node('primary'))).toBe(true);
+
     // A confirmation id the bot does not know (another bot, or from before a restart): the same.
     const foreign = standin.slash('stop', [{ name: 'node', type: OPTION.string, value: 'primary' }], admin, ops, guild);
     const other = await answered(foreign, /Confirm: stop the primary primary/);

@@ -192,6 +192,21 @@ describe('Slack over HTTP (real Bolt, local stand-in, real cluster)', () => {
     expect(await c.app.services.runtime.isRunning(c.app.services.node('primary'))).toBe(true);
   });
 
+  it('refuses a confirmation clicked from another channel than the one it was asked in; the card stays live there', async () => {
+    const r = await slash('stop primary', ADMIN);
+    const [confirm, cancel] = buttonsOf(blocksOf(r.body));
+    const card = { channel: 'C0OPS', ts: '1700000000.444001' };
+    const moved = await click(String(confirm.action_id), ADMIN, { channel: 'C0ALERTS', ts: card.ts }, r.body);
+    const [notHere] = await s.waitFor((x) => x.method === 'respond' && x.path === moved.responseId);
+    expect(notHere.body).toMatchObject({ response_type: 'ephemeral', replace_original: false });
+    expect(textOf(blocksOf(notHere.body as SlackBody))).toMatch(/this confirmation belongs to another channel/);
+    expect(s.calls.filter((x) => x.method === 'chat.update' && x.body.ts === card.ts)).toHaveLength(0);
+    expect(audit().some((e) => e.kind === 'refusal' && e.outcome === 'foreign channel' && e.channel === 'C0ALERTS')).toBe(true);
+    expect(await c.app.services.runtime.isRunning(c.app.services.node('primary'))).toBe(true);
+    await click(String(cancel.action_id), ADMIN, card, r.body);
+    await s.waitFor((x) => x.method === 'chat.update' && x.body.ts === card.ts && /Cancelled/.test(JSON.stringify(x.body)));
+  });
+
   it('refuses /cluster in a channel outside SLACK_ALLOWED_CHANNELS, ephemerally, and audits it', async () => {
     const r = await slash('status', ADMIN, 'C0RANDOM');
     expect(r.body.response_type).toBe('ephemeral');

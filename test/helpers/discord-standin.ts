@@ -232,11 +232,12 @@ export class DiscordStandIn {
   }
 
   /** A click on a button of a message the bot sent (looked up in this stand-in). */
-  click(messageId: string, customId: string, who: Who, guildId: string | null = null) {
+  /** A button click on a message; `channelId` forges the channel the interaction claims to come from. */
+  click(messageId: string, customId: string, who: Who, guildId: string | null = null, channelId?: string) {
     const m = this.messages.get(messageId);
     if (!m) throw new Error(`stand-in: no message ${messageId}`);
     const data = { custom_id: customId, component_type: 2 };
-    const i = this.interaction(3, data, who, m.channel_id, guildId, this.apiMessage(m)) as { id: string; token: string };
+    const i = this.interaction(3, data, who, channelId ?? m.channel_id, guildId, this.apiMessage(m)) as { id: string; token: string };
     // UPDATE_MESSAGE and later @original edits of a click apply to the clicked message.
     this.messages.set(`original:${i.token}`, m);
     this.clickTokens.add(i.token);

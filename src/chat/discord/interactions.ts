@@ -9,7 +9,8 @@ import type { Logger } from '../../core/logger.js';
 import { splitCommandLine } from '../../core/parse.js';
 import { levelOf } from '../../core/permissions.js';
 import { COMMAND_BUTTON_PREFIX, type Router } from '../../core/router.js';
-import { CANCEL_PREFIX, CONFIRM_PREFIX } from '../../core/pending.js';
+import { CANCEL_PREFIX } from '../../core/pending.js';
+import { foreignChannelRefusal, pendingIdOf } from '../confirmation-channel.js';
 import { errorLine } from '../../errors.js';
 import { errorReply, type Reply } from '../reply.js';
 import { renderMessage } from './render.js';
@@ -97,8 +98,14 @@ async function runCommand(i: ChatInputCommandInteraction | ButtonInteraction, te
 
 /** Confirm / Cancel on a card: refusals ephemeral with the card untouched; otherwise the card becomes the result. */
 async function pressCard(i: ButtonInteraction, who: Principal, deps: InteractionDeps): Promise<void> {
+  const foreign = foreignChannelRefusal(deps.services, i.customId, i.channelId ?? 'dm', who);
+  if (foreign) {
+    await replyEphemeral(i, foreign);
+    deps.answered?.(i.id, ['ephemeral']);
+    return;
+  }
   const verb = i.customId.startsWith(CANCEL_PREFIX) ? 'Cancelled' : 'Confirmed';
-  const pendingId = i.customId.startsWith(CONFIRM_PREFIX) ? i.customId.slice(CONFIRM_PREFIX.length) : i.customId.startsWith(CANCEL_PREFIX) ? i.customId.slice(CANCEL_PREFIX.length) : null;
+  const pendingId = pendingIdOf(i.customId);
   const action = pendingId ? deps.services.pending.get(pendingId) : undefined;
   // Expired, unknown (e.g. from before a restart) or already handled: the buttons can never work again.
   const stale = pendingId !== null && (!action || action.state !== 'pending' || Date.now() > action.expiresAt);

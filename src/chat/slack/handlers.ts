@@ -8,6 +8,7 @@ import { CANCEL_PREFIX, CONFIRM_PREFIX } from '../../core/pending.js';
 import { COMMAND_BUTTON_PREFIX, type Router } from '../../core/router.js';
 import { splitCommandLine } from '../../core/parse.js';
 import { errorReply, type Image, type Reply } from '../reply.js';
+import { foreignChannelRefusal } from '../confirmation-channel.js';
 import { renderMessage, withoutActions, type SlackMessage } from './blocks.js';
 import type { SlackPeople } from './people.js';
 import { ReplySession, RESPONSE_URL_USES } from './reply-session.js';
@@ -126,6 +127,8 @@ async function onClick(deps: HandlerDeps, body: BlockAction, actionId: string, r
   if (!deps.people.channelAllowed(channel)) return ephemeral(channelRefusal(deps, who, channel, actionId));
 
   if (actionId.startsWith(COMMAND_BUTTON_PREFIX)) return runCommandButton(deps, who, channel, actionId, respond);
+  const foreign = foreignChannelRefusal(deps.services, actionId, channel, who);
+  if (foreign) return ephemeral(foreign);
 
   const card: CardRef = { channel, ts: body.container?.message_ts ?? body.message?.ts, ephemeral: body.container?.is_ephemeral === true };
   const editCard = cardEditor(deps, card, respond);

@@ -38,6 +38,31 @@ describe('hostile surroundings (real cluster)', () => {
     await c?.destroy();
   });
 
+  it('absurd arguments: each refused with one line naming what is accepted; nothing changes, the bot keeps answering', async () => {
+    const absurd = [
+      '/cluster history -1',
+      '/cluster history 99999999999999999999999',
+      '/cluster logs primary 1000000000',
+      '/cluster lag 500y',
+      '/cluster maintenance on 99999999d',
+      `/cluster stop ${'x'.repeat(10_000)}`,
+      '/cluster stop primary\u0000',
+      '/cluster backup everything',
+      '/cluster restore-check latest 1970-13-45T99:99',
+      '/cluster failover standby standby standby',
+    ];
+    for (const text of absurd) {
+      const r = await c.run(text);
+      console.log(`[observed] ${text.slice(0, 60)} → ${r.text?.slice(0, 160)}`);
+      expect(r.failed, text.slice(0, 60)).toBe(true);
+      expect(r.text!.split('\n'), text.slice(0, 60)).toHaveLength(1);
+      expect(r.text!.length, text.slice(0, 60)).toBeLessThan(400);
+    }
+    const rows = await nodes();
+    expect(rows.every((n) => n.up)).toBe(true);
+    expect((await c.run('/cluster maintenance off')).failed).toBeFalsy();
+  });
+
   it('a node that accepts TCP but never answers: status still answers within the timeouts, names the node down, the rest is intact', async () => {
     const readonly = c.app.services.node('readonly');
     await c.app.services.runtime.stop(readonly, 'fast');

@@ -1,7 +1,8 @@
 // The shared persistent outbox with a scripted platform: order through failures, a refused
 // message given up without blocking the rest, a queue that survives a reopen (as after kill -9),
 // a torn last journal line, queued ids mapped to real ids for later edits, OUTBOX_MAX overflow.
-import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
@@ -99,6 +100,30 @@ describe('persistent chat outbox', () => {
     expect(p3.seen).toEqual([{ kind: 'update', text: 'one (resolved)', target: 'M1', retry: false }]);
     await third.stop();
     await first.stop(0);
+  });
+
+  it('a full disk under CLUSTERBOT_HOME: the journal cannot be written, the message is still delivered from memory', async () => {
+    const home = join(dir, 'full');
+    mkdirSync(home);
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'clusterbot-full-home', home]);
+    try {
+      const p = platform();
+      const lines: string[] = [];
+      const captured = pino({ level: 'error' }, { write: (l: string) => lines.push(l) });
+      const box = new PersistentOutbox<P>(p.delivery, captured, { file: join(home, 'd.jsonl'), max: 100, name: 't' });
+      try {
+        writeFileSync(join(home, 'filler'), Buffer.alloc(64 * 1024));
+      } catch {
+        // ENOSPC once the tmpfs is full: exactly what we want.
+      }
+      box.enqueue('post', 'C', { text: 'alert while the disk is full' });
+      await box.idle();
+      expect(p.seen.map((x) => x.text)).toEqual(['alert while the disk is full']);
+      expect(lines.join('')).toMatch(/cannot write the journal.*ENOSPC|ENOSPC.*cannot write the journal/);
+      await box.stop();
+    } finally {
+      execFileSync('umount', [home]);
+    }
   });
 
   it('over OUTBOX_MAX keeps the newest critical messages, drops the oldest others first, and says how many in the channel first', async () => {

@@ -20,11 +20,13 @@ export interface QueuedJob<P = unknown> {
   payload: P;
   /** An attempt was started before (maybe by a bot that died): it may have landed, so look before reposting. */
   tried?: boolean;
+  /** When the first attempt started (epoch ms): where to start looking. */
+  triedAt?: number;
 }
 
 export type JournalRecord =
   | { t: 'add'; job: QueuedJob }
-  | { t: 'try'; id: string }
+  | { t: 'try'; id: string; at?: number }
   | { t: 'done'; id: string; remote?: string }
   | { t: 'drop'; id: string; reason: string }
   | { t: 'map'; id: string; remote: string | null };
@@ -37,7 +39,7 @@ export interface JournalState {
 }
 
 /** How many delivered ids a compacted journal remembers (edits of alerts posted long ago). */
-const MAP_KEEP = 5000;
+const MAP_KEEP = 2000;
 
 export class OutboxJournal {
   private fd: number | null = null;
@@ -104,7 +106,10 @@ export function replay(text: string): JournalState {
     if (r.t === 'add') jobs.set(r.job.id, { ...jobs.get(r.job.id), ...r.job });
     else if (r.t === 'try') {
       const j = jobs.get(r.id);
-      if (j) j.tried = true;
+      if (j) {
+        j.tried = true;
+        j.triedAt = r.at;
+      }
     } else if (r.t === 'done') {
       jobs.delete(r.id);
       if (r.remote !== undefined) remote.set(r.id, r.remote);

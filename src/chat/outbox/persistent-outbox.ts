@@ -4,7 +4,7 @@
 // platform supplies how to deliver a job and which errors are worth retrying (Slack, Discord).
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '../../core/logger.js';
-import { OutboxJournal, type JournalState, type QueuedJob } from './journal.js';
+import { OutboxJournal, type JournalRecord, type JournalState, type QueuedJob } from './journal.js';
 
 export type { QueuedJob } from './journal.js';
 
@@ -48,6 +48,7 @@ export class PersistentOutbox<P> {
   private wake: (() => void) | null = null;
   /** Dropped by OUTBOX_MAX and not yet announced, per channel. */
   private readonly droppedBy = new Map<string, number>();
+  private journalError = false;
   readonly stats = { delivered: 0, failedAttempts: 0, dropped: 0, recovered: 0 };
 
   constructor(
@@ -81,7 +82,7 @@ export class PersistentOutbox<P> {
   enqueue(kind: string, channel: string, payload: P, critical = false): string {
     if (this.stopped) throw new Error(`the ${this.opts.name} outbox is stopped`);
     const job: QueuedJob<P> = { id: `q-${randomBytes(10).toString('hex')}`, seq: ++this.seq, kind, channel, critical, at: Date.now(), payload };
-    this.journal.append({ t: 'add', job });
+    this.record({ t: 'add', job });
     this.state.pending.push(job);
     this.overflow();
     this.kick();
@@ -114,7 +115,7 @@ export class PersistentOutbox<P> {
       const victim = candidates.find((j) => !j.critical) ?? candidates[0];
       if (!victim) break;
       this.remove(victim.id);
-      this.journal.append({ t: 'drop', id: victim.id, reason: 'OUTBOX_MAX' });
+      this.record({ t: 'drop', id: victim.id, reason: 'OUTBOX_MAX' });
       this.state.remote.set(victim.id, null);
       this.stats.dropped++;
       dropped.set(victim.channel, (dropped.get(victim.channel) ?? 0) + 1);
@@ -130,16 +131,30 @@ export class PersistentOutbox<P> {
       const payload = { ...(notice.payload as object), noticeKind: notice.kind, [NOTICE]: total - (sending ? noticeCount(sending) : 0) } as P;
       if (existing) {
         existing.payload = payload;
-        this.journal.append({ t: 'add', job: existing });
+        this.record({ t: 'add', job: existing });
         continue;
       }
       // Read first: the notice slots in before the oldest message still queued (after one in flight).
       const first = this.state.pending.find((j) => j.id !== this.inflight);
       const seq = first ? first.seq - 0.5 : ++this.seq;
       const job: QueuedJob<P> = { id: `q-${randomBytes(10).toString('hex')}`, seq, kind: NOTICE, channel, critical: true, at: Date.now(), payload };
-      this.journal.append({ t: 'add', job });
+      this.record({ t: 'add', job });
       this.state.pending.push(job);
       this.state.pending.sort((a, b) => a.seq - b.seq);
+    }
+  }
+
+  /**
+   * Append to the journal. If that fails (the disk under CLUSTERBOT_HOME is full or gone), the
+   * message is still delivered from memory — an alert that cannot be persisted must not be lost too.
+   */
+  private record(r: JournalRecord): void {
+    try {
+      this.journal.append(r);
+      this.journalError = false;
+    } catch (err) {
+      if (!this.journalError) this.log.error({ outbox: this.opts.name, err, file: this.opts.file }, 'chat outbox: cannot write the journal; messages are kept in memory only until it works again');
+      this.journalError = true;
     }
   }
 
@@ -156,7 +171,8 @@ export class PersistentOutbox<P> {
       const retry = job.tried === true;
       try {
         if (!retry) {
-          this.journal.append({ t: 'try', id: job.id });
+          job.triedAt = Date.now();
+          this.record({ t: 'try', id: job.id, at: job.triedAt });
           job.tried = true;
         }
         const deliverable = job.kind === NOTICE ? { ...job, kind: String((job.payload as { noticeKind?: string }).noticeKind) } : job;
@@ -169,7 +185,7 @@ export class PersistentOutbox<P> {
           if (this.stopped) break;
           this.log.error({ outbox: this.opts.name, err: this.delivery.describe(err), kind: job.kind, channel: job.channel }, 'chat outbox: the platform refused a message; dropped (retrying cannot help — check the channel id and the bot permissions)');
           this.remove(job.id);
-          this.journal.append({ t: 'drop', id: job.id, reason: 'refused' });
+          this.record({ t: 'drop', id: job.id, reason: 'refused' });
           this.state.remote.set(job.id, null);
           this.stats.dropped++;
           attempt = 0;
@@ -187,7 +203,7 @@ export class PersistentOutbox<P> {
   }
 
   private finish(job: QueuedJob<P>, remote: string | undefined): void {
-    this.journal.append(remote === undefined ? { t: 'done', id: job.id } : { t: 'done', id: job.id, remote });
+    this.record(remote === undefined ? { t: 'done', id: job.id } : { t: 'done', id: job.id, remote });
     if (remote !== undefined) this.state.remote.set(job.id, remote);
     if (job.kind === NOTICE) this.droppedBy.set(job.channel, Math.max(0, (this.droppedBy.get(job.channel) ?? 0) - noticeCount(job)));
     this.remove(job.id);

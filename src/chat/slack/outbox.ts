@@ -73,7 +73,8 @@ export function slackDelivery(
 
   /** Did an earlier attempt of this post land? Its ts, or null. Unknown (no history scope) → null. */
   const findPosted = async (job: QueuedJob<SlackPayload>, thread: string | undefined): Promise<string | null> => {
-    const query = { channel: job.channel, oldest: ((job.at - 60_000) / 1000).toFixed(6), include_all_metadata: true, limit: 200 };
+    // From a minute before the first attempt (clocks differ): the post cannot be older than that.
+    const query = { channel: job.channel, oldest: (((job.triedAt ?? job.at) - 60_000) / 1000).toFixed(6), include_all_metadata: true, limit: 200 };
     try {
       const res = thread ? await api.conversations.replies({ ...query, ts: thread }) : await api.conversations.history(query);
       const found = ((res.messages ?? []) as HistoryMessage[]).find((m) => m.metadata?.event_type === OUTBOX_EVENT && m.metadata.event_payload?.outbox_id === job.id);

@@ -4,11 +4,10 @@
 import type { App as BoltApp, BlockAction, RespondFn as BoltRespond } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
 import type { Principal, Services, Surface } from '../../core/context.js';
-import { CANCEL_PREFIX, CONFIRM_PREFIX } from '../../core/pending.js';
 import { COMMAND_BUTTON_PREFIX, type Router } from '../../core/router.js';
 import { splitCommandLine } from '../../core/parse.js';
 import { errorReply, type Image, type Reply } from '../reply.js';
-import { foreignChannelRefusal } from '../confirmation-channel.js';
+import { foreignChannelRefusal, pendingIdOf } from '../confirmation-channel.js';
 import { renderMessage, withoutActions, type SlackMessage } from './blocks.js';
 import type { SlackPeople } from './people.js';
 import { ReplySession, RESPONSE_URL_USES } from './reply-session.js';
@@ -145,7 +144,7 @@ async function onClick(deps: HandlerDeps, body: BlockAction, actionId: string, r
       await editCard(r);
     },
   };
-  const pendingId = actionId.startsWith(CONFIRM_PREFIX) ? actionId.slice(CONFIRM_PREFIX.length) : actionId.startsWith(CANCEL_PREFIX) ? actionId.slice(CANCEL_PREFIX.length) : null;
+  const pendingId = pendingIdOf(actionId);
   const action = pendingId ? deps.services.pending.get(pendingId) : undefined;
   const wasPending = action?.state === 'pending';
   // Expired, unknown (e.g. from before a restart) or already handled: the buttons can never work again.

@@ -15,8 +15,6 @@ export interface RetryOptions {
   baseDelayMs?: number;
   maxDelayMs?: number;
 }
-/** @deprecated name kept for callers of the old in-memory outbox. */
-export type OutboxOptions = RetryOptions;
 
 export interface SlackPayload {
   message?: SlackMessage;

@@ -68,11 +68,6 @@ export class PersistentOutbox<P> {
     return this.state.pending.length;
   }
 
-  /** Titles or kinds of what is queued, oldest first (for logs and tests). */
-  get queued(): readonly QueuedJob<P>[] {
-    return this.state.pending as QueuedJob<P>[];
-  }
-
   /** Start delivering what a previous run left (call once the platform client is ready). */
   resume(): void {
     this.kick();

@@ -122,8 +122,9 @@ export class PersistentOutbox<P> {
       const existing = this.state.pending.find((j) => j.kind === NOTICE && j.channel === channel && j.id !== this.inflight);
       // A notice already on its way announces its own count; a new one speaks for the rest.
       const sending = this.state.pending.find((j) => j.kind === NOTICE && j.channel === channel && j.id === this.inflight);
-      const notice = this.delivery.droppedNotice(channel, total - (sending ? noticeCount(sending) : 0));
-      const payload = { ...(notice.payload as object), noticeKind: notice.kind, [NOTICE]: total - (sending ? noticeCount(sending) : 0) } as P;
+      const count = total - (sending ? noticeCount(sending) : 0);
+      const notice = this.delivery.droppedNotice(channel, count);
+      const payload = { ...(notice.payload as object), noticeKind: notice.kind, [NOTICE]: count } as P;
       if (existing) {
         existing.payload = payload;
         this.record({ t: 'add', job: existing });

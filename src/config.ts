@@ -99,6 +99,10 @@ export const configSchema = z.object({
     .default('0 * * * *').describe('The periodic health report: cron with 5 or 6 fields, or off.'),
   HEALTH_REPORT_CHANNEL: z.enum(['reports', 'alerts']).default('reports').describe('Where the health report goes: reports or alerts.'),
   LAG_HISTORY_HOURS: z.coerce.number().positive().max(24 * 31).default(24).describe('Lag history kept for /cluster lag (hours; at most 20,000 samples, persisted under CLUSTERBOT_HOME/monitor).'),
+  // --- chat outbox (the bot's own posts, kept on disk until delivered) ---
+  OUTBOX_MAX: positiveInt.default(1000).describe('Undelivered alerts, reports and backup cards are kept on disk (CLUSTERBOT_HOME/chat) until Slack/Discord takes them, also across a restart; past this many the oldest are dropped (non-critical first) and the channel is told how many.'),
+  OUTBOX_RETRY_MAX_SECONDS: z.coerce.number().positive().max(3600).default(30).describe('Retries of an undelivered message back off (1 s, 2 s, 4 s…) up to this many seconds between tries.'),
+  CHAT_API_TIMEOUT_MS: positiveInt.default(15_000).describe('How long one Slack/Discord API call may take before it counts as failed (the message stays queued).'),
   // --- slack ---
   SLACK_BOT_TOKEN: z.string().regex(/^xoxb-/, 'must be a bot token (xoxb-…)').optional().describe('Bot token (xoxb-…); Slack is on when it is set.'),
   SLACK_SIGNING_SECRET: z.string().min(8).optional().describe('HTTP mode: the app\'s signing secret (Basic Information → App Credentials).'),

@@ -140,6 +140,45 @@ describe('Discord: /cluster through the real discord.js Client', () => {
     expect(restart.failed).toBeFalsy();
   });
 
+  it('a click on an expired confirmation disables the card\'s buttons for everyone, says why on it and privately, and runs nothing', async () => {
+    const i = standin.slash('stop', [{ name: 'node', type: OPTION.string, value: 'primary' }], admin, ops, guild);
+    const card = await answered(i, /Confirm: stop the primary primary/);
+    const [confirm] = card.components[0].components as Array<{ custom_id: string }>;
+    // Time passes: the confirmation's TTL (PENDING_ACTION_TTL_SECONDS) runs out.
+    c.app.services.pending.get(confirm.custom_id.slice('cb:confirm:'.length))!.expiresAt = Date.now() - 1000;
+    const late = standin.click(card.id, confirm.custom_id, admin, guild);
+    const [privately] = await standin.until(() => standin.ephemeral(late).length > 0 && standin.ephemeral(late), 'a private refusal');
+    expect(privately.embeds[0].description).toMatch(/this confirmation expired at .* — run \/cluster stop again/);
+    expect(standin.callbacks.get(late.id)?.[0].type).toBe(7);
+    expect(card.components[0].components.every((b: { disabled: boolean }) => b.disabled)).toBe(true);
+    expect(card.embeds[0].title).toMatch(/Confirm: stop the primary primary/);
+    expect(card.embeds[0].footer.text).toMatch(/^⌛ this confirmation expired at/);
+    expect(await c.app.services.runtime.isRunning(c.app.services.node('primary'))).toBe(true);
+
+    // The id of a live confirmation, clicked from another (allowed) channel: refused, the card stays live.
+    const live = standin.slash('stop', [{ name: 'node', type: OPTION.string, value: 'primary' }], admin, ops, guild);
+    const liveCard = await answered(live, /Confirm: stop the primary primary/);
+    const [liveConfirm, liveCancel] = liveCard.components[0].components as Array<{ custom_id: string }>;
+    const moved = standin.click(liveCard.id, liveConfirm.custom_id, admin, guild, alerts);
+    const [notHere] = await standin.until(() => standin.ephemeral(moved).length > 0 && standin.ephemeral(moved), 'a refusal from the other channel');
+    expect(notHere.embeds[0].description).toMatch(/^this confirmation belongs to another channel/);
+    expect(liveCard.components[0].components.every((b: { disabled: boolean }) => !b.disabled)).toBe(true);
+    expect(c.app.services.audit.tail(5).some((e) => e.kind === 'refusal' && e.outcome === 'foreign channel' && e.channel === alerts)).toBe(true);
+    const cancelled = standin.click(liveCard.id, liveCancel.custom_id, admin, guild);
+    await standin.until(() => liveCard.embeds[0]?.title?.includes('Cancelled'), 'the card cancelled in its own channel');
+    expect(standin.ephemeral(cancelled)).toHaveLength(0);
+    expect(await c.app.services.runtime.isRunning(c.app.services.node('primary'))).toBe(true);
+
+    // A confirmation id the bot does not know (another bot, or from before a restart): the same.
+    const foreign = standin.slash('stop', [{ name: 'node', type: OPTION.string, value: 'primary' }], admin, ops, guild);
+    const other = await answered(foreign, /Confirm: stop the primary primary/);
+    const forged = standin.click(other.id, 'cb:confirm:0123456789abcdef01234567', admin, guild);
+    const [unknown] = await standin.until(() => standin.ephemeral(forged).length > 0 && standin.ephemeral(forged), 'a refusal of the unknown id');
+    expect(unknown.embeds[0].description).toMatch(/unknown or already-used confirmation/);
+    expect(other.components[0].components.every((b: { disabled: boolean }) => b.disabled)).toBe(true);
+    expect(await c.app.services.runtime.isRunning(c.app.services.node('primary'))).toBe(true);
+  });
+
   it('refuses commands from a channel that is not allowed, privately, and audits it', async () => {
     const i = standin.slash('status', [], admin, elsewhere, guild);
     const [refusal] = await standin.until(() => standin.ephemeral(i).length > 0 && standin.ephemeral(i), 'an ephemeral refusal');

@@ -1,8 +1,7 @@
 // The Slack adapter's pure parts: Block Kit limits, the request pre-check, retry decisions, the outbox.
 import { describe, expect, it } from 'vitest';
-import pino from 'pino';
 import { renderBlocks, renderMessage } from '../../src/chat/slack/blocks.js';
-import { Outbox, retryDelay } from '../../src/chat/slack/outbox.js';
+import { retryDelay } from '../../src/chat/slack/outbox.js';
 import { precheck } from '../../src/chat/slack/security.js';
 import { ReplySession } from '../../src/chat/slack/reply-session.js';
 
@@ -57,31 +56,6 @@ describe('outbox retry decisions', () => {
     expect(retryDelay({ code: 'slack_webapi_http_error', statusCode: 404 }, 0, opts)).toBeNull();
     expect(retryDelay({ code: 'slack_webapi_platform_error', data: { error: 'channel_not_found' } }, 0, opts)).toBeNull();
     expect(retryDelay(new Error('boom'), 0, opts)).toBeNull();
-  });
-
-  it('delivers in order through failures; a hopeless message is given up without blocking the rest', async () => {
-    const box = new Outbox(pino({ level: 'silent' }), opts);
-    const seen: string[] = [];
-    let failures = 2;
-    const a = box.send('a', async () => {
-      seen.push('a');
-      if (failures-- > 0) throw Object.assign(new Error('down'), { code: 'slack_webapi_http_error', statusCode: 502 });
-      return 'A';
-    });
-    const b = box.send('b', async () => {
-      seen.push('b');
-      throw Object.assign(new Error('nope'), { code: 'slack_webapi_platform_error', data: { error: 'channel_not_found' } });
-    });
-    const c = box.send('c', async () => {
-      seen.push('c');
-      return 'C';
-    });
-    expect(await a).toBe('A');
-    await expect(b).rejects.toThrow('nope');
-    expect(await c).toBe('C');
-    expect(seen).toEqual(['a', 'a', 'a', 'b', 'c']);
-    await box.stop();
-    await expect(box.send('late', async () => 1)).rejects.toThrow(/stopped/);
   });
 });
 

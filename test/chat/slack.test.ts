@@ -36,6 +36,7 @@ describe('Slack over HTTP (real Bolt, local stand-in, real cluster)', () => {
   let s: SlackStandin;
   let c: TestCluster;
   let base: string;
+  let slack: SlackAdapter;
   let requests = 0;
 
   const send = async (body: string, headers: Record<string, string>) => {
@@ -48,9 +49,9 @@ describe('Slack over HTTP (real Bolt, local stand-in, real cluster)', () => {
     const body = new URLSearchParams(slashCommandBody(text, user, s, channel, id)).toString();
     return send(body, signedHeaders(body, SECRET)).then((r) => ({ ...r, responseId: id }));
   };
-  const click = (actionId: string, user: string, card: { channel: string; ts: string }) => {
+  const click = (actionId: string, user: string, card: { channel: string; ts: string }, shown?: SlackBody) => {
     const id = `click-${++requests}`;
-    const body = `payload=${encodeURIComponent(JSON.stringify(blockActionPayload(actionId, user, s, card, id)))}`;
+    const body = `payload=${encodeURIComponent(JSON.stringify(blockActionPayload(actionId, user, s, card, id, shown as Record<string, unknown> | undefined)))}`;
     return send(body, signedHeaders(body, SECRET)).then((r) => ({ ...r, responseId: id }));
   };
   const audit = (): AuditEntry[] =>
@@ -77,6 +78,7 @@ describe('Slack over HTTP (real Bolt, local stand-in, real cluster)', () => {
     });
     const started = await startChatAdapters(c.app, c.config);
     expect(started.adapters.map((a) => a.name)).toEqual(['slack']);
+    slack = started.adapters[0] as SlackAdapter;
     expect(c.app.http.hasRoutes).toBe(true);
     base = `http://127.0.0.1:${await c.app.http.listen(c.config.HTTP_PORT, '127.0.0.1')}`;
   });
@@ -153,6 +155,58 @@ describe('Slack over HTTP (real Bolt, local stand-in, real cluster)', () => {
     expect(back.failed).toBeFalsy();
   });
 
+  it('a click on an expired confirmation takes the buttons off the card for everyone, answers privately, and runs nothing', async () => {
+    const r = await slash('stop primary', ADMIN);
+    const [confirm] = buttonsOf(blocksOf(r.body));
+    const card = { channel: 'C0OPS', ts: '1700000000.555001' };
+    // Time passes: the confirmation's TTL (PENDING_ACTION_TTL_SECONDS) runs out.
+    const pending = c.app.services.pending.get(String(confirm.action_id).slice('cb:confirm:'.length))!;
+    pending.expiresAt = Date.now() - 1000;
+    const late = await click(String(confirm.action_id), ADMIN, card, r.body);
+    const [edit] = await s.waitFor((x) => x.method === 'chat.update' && x.body.ts === card.ts);
+    const edited = blocksOf(edit.body as SlackBody);
+    expect(buttonsOf(edited)).toHaveLength(0);
+    expect(textOf(edited)).toMatch(/Confirm: stop the primary primary/);
+    expect(textOf(edited)).toMatch(/⌛ this confirmation expired at/);
+    const [privately] = await s.waitFor((x) => x.method === 'respond' && x.path === late.responseId);
+    expect(privately.body).toMatchObject({ response_type: 'ephemeral', replace_original: false });
+    expect(await c.app.services.runtime.isRunning(c.app.services.node('primary'))).toBe(true);
+
+    // A viewer refused on a live card leaves its buttons for an admin (no edit).
+    const live = await slash('stop primary', ADMIN);
+    const [liveConfirm] = buttonsOf(blocksOf(live.body));
+    const liveCard = { channel: 'C0OPS', ts: '1700000000.555002' };
+    const refused = await click(String(liveConfirm.action_id), VIEWER, liveCard, live.body);
+    await s.waitFor((x) => x.method === 'respond' && x.path === refused.responseId);
+    expect(s.calls.filter((x) => x.method === 'chat.update' && x.body.ts === liveCard.ts)).toHaveLength(0);
+    // And a replay of a confirmation that was already cancelled is dead too: buttons off.
+    const [, liveCancel] = buttonsOf(blocksOf(live.body));
+    await click(String(liveCancel.action_id), ADMIN, liveCard, live.body);
+    await s.waitFor((x) => x.method === 'chat.update' && x.body.ts === liveCard.ts && /Cancelled/.test(JSON.stringify(x.body)));
+    const replay = await click(String(liveConfirm.action_id), ADMIN, liveCard, live.body);
+    await s.waitFor((x) => x.method === 'respond' && x.path === replay.responseId);
+    const updates = s.calls.filter((x) => x.method === 'chat.update' && x.body.ts === liveCard.ts);
+    expect(updates.at(-1)!.body.text).toBeDefined();
+    expect(textOf(blocksOf(updates.at(-1)!.body as SlackBody))).toMatch(/⌛ .*already cancelled by uadmin/);
+    expect(updates.every((u) => buttonsOf(blocksOf(u.body as SlackBody)).length === 0)).toBe(true);
+    expect(await c.app.services.runtime.isRunning(c.app.services.node('primary'))).toBe(true);
+  });
+
+  it('refuses a confirmation clicked from another channel than the one it was asked in; the card stays live there', async () => {
+    const r = await slash('stop primary', ADMIN);
+    const [confirm, cancel] = buttonsOf(blocksOf(r.body));
+    const card = { channel: 'C0OPS', ts: '1700000000.444001' };
+    const moved = await click(String(confirm.action_id), ADMIN, { channel: 'C0ALERTS', ts: card.ts }, r.body);
+    const [notHere] = await s.waitFor((x) => x.method === 'respond' && x.path === moved.responseId);
+    expect(notHere.body).toMatchObject({ response_type: 'ephemeral', replace_original: false });
+    expect(textOf(blocksOf(notHere.body as SlackBody))).toMatch(/this confirmation belongs to another channel/);
+    expect(s.calls.filter((x) => x.method === 'chat.update' && x.body.ts === card.ts)).toHaveLength(0);
+    expect(audit().some((e) => e.kind === 'refusal' && e.outcome === 'foreign channel' && e.channel === 'C0ALERTS')).toBe(true);
+    expect(await c.app.services.runtime.isRunning(c.app.services.node('primary'))).toBe(true);
+    await click(String(cancel.action_id), ADMIN, card, r.body);
+    await s.waitFor((x) => x.method === 'chat.update' && x.body.ts === card.ts && /Cancelled/.test(JSON.stringify(x.body)));
+  });
+
   it('refuses /cluster in a channel outside SLACK_ALLOWED_CHANNELS, ephemerally, and audits it', async () => {
     const r = await slash('status', ADMIN, 'C0RANDOM');
     expect(r.body.response_type).toBe('ephemeral');
@@ -191,13 +245,15 @@ describe('Slack over HTTP (real Bolt, local stand-in, real cluster)', () => {
 
   it('delivers an alert exactly once, in order with later alerts, through three 500s and a 429, while commands keep working', async () => {
     s.failNext('chat.postMessage', { status: 500 }, { status: 500 }, { status: 500 });
-    const first = c.app.notifier.post('alerts', { title: 'Alert A: standby lag high', severity: 'warn', text: 'lag 20 MB' });
-    const second = c.app.notifier.post('alerts', { title: 'Alert B: archiver failing', severity: 'crit' });
+    const outage = performance.now();
+    // Queued (on disk) at once: the caller never waits for Slack.
+    const a = await c.app.notifier.post('alerts', { title: 'Alert A: standby lag high', severity: 'warn', text: 'lag 20 MB' });
+    const b = await c.app.notifier.post('alerts', { title: 'Alert B: archiver failing', severity: 'crit' });
+    expect(a[0].ref).toMatchObject({ channel: 'C0ALERTS', queued: expect.stringMatching(/^q-/) });
     // The bot keeps answering while Slack's API is down for its own posts.
     const status = await slash('status', VIEWER);
     expect(textOf(blocksOf(status.body))).toMatch(/\*standby\*/);
-    const outage = performance.now();
-    const [a, b] = await Promise.all([first, second]);
+    await slack.outbox.idle();
     console.log(`[timing] alerts A and B delivered ${Math.round(performance.now() - outage)} ms after three 500s (backoff 1 s, 2 s, 4 s)`);
     const posts = s.calls.filter((x) => x.method === 'chat.postMessage' && x.body.channel === 'C0ALERTS');
     expect(posts.map((x) => [String(x.body.text).slice(0, 10), x.status])).toEqual([
@@ -207,28 +263,45 @@ describe('Slack over HTTP (real Bolt, local stand-in, real cluster)', () => {
       ['⚠️ Alert A', 200],
       ['🚨 Alert B', 200],
     ]);
+    // Before each retry the bot looked for an earlier attempt (a 500 may still have posted).
+    expect(s.calls.filter((x) => x.method === 'conversations.history').length).toBeGreaterThanOrEqual(3);
+    const [tsA, tsB] = [String(posts[3].answer?.ts), String(posts[4].answer?.ts)];
 
-    // Threaded reminder under the original alert, after a rate limit with Retry-After.
+    // Threaded reminder under the original alert (its queued ref), after a rate limit with Retry-After.
     s.failNext('chat.postMessage', { status: 429, retryAfter: 1 });
     await c.app.notifier.post('alerts', { title: 'Still firing: Alert A', severity: 'warn' }, a);
+    await slack.outbox.idle();
     const reminder = s.calls.filter((x) => x.method === 'chat.postMessage' && String(x.body.text).includes('Still firing'));
     expect(reminder.map((x) => x.status)).toEqual([429, 200]);
-    expect(reminder[1].body.thread_ts).toBe((a[0].ref as { ts: string }).ts);
+    expect(reminder[1].body.thread_ts).toBe(tsA);
 
-    // Resolution edits the alert in place.
+    // Resolution edits the alert in place, through the queued ref.
     await c.app.notifier.update(b, { title: 'Resolved: Alert B', severity: 'ok' });
+    await slack.outbox.idle();
     const edit = s.calls.filter((x) => x.method === 'chat.update').at(-1)!;
-    expect(edit.body).toMatchObject({ channel: 'C0ALERTS', ts: (b[0].ref as { ts: string }).ts });
+    expect(edit.body).toMatchObject({ channel: 'C0ALERTS', ts: tsB });
     expect(String(edit.body.text)).toMatch(/Resolved: Alert B/);
   });
 
+  it('a post whose response was lost is not posted twice: the retry finds it by its metadata', async () => {
+    s.loseNextPostResponse = true;
+    const before = s.postsIn('C0ALERTS').length;
+    await c.app.notifier.post('alerts', { title: 'Alert C: response lost', severity: 'warn' });
+    await slack.outbox.idle();
+    const mine = s.postsIn('C0ALERTS').slice(before);
+    expect(mine.map((m) => m.text.slice(0, 30))).toEqual(['⚠️ Alert C: response lost']);
+    expect(mine[0].metadata).toMatchObject({ event_type: 'clusterbot_outbox', event_payload: { outbox_id: expect.stringMatching(/^q-/) } });
+    expect(s.calls.filter((x) => x.method === 'chat.postMessage' && String(x.body.text).includes('Alert C'))).toHaveLength(1);
+  });
+
   it('an alert button runs its command as the clicker: refused for a viewer, a new confirmation card for an admin', async () => {
-    const [alert] = await c.app.notifier.post('alerts', {
+    await c.app.notifier.post('alerts', {
       title: 'Primary restart needed',
       severity: 'crit',
       buttons: [{ actionId: 'cb:cmd:/cluster stop primary', label: 'Stop primary…', style: 'danger' }],
     });
-    const card = alert.ref as { channel: string; ts: string };
+    await slack.outbox.idle();
+    const card = { channel: 'C0ALERTS', ts: s.postsIn('C0ALERTS').at(-1)!.ts };
     const viewer = await click('cb:cmd:/cluster stop primary', VIEWER, card);
     const [refusal] = await s.waitFor((x) => x.method === 'respond' && x.path === viewer.responseId);
     expect(refusal.body).toMatchObject({ response_type: 'ephemeral', replace_original: false });
@@ -255,6 +328,7 @@ describe('Slack over HTTP (real Bolt, local stand-in, real cluster)', () => {
     writeFileSync(png, Buffer.from('89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082', 'hex'));
     const from = s.calls.length;
     await c.app.notifier.post('reports', { title: 'Lag, last hour', severity: 'info', image: { path: png, filename: 'lag.png', alt: 'replica lag, last hour' } });
+    await slack.outbox.idle();
     const seq = s.calls.slice(from).map((x) => x.method);
     expect(seq).toEqual(['chat.postMessage', 'files.getUploadURLExternal', 'upload', 'files.completeUploadExternal']);
     const complete = s.calls.slice(from).find((x) => x.method === 'files.completeUploadExternal')!;
@@ -292,7 +366,7 @@ describe('Slack over HTTP (real Bolt, local stand-in, real cluster)', () => {
 
   it('Socket Mode: the same /cluster status works through a WebSocket that sends hello and an envelope', async () => {
     const appToken = `xapp-1-${randomBytes(10).toString('hex')}`;
-    const socket = new SlackAdapter(c.app, { ...c.config, SLACK_MODE: 'socket', SLACK_APP_TOKEN: appToken });
+    const socket = new SlackAdapter(c.app, { ...c.config, SLACK_MODE: 'socket', SLACK_APP_TOKEN: appToken }, { outbox: { file: join(c.home, 'chat', 'socket-outbox.jsonl') } });
     expect(socket.mode).toBe('socket');
     await socket.start();
     try {

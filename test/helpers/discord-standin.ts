@@ -41,6 +41,11 @@ export class DiscordStandIn {
   readonly gateway = { identifies: 0, resumes: 0, connections: 0, heartbeats: 0 };
   /** 'up' answers; 'down' cuts every REST connection (an outage); counts attempts while down. */
   mode: 'up' | 'down' = 'up';
+  /** Channel-message routes only (the gateway and registration keep working): 'unavailable' answers 503, 'hang' never answers. */
+  channelMessages: 'up' | 'unavailable' | 'hang' = 'up';
+  /** Channel-message requests answered 503 or left hanging. */
+  unavailableAttempts = 0;
+  private readonly hanging = new Set<ServerResponse>();
   downAttempts = 0;
   /** Create the next channel message, then cut the connection before answering (a lost response). */
   loseNextCreateResponse = false;
@@ -227,11 +232,12 @@ export class DiscordStandIn {
   }
 
   /** A click on a button of a message the bot sent (looked up in this stand-in). */
-  click(messageId: string, customId: string, who: Who, guildId: string | null = null) {
+  /** A button click on a message; `channelId` forges the channel the interaction claims to come from. */
+  click(messageId: string, customId: string, who: Who, guildId: string | null = null, channelId?: string) {
     const m = this.messages.get(messageId);
     if (!m) throw new Error(`stand-in: no message ${messageId}`);
     const data = { custom_id: customId, component_type: 2 };
-    const i = this.interaction(3, data, who, m.channel_id, guildId, this.apiMessage(m)) as { id: string; token: string };
+    const i = this.interaction(3, data, who, channelId ?? m.channel_id, guildId, this.apiMessage(m)) as { id: string; token: string };
     // UPDATE_MESSAGE and later @original edits of a click apply to the clicked message.
     this.messages.set(`original:${i.token}`, m);
     this.clickTokens.add(i.token);
@@ -285,6 +291,18 @@ export class DiscordStandIn {
       this.downAttempts++;
       this.notify();
       req.socket.destroy();
+      return;
+    }
+    if (isChannelMessage && this.channelMessages !== 'up') {
+      this.unavailableAttempts++;
+      this.notify();
+      if (this.channelMessages === 'hang') {
+        this.hanging.add(res);
+        res.on('close', () => this.hanging.delete(res));
+        return;
+      }
+      res.writeHead(503, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ message: 'Service Unavailable', code: 0 }));
       return;
     }
     if (isChannelMessage && this.rateLimitNext > 0) {

@@ -17,6 +17,20 @@ export interface StandinCall {
 
 type Failure = { status: number; retryAfter?: number };
 
+/** A message the stand-in accepted (chat.postMessage), with its metadata and later edits. */
+export interface PostedSlackMessage {
+  channel: string;
+  ts: string;
+  thread_ts?: string;
+  text: string;
+  metadata?: { event_type?: string; event_payload?: Record<string, unknown> };
+  body: Record<string, unknown>;
+  edits: Array<Record<string, unknown>>;
+}
+
+/** Methods that keep answering during an outage: the app must still start. */
+const ALWAYS_UP = new Set(['auth.test', 'apps.connections.open']);
+
 const JSON_FIELDS = ['attachments', 'blocks', 'files'];
 
 async function readBody(req: IncomingMessage): Promise<string> {
@@ -42,9 +56,21 @@ export class SlackStandin {
   private wss!: WebSocketServer;
   private sockets: WebSocket[] = [];
   private socketAcks = new Map<string, (payload: unknown) => void>();
-  private ts = 1_700_000_000;
+  private ts = Math.floor(Date.now() / 1000);
   private envelopes = 0;
   port = 0;
+  /** Every accepted post, in order (what a person would see in the channels). */
+  readonly posted: PostedSlackMessage[] = [];
+  /** 'unavailable': every Web API method but auth.test answers 503; 'hang': they never answer. */
+  mode: 'up' | 'unavailable' | 'hang' = 'up';
+  /** Store the next chat.postMessage, then cut the connection before answering (a lost response). */
+  loseNextPostResponse = false;
+  private readonly hanging = new Set<import('node:http').ServerResponse>();
+
+  /** Accepted posts in a channel, oldest first. */
+  postsIn(channel: string): PostedSlackMessage[] {
+    return this.posted.filter((m) => m.channel === channel);
+  }
 
   get apiUrl(): string {
     return `http://127.0.0.1:${this.port}/api/`;
@@ -61,7 +87,17 @@ export class SlackStandin {
 
   async start(): Promise<void> {
     this.server = createServer((req, res) => {
-      void this.handle(req).then(({ status, body, headers }) => {
+      void this.handle(req).then((answer) => {
+        if (answer === 'hang') {
+          this.hanging.add(res);
+          res.on('close', () => this.hanging.delete(res));
+          return;
+        }
+        if (answer === 'lose') {
+          req.socket.destroy();
+          return;
+        }
+        const { status, body, headers } = answer;
         res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(JSON.stringify(body));
       });
     });
@@ -73,11 +109,17 @@ export class SlackStandin {
     this.port = (this.server.address() as AddressInfo).port;
   }
 
-  private async handle(req: IncomingMessage): Promise<{ status: number; body: unknown; headers?: Record<string, string> }> {
+  private async handle(req: IncomingMessage): Promise<{ status: number; body: unknown; headers?: Record<string, string> } | 'hang' | 'lose'> {
     const raw = await readBody(req);
     const path = (req.url ?? '').split('?')[0];
     const method = path.startsWith('/api/') ? path.slice(5) : path.startsWith('/respond/') ? 'respond' : path.startsWith('/upload/') ? 'upload' : path;
     const body = parse(raw, req.headers['content-type']);
+    if (this.mode !== 'up' && path.startsWith('/api/') && !ALWAYS_UP.has(method)) {
+      this.calls.push({ method, path, body, status: this.mode === 'hang' ? 0 : 503 });
+      this.notify();
+      if (this.mode === 'hang') return 'hang';
+      return { status: 503, body: { ok: false, error: 'service_unavailable' } };
+    }
     const failure = this.failures.get(method)?.shift();
     const status = failure?.status ?? 200;
     const call: StandinCall = { method, path: method === 'respond' ? path.slice('/respond/'.length) : path, body, status };
@@ -89,6 +131,10 @@ export class SlackStandin {
         : this.answer(method, body);
     call.answer = answer.body as Record<string, unknown>;
     this.notify();
+    if (method === 'chat.postMessage' && this.loseNextPostResponse && (answer.body as { ok?: boolean }).ok) {
+      this.loseNextPostResponse = false;
+      return 'lose';
+    }
     return answer;
   }
 
@@ -98,10 +144,26 @@ export class SlackStandin {
     switch (method) {
       case 'auth.test':
         return { status, body: { ok: true, url: 'https://standin.example/', team: 'Stand-in', user: 'clusterbot', team_id: 'T0001', user_id: 'UBOT', bot_id: 'BBOT' } };
-      case 'chat.postMessage':
-        return { status, body: { ok: true, channel: body.channel, ts: ts(), message: { text: body.text } } };
-      case 'chat.update':
+      case 'chat.postMessage': {
+        const metadata = typeof body.metadata === 'string' ? (JSON.parse(body.metadata) as PostedSlackMessage['metadata']) : (body.metadata as PostedSlackMessage['metadata']);
+        const m: PostedSlackMessage = { channel: String(body.channel), ts: ts(), text: String(body.text ?? ''), metadata, body, edits: [], ...(body.thread_ts ? { thread_ts: String(body.thread_ts) } : {}) };
+        this.posted.push(m);
+        return { status, body: { ok: true, channel: body.channel, ts: m.ts, message: { text: body.text } } };
+      }
+      case 'chat.update': {
+        const m = this.posted.find((x) => x.channel === body.channel && x.ts === body.ts);
+        m?.edits.push(body);
         return { status, body: { ok: true, channel: body.channel, ts: body.ts } };
+      }
+      case 'conversations.history':
+      case 'conversations.replies': {
+        const withMeta = body.include_all_metadata === true || body.include_all_metadata === 'true';
+        const oldest = Number(body.oldest ?? 0);
+        const inScope = (m: PostedSlackMessage) =>
+          m.channel === body.channel && Number(m.ts) > oldest && (method === 'conversations.history' ? !m.thread_ts : m.thread_ts === body.ts || m.ts === body.ts);
+        const messages = this.posted.filter(inScope).reverse().map((m) => ({ type: 'message', ts: m.ts, text: m.text, ...(withMeta && m.metadata ? { metadata: m.metadata } : {}) }));
+        return { status, body: { ok: true, messages, has_more: false } };
+      }
       case 'chat.postEphemeral':
         return { status, body: { ok: true, message_ts: ts() } };
       case 'files.getUploadURLExternal':
@@ -172,6 +234,7 @@ export class SlackStandin {
   }
 
   async stop(): Promise<void> {
+    for (const res of this.hanging) res.destroy();
     for (const s of this.sockets) s.terminate();
     this.wss?.close();
     this.server?.closeAllConnections();
@@ -202,7 +265,8 @@ export function slashCommandBody(text: string, user: string, standin: SlackStand
   };
 }
 
-export function blockActionPayload(actionId: string, user: string, standin: SlackStandin, card: { channel: string; ts: string }, id = 'click'): Record<string, unknown> {
+/** A block_actions click; `shown` is the card as the clicker sees it (Slack sends its blocks along). */
+export function blockActionPayload(actionId: string, user: string, standin: SlackStandin, card: { channel: string; ts: string }, id = 'click', shown?: Record<string, unknown>): Record<string, unknown> {
   return {
     type: 'block_actions',
     team: { id: 'T0001', domain: 'standin' },
@@ -212,7 +276,7 @@ export function blockActionPayload(actionId: string, user: string, standin: Slac
     container: { type: 'message', message_ts: card.ts, channel_id: card.channel, is_ephemeral: false },
     trigger_id: 'trigger',
     channel: { id: card.channel, name: 'ops' },
-    message: { type: 'message', ts: card.ts, text: 'card' },
+    message: { type: 'message', ts: card.ts, text: 'card', ...shown },
     response_url: standin.responseUrl(id),
     actions: [{ type: 'button', block_id: 'b1', action_id: actionId, value: actionId, text: { type: 'plain_text', text: 'x' }, action_ts: '1' }],
   };

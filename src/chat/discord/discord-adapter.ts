@@ -12,7 +12,8 @@ import { UserError } from '../../errors.js';
 import type { ChatAdapter, Channel, PostedMessage } from '../adapter.js';
 import type { Reply } from '../reply.js';
 import { handleInteraction } from './interactions.js';
-import { Outbox, OutboxRef, type OutboxOptions, type OutboxTransport } from './outbox.js';
+import { PersistentOutbox } from '../outbox/persistent-outbox.js';
+import { discordDelivery, type DiscordPayload, type DiscordRef, type OutboxOptions, type OutboxTransport } from './outbox.js';
 import { renderMessage, type DiscordMessage } from './render.js';
 import { clusterCommand, sameDefinitions } from './slash-commands.js';
 
@@ -30,7 +31,7 @@ export interface Registration {
 export class DiscordAdapter implements ChatAdapter {
   readonly name = 'discord';
   readonly client: Client;
-  readonly outbox: Outbox;
+  private box: PersistentOutbox<DiscordPayload> | null = null;
   private readonly log: Logger;
   private readonly config: Config;
   registration: Registration | null = null;
@@ -46,9 +47,18 @@ export class DiscordAdapter implements ChatAdapter {
     this.client = new Client({
       intents: [GatewayIntentBits.Guilds],
       allowedMentions: { parse: [] },
-      rest: this.config.DISCORD_API_URL ? { api: this.config.DISCORD_API_URL } : {},
+      rest: { timeout: this.config.CHAT_API_TIMEOUT_MS, ...(this.config.DISCORD_API_URL ? { api: this.config.DISCORD_API_URL } : {}) },
     });
-    this.outbox = new Outbox(this.transport(), this.log, opts.outbox);
+  }
+
+  /** The on-disk queue of the bot's own posts, opened on first use (start, or a post). */
+  get outbox(): PersistentOutbox<DiscordPayload> {
+    this.box ??= new PersistentOutbox(discordDelivery(this.transport(), this.log, { maxDelayMs: this.config.OUTBOX_RETRY_MAX_SECONDS * 1000, ...this.opts.outbox }), this.log, {
+      file: this.opts.outbox?.file ?? `${this.config.home}/chat/discord-outbox.jsonl`,
+      max: this.config.OUTBOX_MAX,
+      name: 'discord',
+    });
+    return this.box;
   }
 
   async start(): Promise<void> {
@@ -84,6 +94,7 @@ export class DiscordAdapter implements ChatAdapter {
     }
     if (!this.config.DISCORD_ALERT_CHANNEL) this.log.warn('DISCORD_ALERT_CHANNEL is not set: alerts and reports are not posted to Discord');
     this.log.info({ user: c.user?.tag, registration: this.registration }, 'discord adapter ready');
+    this.outbox.resume();
   }
 
   private get applicationId(): string {
@@ -115,19 +126,22 @@ export class DiscordAdapter implements ChatAdapter {
 
   /** Queued, ordered and retried: returns at once; the message goes out as soon as Discord takes it. */
   async post(channel: Channel, reply: Reply, opts: { thread?: PostedMessage } = {}): Promise<PostedMessage> {
-    const ref = new OutboxRef(this.channelId(channel));
-    const replyTo = opts.thread?.ref instanceof OutboxRef ? opts.thread.ref : undefined;
-    this.outbox.push({ kind: 'post', ref, message: renderMessage(reply), replyTo });
-    return { adapter: this.name, ref };
+    const channelId = this.channelId(channel);
+    const parent = opts.thread?.ref as DiscordRef | undefined;
+    const replyTo = parent ? (parent.messageId ?? parent.queued) : undefined;
+    const queued = this.outbox.enqueue('post', channelId, { message: renderMessage(reply), replyTo }, reply.severity === 'crit');
+    return { adapter: this.name, ref: { channelId, queued } satisfies DiscordRef };
   }
 
   async update(message: PostedMessage, reply: Reply): Promise<void> {
-    if (!(message.ref instanceof OutboxRef)) throw new Error('not a Discord message of this bot');
-    this.outbox.push({ kind: 'update', ref: message.ref, message: renderMessage(reply) });
+    const ref = message.ref as DiscordRef | undefined;
+    const target = ref?.messageId ?? ref?.queued;
+    if (!ref?.channelId || !target) throw new Error('not a Discord message of this bot');
+    this.outbox.enqueue('update', ref.channelId, { message: renderMessage(reply), target });
   }
 
   async stop(): Promise<void> {
-    await this.outbox.stop();
+    await this.box?.stop();
     await this.client.destroy();
   }
 

@@ -10,6 +10,7 @@ import { splitCommandLine } from '../../core/parse.js';
 import { levelOf } from '../../core/permissions.js';
 import { COMMAND_BUTTON_PREFIX, type Router } from '../../core/router.js';
 import { CANCEL_PREFIX } from '../../core/pending.js';
+import { foreignChannelRefusal, pendingIdOf } from '../confirmation-channel.js';
 import { errorLine } from '../../errors.js';
 import { errorReply, type Reply } from '../reply.js';
 import { renderMessage } from './render.js';
@@ -97,8 +98,19 @@ async function runCommand(i: ChatInputCommandInteraction | ButtonInteraction, te
 
 /** Confirm / Cancel on a card: refusals ephemeral with the card untouched; otherwise the card becomes the result. */
 async function pressCard(i: ButtonInteraction, who: Principal, deps: InteractionDeps): Promise<void> {
+  const foreign = foreignChannelRefusal(deps.services, i.customId, i.channelId ?? 'dm', who);
+  if (foreign) {
+    await replyEphemeral(i, foreign);
+    deps.answered?.(i.id, ['ephemeral']);
+    return;
+  }
   const verb = i.customId.startsWith(CANCEL_PREFIX) ? 'Cancelled' : 'Confirmed';
-  const responder = new CardResponder(i, `${verb} by ${who.display}`);
+  const pendingId = pendingIdOf(i.customId);
+  const action = pendingId ? deps.services.pending.get(pendingId) : undefined;
+  // Expired, unknown (e.g. from before a restart) or already handled: the buttons can never work again.
+  const stale = pendingId !== null && (!action || action.state !== 'pending' || Date.now() > action.expiresAt);
+  // While the winner is still editing the card, only its buttons are touched (never its text).
+  const responder = new CardResponder(i, `${verb} by ${who.display}`, stale ? (action?.state === 'running' ? 'buttons' : 'card') : false);
   const surface: Surface = { platform: 'discord', channel: i.channelId ?? 'dm', progress: (r) => responder.progress(r) };
   const timer = setTimeout(() => void responder.ack().catch((err: unknown) => deps.log.warn({ err }, 'acknowledging a card failed')), CARD_ACK_AFTER_MS);
   try {

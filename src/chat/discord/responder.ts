@@ -17,7 +17,7 @@ function payload(r: Reply, rows?: Rows) {
   };
 }
 
-export type Answered = 'reply' | 'deferred' | 'updated' | 'ephemeral';
+export type Answered = 'reply' | 'deferred' | 'updated' | 'ephemeral' | 'disabled';
 
 abstract class Responder {
   protected chain: Promise<unknown> = Promise.resolve();
@@ -111,6 +111,8 @@ export class CardResponder extends Responder {
   constructor(
     private readonly i: ButtonInteraction,
     private readonly note: string,
+    /** The confirmation is expired, unknown or already handled: a refusal also disables the card ('card': and notes why on it). */
+    private readonly stale: false | 'buttons' | 'card' = false,
   ) {
     super();
     this.disabled = disableComponents(i.message.components.map((c) => c.toJSON()));
@@ -131,6 +133,15 @@ export class CardResponder extends Responder {
   }
 
   protected async final(r: Reply): Promise<void> {
+    if (!this.acked && r.ephemeral && this.stale) {
+      // A dead confirmation: everyone sees its buttons disabled and why; the clicker also gets the line privately.
+      const embeds = this.i.message.embeds.map((e, n) => (n === 0 ? { ...e.toJSON(), footer: { text: `⌛ ${r.text ?? r.title}` } } : e.toJSON()));
+      await this.i.update(this.stale === 'card' ? { embeds, components: this.disabled } : { components: this.disabled });
+      this.steps.push('disabled');
+      await this.i.followUp({ ...payload(r, []), flags: MessageFlags.Ephemeral });
+      this.steps.push('ephemeral');
+      return;
+    }
     if (!this.acked && r.ephemeral) {
       // A refusal: the card stays as it is, with its buttons live for someone allowed.
       await this.i.reply({ ...payload(r, []), flags: MessageFlags.Ephemeral });

@@ -11,17 +11,21 @@ import type { ChatAdapter, Channel, PostedMessage } from '../adapter.js';
 import type { Image, Reply } from '../reply.js';
 import { renderMessage } from './blocks.js';
 import { registerHandlers } from './handlers.js';
-import { Outbox, type OutboxOptions } from './outbox.js';
+import { PersistentOutbox } from '../outbox/persistent-outbox.js';
+import { slackDelivery, type RetryOptions, type SlackPayload } from './outbox.js';
 import { SlackPeople } from './people.js';
 import { guardSlackRequests } from './security.js';
 
+/** A Slack message of the bot: `ts` once known; `queued` (the outbox id) for a post still on its way. */
 export interface SlackRef {
   channel: string;
-  ts: string;
+  ts?: string;
+  queued?: string;
 }
 
 export interface SlackAdapterOptions {
-  outbox?: OutboxOptions;
+  /** Retry pacing, and the journal file (default CLUSTERBOT_HOME/chat/slack-outbox.jsonl). */
+  outbox?: RetryOptions & { file?: string };
   /** How long a command not marked slow may take before Slack gets a "working…" answer. */
   ackAfterMs?: number;
 }
@@ -54,7 +58,7 @@ export class SlackAdapter implements ChatAdapter {
   private bolt: BoltApp | null = null;
   /** Web API client for the bot's own posts: no built-in retries, the outbox retries in order. */
   private readonly api: WebClient;
-  private readonly outbox: Outbox;
+  private box: PersistentOutbox<SlackPayload> | null = null;
   private readonly inflight = new Set<Promise<unknown>>();
   private readonly log: Logger;
   private stopped = false;
@@ -70,7 +74,16 @@ export class SlackAdapter implements ChatAdapter {
     if (this.mode === 'socket' && !config.SLACK_APP_TOKEN) throw new UserError('SLACK_MODE=socket needs SLACK_APP_TOKEN', 'add an app-level token (xapp-…) with connections:write to .env', 'config');
     this.log = app.services.log.child({ component: 'slack' });
     this.api = new WebClient(config.SLACK_BOT_TOKEN, { ...this.clientOptions({ retries: 0 }), rejectRateLimitedCalls: true });
-    this.outbox = new Outbox(this.log, opts.outbox);
+  }
+
+  /** The on-disk queue of the bot's own posts, opened on first use (start, or a post). */
+  get outbox(): PersistentOutbox<SlackPayload> {
+    if (!this.box) {
+      const retry = { maxDelayMs: this.config.OUTBOX_RETRY_MAX_SECONDS * 1000, ...this.opts.outbox };
+      const delivery = slackDelivery(this.api, this.log, (channel, image, thread) => this.upload(this.api, channel, image, thread), retry);
+      this.box = new PersistentOutbox(delivery, this.log, { file: this.opts.outbox?.file ?? `${this.config.home}/chat/slack-outbox.jsonl`, max: this.config.OUTBOX_MAX, name: 'slack' });
+    }
+    return this.box;
   }
 
   private clientOptions(retryConfig: WebClientOptions['retryConfig']): WebClientOptions {
@@ -79,7 +92,7 @@ export class SlackAdapter implements ChatAdapter {
       ...(base ? { slackApiUrl: base.endsWith('/') ? base : `${base}/` } : {}),
       retryConfig,
       logger: boltLogger(this.log),
-      timeout: 15_000,
+      timeout: this.config.CHAT_API_TIMEOUT_MS,
     };
   }
 
@@ -134,6 +147,7 @@ export class SlackAdapter implements ChatAdapter {
       }
     }
     this.log.info({ mode: this.mode, path: receiver ? this.config.SLACK_PATH : undefined }, 'slack: ready');
+    this.outbox.resume();
   }
 
   private track(work: Promise<unknown>): void {
@@ -153,26 +167,22 @@ export class SlackAdapter implements ChatAdapter {
     await client.filesUploadV2(thread ? { ...file, channel_id: channel, thread_ts: thread } : { ...file, channel_id: channel });
   }
 
+  /** Queued on disk (fsync'd) and returned at once; delivered in order, also after a restart. */
   async post(channel: Channel, reply: Reply, opts: { thread?: PostedMessage } = {}): Promise<PostedMessage> {
     const target = this.channelId(channel);
-    const thread = (opts.thread?.ref as SlackRef | undefined)?.ts;
-    let ref: SlackRef | null = null;
-    const posted = this.outbox.send(`${channel}: ${reply.title}`, async () => {
-      const res = await this.api.chat.postMessage({ channel: target, ...renderMessage(reply), ...(thread ? { thread_ts: thread } : {}) });
-      ref = { channel: res.channel ?? target, ts: String(res.ts) };
-      return ref;
-    });
+    const parent = opts.thread?.ref as SlackRef | undefined;
+    const thread = parent ? (parent.ts ?? parent.queued) : undefined;
+    const id = this.outbox.enqueue('post', target, { message: renderMessage(reply), thread }, reply.severity === 'crit');
     // Queued right behind its message, so a chart never lands before the alert it belongs to.
-    const image = reply.image;
-    const uploaded = image ? this.outbox.send(`${channel}: file ${image.filename}`, async () => ref && this.upload(this.api, ref.channel, image, thread)) : null;
-    const done = await posted;
-    await uploaded?.catch((err: unknown) => this.log.error({ err: (err as Error).message }, 'slack: chart upload failed'));
-    return { adapter: this.name, ref: done };
+    if (reply.image) this.outbox.enqueue('upload', target, { image: reply.image, post: id, thread });
+    return { adapter: this.name, ref: { channel: target, queued: id } satisfies SlackRef };
   }
 
   async update(message: PostedMessage, reply: Reply): Promise<void> {
     const ref = message.ref as SlackRef;
-    await this.outbox.send(`update ${ref.ts}: ${reply.title}`, () => this.api.chat.update({ channel: ref.channel, ts: ref.ts, ...renderMessage(reply) }));
+    const target = ref.ts ?? ref.queued;
+    if (!ref.channel || !target) throw new Error('not a Slack message of this bot');
+    this.outbox.enqueue('update', ref.channel, { message: renderMessage(reply), target });
   }
 
   async stop(): Promise<void> {
@@ -181,6 +191,6 @@ export class SlackAdapter implements ChatAdapter {
     if (this.mode === 'socket') await this.bolt?.stop().catch((err: unknown) => this.log.warn({ err: (err as Error).message }, 'slack: socket close failed'));
     // Work still answering Slack gets a moment to finish; the audit trail has the rest.
     await Promise.race([Promise.allSettled([...this.inflight]), new Promise((r) => setTimeout(r, 10_000).unref())]);
-    await this.outbox.stop();
+    await this.box?.stop();
   }
 }

@@ -119,3 +119,19 @@ export function renderMessage(r: Reply): SlackMessage {
 export function blocksOf(m: { blocks?: unknown; attachments?: Array<{ blocks?: unknown }> }): SlackBlock[] {
   return [...((m.blocks as SlackBlock[] | undefined) ?? []), ...(m.attachments ?? []).flatMap((a) => (a.blocks as SlackBlock[] | undefined) ?? [])];
 }
+
+/**
+ * A card as Slack showed it (the `message` of a button click), without its buttons and with a
+ * note: what a stale confirmation card becomes. Null when it has no buttons left to take off.
+ */
+export function withoutActions(message: { text?: string; blocks?: unknown; attachments?: unknown }, note: string): SlackMessage | null {
+  const blocks = (message.blocks as SlackBlock[] | undefined) ?? [];
+  const attachments = ((message.attachments as Array<{ color?: string; fallback?: string; blocks?: SlackBlock[] }> | undefined) ?? []).filter((a) => Array.isArray(a.blocks));
+  const hasActions = [...blocks, ...attachments.flatMap((a) => a.blocks!)].some((b) => b.type === 'actions');
+  if (!hasActions) return null;
+  const strip = (list: SlackBlock[]) => list.filter((b) => b.type !== 'actions');
+  const noteBlock: SlackBlock = { type: 'context', elements: [mrkdwn(escapeMrkdwn(note))] };
+  const kept = attachments.map((a) => ({ color: a.color ?? severityColor.info, fallback: a.fallback ?? String(message.text ?? ''), blocks: strip(a.blocks!) }));
+  if (kept.length) kept[kept.length - 1].blocks.push(noteBlock);
+  return { text: String(message.text ?? note), blocks: kept.length ? strip(blocks) : [...strip(blocks), noteBlock], attachments: kept };
+}

@@ -4,11 +4,11 @@
 import type { App as BoltApp, BlockAction, RespondFn as BoltRespond } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
 import type { Principal, Services, Surface } from '../../core/context.js';
-import { CANCEL_PREFIX, CONFIRM_PREFIX } from '../../core/pending.js';
 import { COMMAND_BUTTON_PREFIX, type Router } from '../../core/router.js';
 import { splitCommandLine } from '../../core/parse.js';
 import { errorReply, type Image, type Reply } from '../reply.js';
-import { renderMessage } from './blocks.js';
+import { foreignChannelRefusal, pendingIdOf } from '../confirmation-channel.js';
+import { renderMessage, withoutActions, type SlackMessage } from './blocks.js';
 import type { SlackPeople } from './people.js';
 import { ReplySession, RESPONSE_URL_USES } from './reply-session.js';
 
@@ -89,12 +89,12 @@ interface CardRef {
 }
 
 /** Edit the clicked card in place: chat.update where the bot owns it, else the response_url. */
-function cardEditor(deps: HandlerDeps, card: CardRef, respond: BoltRespond): (r: Reply, final?: boolean) => Promise<void> {
+function cardEditor(deps: HandlerDeps, card: CardRef, respond: BoltRespond): (r: Reply, final?: boolean, rendered?: SlackMessage) => Promise<void> {
   let chain: Promise<void> = Promise.resolve();
   let responses = 0;
   let updatable = !card.ephemeral && card.ts !== undefined;
-  const edit = async (r: Reply, final: boolean) => {
-    const msg = renderMessage(r);
+  const edit = async (r: Reply, final: boolean, rendered?: SlackMessage) => {
+    const msg = rendered ?? renderMessage(r);
     if (updatable) {
       try {
         await deps.client.chat.update({ channel: card.channel, ts: card.ts!, ...msg });
@@ -109,9 +109,9 @@ function cardEditor(deps: HandlerDeps, card: CardRef, respond: BoltRespond): (r:
     responses++;
     await respond({ ...msg, replace_original: true });
   };
-  return (r, final = false) => {
+  return (r, final = false, rendered) => {
     // One failed edit must not stop later ones (the final result matters most).
-    const next = chain.catch(() => undefined).then(() => edit(r, final));
+    const next = chain.catch(() => undefined).then(() => edit(r, final, rendered));
     chain = next;
     return next;
   };
@@ -126,6 +126,8 @@ async function onClick(deps: HandlerDeps, body: BlockAction, actionId: string, r
   if (!deps.people.channelAllowed(channel)) return ephemeral(channelRefusal(deps, who, channel, actionId));
 
   if (actionId.startsWith(COMMAND_BUTTON_PREFIX)) return runCommandButton(deps, who, channel, actionId, respond);
+  const foreign = foreignChannelRefusal(deps.services, actionId, channel, who);
+  if (foreign) return ephemeral(foreign);
 
   const card: CardRef = { channel, ts: body.container?.message_ts ?? body.message?.ts, ephemeral: body.container?.is_ephemeral === true };
   const editCard = cardEditor(deps, card, respond);
@@ -142,9 +144,11 @@ async function onClick(deps: HandlerDeps, body: BlockAction, actionId: string, r
       await editCard(r);
     },
   };
-  const pendingId = actionId.startsWith(CONFIRM_PREFIX) ? actionId.slice(CONFIRM_PREFIX.length) : actionId.startsWith(CANCEL_PREFIX) ? actionId.slice(CANCEL_PREFIX.length) : null;
+  const pendingId = pendingIdOf(actionId);
   const action = pendingId ? deps.services.pending.get(pendingId) : undefined;
   const wasPending = action?.state === 'pending';
+  // Expired, unknown (e.g. from before a restart) or already handled: the buttons can never work again.
+  const stale = pendingId !== null && (!action || !wasPending || Date.now() > action.expiresAt);
   const work = deps.router.press(actionId, who, surface);
   // The router claims a confirmation synchronously, before it runs: if this click claimed it,
   // take the buttons off at once so nobody clicks a card that is already being handled.
@@ -155,7 +159,12 @@ async function onClick(deps: HandlerDeps, body: BlockAction, actionId: string, r
   }
   open();
   const reply = await work;
-  if (reply.ephemeral) return ephemeral(reply);
+  if (reply.ephemeral) {
+    // A stale card loses its buttons for everyone (unless its winner is still editing it).
+    const card = stale && action?.state !== 'running' && body.message ? withoutActions(body.message, `⌛ ${reply.text ?? reply.title}`) : null;
+    if (card) await editCard({ title: '', severity: 'info' }, true, card).catch((err: unknown) => deps.services.log.warn({ err: (err as Error).message }, 'slack: could not take the buttons off a stale card'));
+    return ephemeral(reply);
+  }
   const handled = wasPending ? action?.handledBy : undefined;
   const by = handled ? `${handled.verb === 'confirmed' ? 'Confirmed' : 'Cancelled'} by ${handled.who.display}` : '';
   await editCard({ ...reply, buttons: reply.buttons ?? [], context: [by, reply.context].filter(Boolean).join(' · ') || undefined }, true);

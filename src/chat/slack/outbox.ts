@@ -1,21 +1,33 @@
-// The bot's own messages (alerts, reports, their edits) go out one at a time, in order. When the
-// Web API fails with a 5xx, a rate limit (429 + Retry-After) or a network error, the head of the
-// queue is retried with backoff and everything behind it waits: nothing is lost or reordered,
-// and callers are never blocked from queueing more.
+// How the shared persistent outbox delivers to Slack: chat.postMessage / chat.update / a chart
+// upload, which Web API errors are worth retrying, and idempotency. Every post carries its queue
+// id in Slack message metadata; a post whose earlier attempt may have landed (lost response,
+// timeout, a bot killed mid-call) is first looked up in the channel (conversations.history /
+// replies with include_all_metadata) and only posted when it is not there.
+import { existsSync } from 'node:fs';
+import type { WebClient } from '@slack/web-api';
 import type { Logger } from '../../core/logger.js';
+import type { Image } from '../reply.js';
+import type { Delivery, QueuedJob } from '../outbox/persistent-outbox.js';
+import { renderMessage, type SlackMessage } from './blocks.js';
 
-export interface OutboxOptions {
+export interface RetryOptions {
   /** First retry delay; doubles up to maxDelayMs. */
   baseDelayMs?: number;
   maxDelayMs?: number;
 }
 
-interface Job {
-  label: string;
-  run(): Promise<unknown>;
-  resolve(v: unknown): void;
-  reject(e: unknown): void;
+export interface SlackPayload {
+  message?: SlackMessage;
+  /** post: the parent's ts or queued id (a threaded reply). */
+  thread?: string;
+  /** update: the edited message's ts or queued id. */
+  target?: string;
+  /** upload: the chart and the post (queued id) it belongs to. */
+  image?: Image;
+  post?: string;
 }
+
+export const OUTBOX_EVENT = 'clusterbot_outbox';
 
 interface SlackishError {
   code?: string;
@@ -26,9 +38,9 @@ interface SlackishError {
 }
 
 /** How long to wait before retrying, or null when retrying cannot help (bad channel, bad token…). */
-export function retryDelay(err: unknown, attempt: number, opts: Required<OutboxOptions>): number | null {
+export function retryDelay(err: unknown, attempt: number, opts: Required<RetryOptions>): number | null {
   const e = (err ?? {}) as SlackishError;
-  const backoff = Math.min(opts.maxDelayMs, opts.baseDelayMs * 2 ** attempt);
+  const backoff = Math.min(opts.maxDelayMs, opts.baseDelayMs * 2 ** Math.min(attempt, 16));
   if (e.code === 'slack_webapi_rate_limited_error') return Math.max(backoff, (e.retryAfter ?? 1) * 1000);
   if (e.code === 'slack_webapi_http_error') return (e.statusCode ?? 0) >= 500 ? backoff : null;
   if (e.code === 'slack_webapi_request_error') return backoff;
@@ -38,85 +50,88 @@ export function retryDelay(err: unknown, attempt: number, opts: Required<OutboxO
   return null;
 }
 
-export class Outbox {
-  private readonly queue: Job[] = [];
-  private draining: Promise<void> | null = null;
-  private stopped = false;
-  private wake: (() => void) | null = null;
-  private readonly opts: Required<OutboxOptions>;
-
-  constructor(
-    private readonly log: Logger,
-    opts: OutboxOptions = {},
-  ) {
-    this.opts = { baseDelayMs: opts.baseDelayMs ?? 1000, maxDelayMs: opts.maxDelayMs ?? 30_000 };
-  }
-
-  get pending(): number {
-    return this.queue.length;
-  }
-
-  /** Queue a Web API call; resolves with its result once delivered, in queue order. */
-  send<T>(label: string, run: () => Promise<T>): Promise<T> {
-    if (this.stopped) return Promise.reject(new Error('the Slack outbox is stopped'));
-    return new Promise<T>((resolve, reject) => {
-      this.queue.push({ label, run, resolve: resolve as (v: unknown) => void, reject });
-      this.draining ??= this.drain().finally(() => {
-        this.draining = null;
-      });
-    });
-  }
-
-  private async drain(): Promise<void> {
-    while (this.queue.length && !this.stopped) {
-      const job = this.queue[0];
-      for (let attempt = 0; ; attempt++) {
-        try {
-          const result = await job.run();
-          this.queue.shift();
-          job.resolve(result);
-          break;
-        } catch (err) {
-          const delay = this.stopped ? null : retryDelay(err, attempt, this.opts);
-          if (delay === null) {
-            this.queue.shift();
-            this.log.error({ err: describe(err), job: job.label }, 'slack: giving up on a message (retrying cannot help)');
-            job.reject(err);
-            break;
-          }
-          this.log.warn({ err: describe(err), job: job.label, attempt: attempt + 1, retryInMs: delay, queued: this.queue.length }, 'slack: Web API unavailable, will retry in order');
-          await this.sleep(delay);
-          if (this.stopped) break;
-        }
-      }
-    }
-  }
-
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const t = setTimeout(() => {
-        this.wake = null;
-        resolve();
-      }, ms);
-      this.wake = () => {
-        clearTimeout(t);
-        this.wake = null;
-        resolve();
-      };
-    });
-  }
-
-  /** Stop retrying; whatever is still queued is rejected (and logged) so nobody waits forever. */
-  async stop(): Promise<void> {
-    this.stopped = true;
-    this.wake?.();
-    await this.draining;
-    if (this.queue.length) this.log.warn({ undelivered: this.queue.map((j) => j.label) }, 'slack: stopping with undelivered messages');
-    for (const job of this.queue.splice(0)) job.reject(new Error('the bot stopped before Slack accepted this message'));
-  }
-}
-
-function describe(err: unknown): Record<string, unknown> {
+export function describeSlackError(err: unknown): Record<string, unknown> {
   const e = (err ?? {}) as SlackishError;
   return { code: e.code, statusCode: e.statusCode, retryAfter: e.retryAfter, error: e.data?.error, message: e.message };
+}
+
+interface HistoryMessage {
+  ts?: string;
+  metadata?: { event_type?: string; event_payload?: { outbox_id?: string } };
+}
+
+export function slackDelivery(
+  api: WebClient,
+  log: Logger,
+  upload: (channel: string, image: Image, thread?: string) => Promise<void>,
+  retry: RetryOptions = {},
+): Delivery<SlackPayload> {
+  const opts = { baseDelayMs: retry.baseDelayMs ?? 1000, maxDelayMs: retry.maxDelayMs ?? 30_000 };
+  let lookupWarned = false;
+
+  /** Did an earlier attempt of this post land? Its ts, or null. Unknown (no history scope) → null. */
+  const findPosted = async (job: QueuedJob<SlackPayload>, thread: string | undefined): Promise<string | null> => {
+    // From a minute before the first attempt (clocks differ): the post cannot be older than that.
+    const query = { channel: job.channel, oldest: (((job.triedAt ?? job.at) - 60_000) / 1000).toFixed(6), include_all_metadata: true, limit: 200 };
+    try {
+      const res = thread ? await api.conversations.replies({ ...query, ts: thread }) : await api.conversations.history(query);
+      const found = ((res.messages ?? []) as HistoryMessage[]).find((m) => m.metadata?.event_type === OUTBOX_EVENT && m.metadata.event_payload?.outbox_id === job.id);
+      return found?.ts ?? null;
+    } catch (err) {
+      if (retryDelay(err, 0, opts) !== null) throw err; // Slack is still unavailable: retry later, do not post blind.
+      if (!lookupWarned) log.warn({ err: describeSlackError(err) }, 'slack: cannot look for an earlier attempt of a post (add the channels:history scope); a post whose response was lost may appear twice');
+      lookupWarned = true;
+      return null;
+    }
+  };
+
+  return {
+    async deliver(job, ctx) {
+      const p = job.payload;
+      if (job.kind === 'post') {
+        // A reply under a parent that was dropped goes to the channel itself.
+        const thread = ctx.remoteOf(p.thread) ?? undefined;
+        if (ctx.retry) {
+          const earlier = await findPosted(job, thread);
+          if (earlier) {
+            log.info({ outbox: job.id, ts: earlier }, 'slack: an earlier attempt of this post landed; not posting it again');
+            return earlier;
+          }
+        }
+        const metadata = { event_type: OUTBOX_EVENT, event_payload: { outbox_id: job.id } };
+        const res = await api.chat.postMessage({ channel: job.channel, ...p.message!, metadata, ...(thread ? { thread_ts: thread } : {}) });
+        return String(res.ts);
+      }
+      if (job.kind === 'update') {
+        const ts = ctx.remoteOf(p.target);
+        // An edit of a post that never went out has nothing to edit.
+        if (!ts) return undefined;
+        await api.chat.update({ channel: job.channel, ts, ...p.message! });
+        return undefined;
+      }
+      if (job.kind === 'upload') {
+        if (!ctx.remoteOf(p.post) || !p.image) return undefined;
+        if (!existsSync(p.image.path)) {
+          log.warn({ file: p.image.path }, 'slack: the chart of a queued post is gone; posted without it');
+          return undefined;
+        }
+        await upload(job.channel, p.image, ctx.remoteOf(p.thread) ?? undefined);
+        return undefined;
+      }
+      log.error({ kind: job.kind }, 'slack: unknown outbox job; skipped');
+      return undefined;
+    },
+    retryDelay: (err, attempt) => retryDelay(err, attempt, opts),
+    droppedNotice: (_channel, count) => ({
+      kind: 'post',
+      payload: {
+        message: renderMessage({
+          title: `${count} older queued message${count === 1 ? ' was' : 's were'} dropped`,
+          severity: 'warn',
+          text: `Slack was unreachable for long enough that more than OUTBOX_MAX messages queued up; clusterbot kept the newest (critical alerts first) and dropped the ${count} oldest. /cluster status shows the state now; /cluster history lists what happened.`,
+        }),
+      },
+    }),
+    describe: describeSlackError,
+  };
 }

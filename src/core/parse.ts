@@ -42,7 +42,9 @@ export function parseArgs(cmd: Command, tokens: string[], config: Config): Recor
     if (!parsed.success) {
       const shown = token === undefined ? '' : `"${printable(token)}" `;
       const accepted = spec.choices ? ` — accepted: ${spec.choices.join(', ')}` : nodeHint(spec.kind, config);
-      throw new UserError(`${name} ${shown}${parsed.error.issues[0]?.message ?? 'is not valid'}${accepted}`, `usage: ${usage(cmd)}`);
+      // zod's own wording for an enum ("Invalid option: expected one of …") would repeat the list.
+      const why = spec.choices ? 'is not one of the choices' : (parsed.error.issues[0]?.message ?? 'is not valid');
+      throw new UserError(`${name} ${shown}${why}${accepted}`, `usage: ${usage(cmd)}`);
     }
     if (spec.kind === 'node' && parsed.data !== undefined && !config.nodes.some((n) => n.name === parsed.data)) {
       throw new UserError(`unknown node "${printable(token)}"`, `nodes are: ${config.nodes.map((n) => n.name).join(', ')}`, 'unknown_node');

@@ -58,6 +58,8 @@ describe('hostile surroundings (real cluster)', () => {
       expect(r.text!.split('\n'), text.slice(0, 60)).toHaveLength(1);
       expect(r.text!.length, text.slice(0, 60)).toBeLessThan(400);
     }
+    // A choice names the choices once, in our words (not zod's "Invalid option: expected one of …").
+    expect((await c.run('/cluster backup everything')).text).toBe('kind "everything" is not one of the choices — accepted: full, incremental, prune — usage: /cluster backup full|incremental|prune');
     const rows = await nodes();
     expect(rows.every((n) => n.up)).toBe(true);
     expect((await c.run('/cluster maintenance off')).failed).toBeFalsy();

@@ -5,7 +5,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backupModule, startBackupSchedules } from '../../src/backup/install.js';
-import { startPatroniBot, type PatroniBot } from './app.js';
+import { person, startPatroniBot, type PatroniBot } from './app.js';
 import { sleep, startPatroniCluster, type PatroniHarness } from './harness.js';
 
 interface EntryData {
@@ -120,5 +120,33 @@ describe('backups with the Patroni backend', () => {
     } finally {
       await scheduler.stop();
     }
+  });
+
+  it('after a Patroni switchover (new timeline) the incremental continues and a restore check replays across it', async () => {
+    const card = await bot.run('/cluster switchover standby');
+    expect(card.failed, card.text).toBeFalsy();
+    const done = await bot.press(card.buttons![0].actionId, person('alice'));
+    expect(done.data, done.text).toMatchObject({ ok: true, primary: 'standby' });
+    let last = '';
+    await until('primary streaming from the new leader standby', 60_000, async () => {
+      const s = (await bot.run('/cluster status')).data as { nodes: Array<{ name: string; role: string; streaming: boolean; upstream: string | null }> };
+      last = JSON.stringify(s.nodes.map((n) => [n.name, n.role, n.streaming, n.upstream]));
+      return s.nodes.find((n) => n.name === 'primary')?.streaming;
+    }, () => last);
+    await bot.sql('standby', "INSERT INTO proyecto.usuarios (nombre, email) VALUES ('nuevo líder', 'lider@example.org')");
+
+    const incr = await bot.run('/cluster backup incremental');
+    expect(incr.failed, incr.text).toBeFalsy();
+    const entry = (incr.data as { backup: EntryData & { timeline: number } }).backup;
+    expect(entry).toMatchObject({ kind: 'incremental', verified: true, timeline: 2 });
+
+    const check = await bot.run(`/cluster restore-check ${fullId}`);
+    console.log(`[patroni-backups] restore-check across the switchover: ${JSON.stringify(check.data)}`);
+    expect(check.failed, check.text).toBeFalsy();
+    expect(check.data).toMatchObject({ backup: fullId, usuarios: 8 });
+
+    const full = await bot.run('/cluster backup full');
+    expect(full.failed, full.text).toBeFalsy();
+    expect(['primary', 'readonly']).toContain((full.data as { backup: EntryData }).backup.node);
   });
 });

@@ -11,8 +11,6 @@ import { UserError } from '../errors.js';
 import { mkdirForPostgres, pgUser } from './files.js';
 
 export interface BackupTools {
-  /** Where this comes from, for logs and errors ("runtime local", "PostgreSQL tools on this host"). */
-  readonly label: string;
   /** Folders, binaries and credentials ready (idempotent). */
   prepare(): Promise<void>;
   /** The replication conninfo pg_basebackup uses to reach `source` (user=replicator, passfile, never a password). */
@@ -27,7 +25,6 @@ export const BACKUP_APPLICATION_NAME = 'clusterbot_backup';
 /** Native backend: the runtime runs pg_basebackup as its nodes see each other (also inside containers). */
 export function runtimeBackupTools(runtime: Runtime): BackupTools {
   return {
-    label: `runtime ${runtime.kind}`,
     prepare: () => runtime.prepare(),
     conninfo: (source) => runtime.replicationConninfo(source, { ...source, name: BACKUP_APPLICATION_NAME }),
     basebackup: (source, args, opts) => runtime.exec(source, 'pg_basebackup', args, opts),
@@ -42,7 +39,6 @@ export function hostBackupTools(config: Config): BackupTools {
   const passfile = `${config.home}/backup.pgpass`;
   let bin: string | null = null;
   return {
-    label: 'PostgreSQL tools on this host',
     async prepare() {
       if (/['"\\\s]/.test(config.home)) {
         throw new UserError(`CLUSTERBOT_HOME "${config.home}" contains quotes, backslashes or spaces`, 'choose a plain path', 'config');

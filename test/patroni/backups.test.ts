@@ -66,6 +66,9 @@ describe('backups with the Patroni backend', () => {
     fullId = entry.id;
     expect(existsSync(`${h.backupDir}/full/${entry.id.replace(/^full-/, '')}/base.tar.gz`)).toBe(true);
 
+    const status = await bot.run('/cluster status');
+    expect(status.fields?.find((f) => f.label === 'Last backup')?.value).toMatch(new RegExp(`^${fullId}, .* ago, verified`));
+
     const list = await bot.run('/cluster backups');
     expect(list.failed).toBeFalsy();
     expect(JSON.stringify(list.data)).toContain(fullId);

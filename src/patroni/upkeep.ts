@@ -1,24 +1,33 @@
-// What the native monitor does for /cluster lag and backup schedules, with the Patroni backend:
-// every MONITOR_INTERVAL_SECONDS, one lag sample per replica into the same lag history file
-// /cluster lag reads, and the "backup overdue" alert (posted once, then resolved).
-import type { Reply } from '../chat/reply.js';
+// What the native monitor does for backups and /cluster lag, with the Patroni backend: every
+// MONITOR_INTERVAL_SECONDS one lag sample per replica into the history file /cluster lag reads,
+// and the native rules that guard backups (WAL archiver failing, backup overdue) through the
+// native alert lifecycle (firing, reminders, resolved; the state /cluster status reads).
+// Leader, member and Patroni lag alerts stay with the watcher.
+import type { Notifier } from '../chat/notifier.js';
 import type { Services } from '../core/context.js';
+import { AlertManager } from '../monitor/alerts.js';
 import { monitorFiles } from '../monitor/files.js';
 import { LagHistory, sampleOf } from '../monitor/lag-history.js';
+import { durationConditions, evaluateRules, type RuleId } from '../monitor/rules.js';
+
+const RULES: ReadonlySet<RuleId> = new Set<RuleId>(['archiver_failing', 'backup_overdue']);
 
 export class PatroniUpkeep {
   private readonly history: LagHistory;
+  private readonly alerts: AlertManager;
+  private readonly since: Record<string, number> = {};
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
   private running: Promise<void> = Promise.resolve();
-  private overdue: string | null = null;
 
   constructor(
     private readonly services: Services,
-    private readonly post: (kind: string, reply: Reply) => Promise<void>,
+    notifier: Notifier,
   ) {
-    const { config, log } = services;
-    this.history = new LagHistory(monitorFiles(config).lagHistory, config.LAG_HISTORY_HOURS, config.MONITOR_INTERVAL_SECONDS, log);
+    const { config, log, audit } = services;
+    const files = monitorFiles(config);
+    this.history = new LagHistory(files.lagHistory, config.LAG_HISTORY_HOURS, config.MONITOR_INTERVAL_SECONDS, log);
+    this.alerts = new AlertManager(files.alerts, notifier, audit, log, config.ALERT_REMINDER_MINUTES);
   }
 
   start(): void {
@@ -40,26 +49,21 @@ export class PatroniUpkeep {
   }
 
   private async once(): Promise<void> {
-    const [snap, overdue] = await Promise.all([
-      this.services.snapshot(),
-      this.services.backups ? this.services.backups.overdue().catch(() => null) : Promise.resolve(null),
+    const { services } = this;
+    const [snapshot, backupOverdue] = await Promise.all([
+      services.snapshot(),
+      services.backups ? services.backups.overdue().catch(() => null) : Promise.resolve(null),
     ]);
-    this.history.add(sampleOf(snap));
-    await this.watchOverdue(overdue);
-  }
-
-  private async watchOverdue(overdue: string | null): Promise<void> {
-    if (overdue && !this.overdue) {
-      await this.post('backup overdue', {
-        title: 'Backup overdue',
-        severity: 'warn',
-        text: overdue,
-        fields: [{ label: 'Next step', value: 'look at /cluster backups, then run /cluster backup full (or fix what made the scheduled one fail)' }],
-        data: { alert: 'backup_overdue', detail: overdue },
-      });
-    } else if (!overdue && this.overdue) {
-      await this.post('backup overdue resolved', { title: 'Backups on schedule again', severity: 'ok', text: 'A backup ran within its schedule.', data: { alert: 'backup_overdue_resolved' } });
-    }
-    this.overdue = overdue;
+    const now = Date.parse(snapshot.takenAt);
+    this.history.add(sampleOf(snapshot));
+    const holding = new Set(durationConditions(snapshot));
+    for (const k of Object.keys(this.since)) if (!holding.has(k)) delete this.since[k];
+    for (const k of holding) this.since[k] ??= now;
+    const findings = evaluateRules({ snapshot, lastPrimary: snapshot.primary, since: this.since, disks: [], backupOverdue, now, thresholds: services.config }).filter((f) =>
+      RULES.has(f.rule),
+    );
+    this.alerts.state.lastTickAt = new Date(now).toISOString();
+    // Patroni's pause (/cluster maintenance) stops failovers, not backups: these alerts are not muted.
+    await this.alerts.reconcile(findings, now, null);
   }
 }

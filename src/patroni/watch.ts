@@ -2,7 +2,7 @@
 // PATRONI_WATCH_INTERVAL_MS and posts what changed to the alerts channel — the leader lost,
 // Patroni's own promotion with the measured time, leader changes, stopped members, lag, pause.
 // Self-contained: it needs only services and a notifier, not the native monitor. It also runs the
-// upkeep the native monitor would (lag samples for /cluster lag, the backup-overdue alert).
+// upkeep the native monitor would for backups and /cluster lag (src/patroni/upkeep.ts).
 import type { Reply } from '../chat/reply.js';
 import type { Notifier } from '../chat/notifier.js';
 import type { Services } from '../core/context.js';
@@ -25,7 +25,7 @@ interface LeaderProbe {
 }
 
 /** Start watching when CLUSTER_BACKEND=patroni; null otherwise. */
-export function startPatroniWatch(app: { services: Services; notifier: Pick<Notifier, 'post'> }): PatroniWatch | null {
+export function startPatroniWatch(app: { services: Services; notifier: Notifier }): PatroniWatch | null {
   if (app.services.config.CLUSTER_BACKEND !== 'patroni') return null;
   const watcher = new Watcher(app.services, app.notifier);
   watcher.start();
@@ -52,9 +52,9 @@ class Watcher implements PatroniWatch {
 
   constructor(
     private readonly services: Services,
-    private readonly notifier: Pick<Notifier, 'post'>,
+    private readonly notifier: Notifier,
   ) {
-    this.upkeep = new PatroniUpkeep(services, (kind, reply) => this.post(kind, reply));
+    this.upkeep = new PatroniUpkeep(services, notifier);
   }
 
   start(): void {

@@ -2,7 +2,8 @@
 // falls behind (its WAL receiver frozen with SIGSTOP while the leader writes) and catches up again,
 // Patroni's REST API becoming unreachable from the bot and reachable again, the backup-overdue
 // alert; and /cluster lag charting the samples the watcher keeps.
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPatroniWatch, type PatroniWatch } from '../../src/patroni/watch.js';
 import { startPatroniBot, type PatroniBot } from './app.js';
@@ -94,6 +95,28 @@ describe('the Patroni watcher on a real etcd + Patroni cluster', () => {
     expect(bot.chat.posts.filter((p) => /Primary down|is gone/.test(p.reply.title))).toEqual([]);
   });
 
+  it('posts "WAL archiver failing" when Patroni\'s archive_command fails, and resolves it when it works again', async () => {
+    const archive = bot.config.walArchiveDir;
+    await bot.sql('primary', "INSERT INTO proyecto.logs_replicacion (evento) VALUES ('archiver test')");
+    const [{ seg }] = await bot.sql<{ seg: string }>('primary', 'SELECT pg_walfile_name(pg_current_wal_lsn()) AS seg');
+    // archive-wal.sh never overwrites a different file: the leader's archiver fails on this segment.
+    writeFileSync(join(archive, seg), 'an impostor, not this segment');
+    try {
+      await bot.sql('primary', 'SELECT pg_switch_wal()');
+      const alert = await until('"WAL archiver failing on primary"', 30_000, async () => bot.chat.posts.find((p) => p.reply.title === 'WAL archiver failing on primary'), () => titles(bot));
+      expect(alert.channel).toBe('alerts');
+      expect(alert.reply.text).toMatch(/Next step: check the archive folder/);
+      const status = await bot.run('/cluster status');
+      expect(status.fields?.find((f) => f.label === 'Alerts')?.value).toMatch(/1 firing: archiver failing \(primary\)/);
+    } finally {
+      rmSync(join(archive, seg), { force: true });
+    }
+    await bot.sql('primary', "INSERT INTO proyecto.logs_replicacion (evento) VALUES ('archiver test 2')");
+    await bot.sql('primary', 'SELECT pg_switch_wal()');
+    await until('"Resolved — WAL archiver failing on primary"', 60_000, async () => bot.chat.posts.find((p) => p.reply.title === 'Resolved — WAL archiver failing on primary'), () => titles(bot));
+    await until(`${seg} archived for real`, 30_000, async () => readFileSync(join(archive, seg)).length === 16 * MB);
+  });
+
   it('says when Patroni\'s REST API is unreachable from the bot, and when it answers again', async () => {
     const leader = h.member('primary');
     const link = new CuttableLink({ host: '127.0.0.1', port: Number(new URL(leader.apiUrl).port) });
@@ -138,7 +161,7 @@ describe('the Patroni watcher on a real etcd + Patroni cluster', () => {
     expect(overdue.reply.text).toMatch(/^full backup overdue: none in the .+ since the bot started; "\*\/5 \* \* \* \* \*" expects one every/);
     const backup = await late.run('/cluster backup full');
     expect(backup.failed, backup.text).toBeFalsy();
-    await until('"Backups on schedule again"', 20_000, async () => late.chat.posts.find((p) => p.reply.title === 'Backups on schedule again'), () => titles(late));
+    await until('"Resolved — Backup overdue"', 20_000, async () => late.chat.posts.find((p) => p.reply.title === 'Resolved — Backup overdue'), () => titles(late));
     expect(late.chat.posts.filter((p) => p.reply.title === 'Backup overdue').length).toBe(1);
   });
 });

@@ -2,9 +2,11 @@
 // on real etcd + Patroni + PostgreSQL on loopback. Patroni's archive_command writes into the bot's
 // BACKUP_DIR/wal_archive (harness); the bot takes pg_basebackup with this host's tools from a
 // streaming replica it finds through Patroni's /cluster.
+import { spawn } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backupModule, startBackupSchedules } from '../../src/backup/install.js';
+import { botTestEnv } from '../helpers/cluster.js';
 import { person, startPatroniBot, type PatroniBot } from './app.js';
 import { sleep, startPatroniCluster, type PatroniHarness } from './harness.js';
 
@@ -16,6 +18,7 @@ interface EntryData {
 }
 
 const NEVER = '0 0 1 1 *';
+const BIN = new URL('../../bin/clusterbot.js', import.meta.url).pathname;
 
 async function until<T>(what: string, timeoutMs: number, fn: () => Promise<T | null | undefined | false>, seen: () => string = () => ''): Promise<T> {
   const end = Date.now() + timeoutMs;
@@ -151,5 +154,40 @@ describe('backups with the Patroni backend', () => {
     const full = await bot.run('/cluster backup full');
     expect(full.failed, full.text).toBeFalsy();
     expect(['primary', 'readonly']).toContain((full.data as { backup: EntryData }).backup.node);
+  });
+
+  it('clusterbot start with Patroni runs the backup schedules: a scheduled incremental reaches the terminal, /cluster lag answers', async () => {
+    expect(existsSync(new URL('../../dist/src/cli.js', import.meta.url)), 'dist/ is missing: run `npm run build`').toBe(true);
+    await bot.sql('standby', "INSERT INTO proyecto.logs_replicacion (evento) VALUES ('before clusterbot start')");
+    const child = spawn(process.execPath, [BIN, 'start'], {
+      env: {
+        PATH: process.env.PATH,
+        ...h.env,
+        ...(await botTestEnv()),
+        CLUSTERBOT_HOME: `${h.dir}/bot-start`,
+        CLUSTERBOT_ENV_FILE: '/dev/null',
+        MONITOR_INTERVAL_SECONDS: '1',
+        BACKUP_FULL_CRON: NEVER,
+        BACKUP_INCREMENTAL_CRON: '*/3 * * * * *',
+        BACKUP_PRUNE_CRON: NEVER,
+      },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    const seen = (re: RegExp, what: string) => until(what, 60_000, async () => re.test(out), () => out.slice(-600));
+    try {
+      await seen(/Type \/cluster help/, 'the chat to open');
+      expect(out).toMatch(/Patroni backend/);
+      await seen(/\[#backups\][^\n]*Backup incr-\S+ taken and verified/, 'a scheduled incremental card in the terminal');
+      child.stdin.write('/cluster lag 10m\n');
+      await seen(/Replication lag, last 10 min/, 'the lag chart reply');
+      child.stdin.write('exit\n');
+      const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+      expect(code).toBe(0);
+    } finally {
+      child.kill('SIGKILL');
+    }
   });
 });

@@ -31,6 +31,7 @@ export class PatroniUpkeep {
   }
 
   start(): void {
+    this.services.modules.patroniLagHistory = this.history; // /cluster lag reads it live
     const loop = () => {
       if (this.stopped) return;
       this.running = this.once()
@@ -46,6 +47,7 @@ export class PatroniUpkeep {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     await this.running;
+    if (this.services.modules.patroniLagHistory === this.history) delete this.services.modules.patroniLagHistory;
   }
 
   private async once(): Promise<void> {

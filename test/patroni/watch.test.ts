@@ -12,6 +12,7 @@ import { sleep, startPatroniCluster, type PatroniHarness } from './harness.js';
 
 interface LagData {
   samples: number;
+  source: string;
   series: Array<{ node: string; maxBytes: number; lastBytes: number | null; points: number }>;
   png: { path: string; bytes: number };
 }
@@ -60,6 +61,7 @@ describe('the Patroni watcher on a real etcd + Patroni cluster', () => {
       return d.series.length === 2 && d.series.every((s) => s.points >= 3) && d;
     }, () => last);
     expect(data.series.map((s) => s.node).sort()).toEqual(['readonly', 'standby']);
+    expect(data.source).toBe('patroni watcher');
     expect(data.png.bytes).toBeGreaterThan(1000);
     expect(existsSync(data.png.path)).toBe(true);
   });

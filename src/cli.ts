@@ -100,7 +100,7 @@ async function cmdStart(config: Config): Promise<number> {
   }
 }
 
-/** Patroni runs the nodes: the bot only watches and talks (no clusterUp). */
+/** Patroni runs the nodes: the bot watches, talks and takes the scheduled backups (no clusterUp). */
 async function startPatroni(app: App, config: Config): Promise<number> {
   process.stdout.write(`clusterbot: Patroni backend (${config.PATRONI_URLS.join(', ')}); watching for leader changes.\n`);
   const watches: Array<NonNullable<ReturnType<typeof startPatroniWatch>>> = [];
@@ -108,6 +108,7 @@ async function startPatroni(app: App, config: Config): Promise<number> {
     return await startChat(app, config, async () => {
       const w = startPatroniWatch(app);
       if (w) watches.push(w);
+      startBackupSchedules(app);
     });
   } finally {
     for (const w of watches) await w.stop();

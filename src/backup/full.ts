@@ -4,14 +4,15 @@ import type { Config, NodeConfig } from '../config.js';
 import type { ClusterSnapshot, NodeStatus } from '../cluster/inspect.js';
 import type { NodePools } from '../db/pools.js';
 import { UserError } from '../errors.js';
-import type { Runtime } from '../runtime/runtime.js';
 import { backupStamp, type BackupEntry } from './catalog.js';
 import { fileSize, mkdirForPostgres } from './files.js';
+import type { BackupTools } from './tools.js';
 import { segmentOfLsn } from './wal.js';
 
 export interface BackupDeps {
   config: Config;
-  runtime: Runtime;
+  /** How pg_basebackup reaches a node: the runtime (native) or this host's tools (Patroni). */
+  tools: BackupTools;
   pools: NodePools;
   snapshot(): Promise<ClusterSnapshot>;
   node(name: string): NodeConfig;
@@ -24,7 +25,8 @@ export interface FullProgress {
   totalKb: number;
 }
 
-const healthyReplica = (n: NodeStatus) => n.role === 'replica' && n.up && n.streaming && !n.fenced && !n.replayPaused;
+// `error` set on a node that is up: the bot only knows it second-hand (e.g. from Patroni, not SQL).
+const healthyReplica = (n: NodeStatus) => n.role === 'replica' && n.up && n.streaming && !n.fenced && !n.replayPaused && !n.error;
 
 /**
  * Where to take the backup from, and why; or the reason no node can serve one.
@@ -48,7 +50,7 @@ interface ManifestWalRange {
 }
 
 export async function takeFullBackup(deps: BackupDeps, onProgress: (p: FullProgress) => void): Promise<BackupEntry> {
-  const { config, runtime } = deps;
+  const { config, tools } = deps;
   const snap = await deps.snapshot();
   const choice = chooseBackupSource(snap, config.BACKUP_FROM);
   if ('error' in choice) throw new UserError(choice.error, 'start the nodes (/cluster up) and try again', 'precondition');
@@ -59,12 +61,12 @@ export async function takeFullBackup(deps: BackupDeps, onProgress: (p: FullProgr
   const started = new Date();
   const { id, dir } = freshFolder(config.backupDir, 'full', started);
   mkdirForPostgres(dir);
-  // As the runtime's nodes reach each other (inside the container network with RUNTIME=docker).
-  const conninfo = runtime.replicationConninfo(source, { ...source, name: 'clusterbot_backup' });
+  // As the runtime's nodes reach each other (inside the container network with RUNTIME=docker),
+  // or as the bot reaches the node (Patroni).
+  const conninfo = tools.conninfo(source);
   const t0 = performance.now();
-  const result = await runtime.exec(
+  const result = await tools.basebackup(
     source,
-    'pg_basebackup',
     ['-D', dir, '-d', conninfo, '-F', 't', `--compress=gzip:${config.BACKUP_COMPRESSION_LEVEL}`, '--wal-method=stream', '--checkpoint=fast',
       '--manifest-checksums=CRC32C', '--progress', '--verbose', '--no-password', '--label', `clusterbot ${id}`],
     { timeoutMs: 6 * 3600_000, onOutput: (chunk) => reportProgress(chunk, source.name, onProgress) },

@@ -64,6 +64,10 @@ export class ScratchInstance {
       // Accept connections only once recovery has finished: pg_ctl -w then means "restored".
       'hot_standby = off',
       "primary_conninfo = ''",
+      "primary_slot_name = ''",
+      // Patroni writes absolute paths into the live member's data directory here: use the copy's own.
+      `hba_file = '${d}/pg_hba.conf'`,
+      `ident_file = '${d}/pg_ident.conf'`,
       "archive_cleanup_command = ''",
       "recovery_end_command = ''",
       "synchronous_standby_names = ''",
@@ -78,6 +82,7 @@ export class ScratchInstance {
     // The copy's own access rules: the admin over loopback only. The source node's pg_hba.conf may
     // admit its container network only (RUNTIME=docker), never the host's loopback.
     writeFileSync(`${d}/pg_hba.conf`, '# clusterbot restore check\nlocal all postgres peer\nhost all all 127.0.0.1/32 scram-sha-256\n');
+    writeFileSync(`${d}/pg_ident.conf`, '# clusterbot restore check: no user name maps\n');
     writeFileSync(`${d}/recovery.signal`, '');
     chownTreeToPostgres(this.dir);
   }

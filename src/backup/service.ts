@@ -10,6 +10,7 @@ import { archiveListing, switchAndArchive, takeIncremental } from './incremental
 import { chooseRestoreBackup, parseTargetTime, restoreCheck, type RestoreCheckResult } from './restore-check.js';
 import { applyPrune, planPrune, type PrunePlan } from './retention.js';
 import { verifyBackup, type VerifyResult } from './verify.js';
+import { backupToolsFor, type BackupTools } from './tools.js';
 
 export class BackupService implements BackupsView {
   readonly catalog: Catalog;
@@ -17,13 +18,16 @@ export class BackupService implements BackupsView {
   /** Overdue is measured from here when there has never been a backup. */
   private readonly since = Date.now();
 
-  constructor(private readonly s: Services) {
+  constructor(
+    private readonly s: Services,
+    private readonly tools: BackupTools = backupToolsFor(s.config, s.runtime),
+  ) {
     this.catalog = new Catalog(`${s.config.backupDir}/catalog.json`);
   }
 
   private get deps(): BackupDeps {
     const s = this.s;
-    return { config: s.config, runtime: s.runtime, pools: s.pools, snapshot: () => s.snapshot(), node: (n) => s.node(n) };
+    return { config: s.config, tools: this.tools, pools: s.pools, snapshot: () => s.snapshot(), node: (n) => s.node(n) };
   }
 
   /**
@@ -35,7 +39,7 @@ export class BackupService implements BackupsView {
     this.busy = what;
     let locked = false;
     try {
-      await this.s.runtime.prepare();
+      await this.tools.prepare();
       takeLock(this.lockFile, what);
       locked = true;
       return await fn();

@@ -19,7 +19,10 @@ function windowLabel(seconds: number): string {
 export async function lagChart(services: Services, windowSeconds: number): Promise<Reply> {
   const { config } = services;
   const monitor = runningMonitor(services);
-  const history = monitor?.history ?? new LagHistory(monitorFiles(config).lagHistory, config.LAG_HISTORY_HOURS, config.MONITOR_INTERVAL_SECONDS, services.log);
+  // With CLUSTER_BACKEND=patroni the Patroni watcher keeps the samples (src/patroni/upkeep.ts).
+  const watcher = services.modules.patroniLagHistory as LagHistory | undefined;
+  const source = monitor ? 'monitor' : watcher ? 'patroni watcher' : 'saved';
+  const history = monitor?.history ?? watcher ?? new LagHistory(monitorFiles(config).lagHistory, config.LAG_HISTORY_HOURS, config.MONITOR_INTERVAL_SECONDS, services.log);
   const snap = await services.snapshot();
   const fresh = sampleOf(snap);
   const to = fresh.t;
@@ -52,13 +55,13 @@ export async function lagChart(services: Services, windowSeconds: number): Promi
     severity,
     text: (series.length ? lines.join('\n') : 'No replica answered in this window: nothing to chart.') + sparse + coverage,
     image: { path: saved.pngPath, filename: saved.filename, alt: `Lag per replica over the last ${label}` },
-    context: `${samples.length} samples from ${new Date(from).toISOString().slice(11, 19)} to ${new Date(to).toISOString().slice(11, 19)} UTC · ${monitor ? 'live monitor' : 'saved history + one sample now'}`,
+    context: `${samples.length} samples from ${new Date(from).toISOString().slice(11, 19)} to ${new Date(to).toISOString().slice(11, 19)} UTC · ${source === 'monitor' ? 'live monitor' : source === 'saved' ? 'saved history + one sample now' : 'live Patroni watcher'}`,
     data: {
       windowSeconds,
       from: new Date(from).toISOString(),
       to: new Date(to).toISOString(),
       samples: samples.length,
-      source: monitor ? 'monitor' : 'saved',
+      source,
       series,
       png: { path: saved.pngPath, width, height, bytes: png.length },
       svg: saved.svgPath,

@@ -1,7 +1,8 @@
 // The Patroni watcher: reads /cluster (and probes the leader over REST and SQL) every
 // PATRONI_WATCH_INTERVAL_MS and posts what changed to the alerts channel — the leader lost,
 // Patroni's own promotion with the measured time, leader changes, stopped members, lag, pause.
-// Self-contained: it needs only services and a notifier, not the native monitor.
+// Self-contained: it needs only services and a notifier, not the native monitor. It also runs the
+// upkeep the native monitor would for backups and /cluster lag (src/patroni/upkeep.ts).
 import type { Reply } from '../chat/reply.js';
 import type { Notifier } from '../chat/notifier.js';
 import type { Services } from '../core/context.js';
@@ -9,6 +10,7 @@ import { formatBytes } from '../cluster/lsn.js';
 import { COMMAND_BUTTON_PREFIX } from '../core/router.js';
 import { isLeader, type PatroniCluster, type PatroniMember } from './client.js';
 import { nodeFor, patroniClient } from './snapshot.js';
+import { PatroniUpkeep } from './upkeep.js';
 
 export interface PatroniWatch {
   stop(): Promise<void>;
@@ -23,7 +25,7 @@ interface LeaderProbe {
 }
 
 /** Start watching when CLUSTER_BACKEND=patroni; null otherwise. */
-export function startPatroniWatch(app: { services: Services; notifier: Pick<Notifier, 'post'> }): PatroniWatch | null {
+export function startPatroniWatch(app: { services: Services; notifier: Notifier }): PatroniWatch | null {
   if (app.services.config.CLUSTER_BACKEND !== 'patroni') return null;
   const watcher = new Watcher(app.services, app.notifier);
   watcher.start();
@@ -46,13 +48,17 @@ class Watcher implements PatroniWatch {
   private readonly lagging = new Set<string>();
   private readonly sqlSeen = new Set<string>();
   private readonly strikes = new Map<string, number>();
+  private readonly upkeep: PatroniUpkeep;
 
   constructor(
     private readonly services: Services,
-    private readonly notifier: Pick<Notifier, 'post'>,
-  ) {}
+    private readonly notifier: Notifier,
+  ) {
+    this.upkeep = new PatroniUpkeep(services, notifier);
+  }
 
   start(): void {
+    this.upkeep.start();
     const loop = () => {
       if (this.stopped) return;
       this.ticking = this.tick()
@@ -67,7 +73,7 @@ class Watcher implements PatroniWatch {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
-    await this.ticking;
+    await Promise.all([this.ticking, this.upkeep.stop()]);
   }
 
   private async post(kind: string, reply: Reply): Promise<void> {

@@ -1,17 +1,20 @@
 // docker-compose.patroni.yml on a real Docker engine (issue 11, "a compose file that runs the
 // Patroni variant"): etcd + three Patroni members in containers, published on free loopback ports
 // in a free subnet under a unique project name; the bot runs on the host with CLUSTER_BACKEND=patroni
-// (`node bin/clusterbot.js run "/cluster status" --json`) and a button-confirmed switchover through
-// the router moves the leader. `docker-compose down -v` always runs afterwards.
+// (`node bin/clusterbot.js run "/cluster status" --json`), takes a verified full backup from a replica
+// over the published ports into the BACKUP_DIR the members archive WAL into (a bind), restore-checks
+// it, and a button-confirmed switchover through the router moves the leader. `docker-compose down -v`
+// always runs afterwards.
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, type App } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
+import { postgresOsUser } from '../../src/runtime/process.js';
 import type { Principal, Surface } from '../../src/core/context.js';
 import { botTestEnv, freePort } from '../helpers/cluster.js';
 import { REPO, composeCommand, freeSubnet, removeProject, sh, until } from '../helpers/docker.js';
@@ -22,6 +25,9 @@ const NODES = ['primary', 'standby', 'readonly'] as const;
 const BIN = join(REPO, 'bin/clusterbot.js');
 const DIST = join(REPO, 'dist/src/cli.js');
 const execFileP = promisify(execFile);
+/** The host's postgres account: the image takes its ids, so the members write the shared backups folder as it. */
+const PG_USER = postgresOsUser();
+const BUILD_ARGS = PG_USER ? { PG_UID: String(PG_USER.uid), PG_GID: String(PG_USER.gid) } : { PG_UID: '', PG_GID: '' };
 
 interface StatusData {
   backend: string;
@@ -30,9 +36,9 @@ interface StatusData {
   patroni: { leader: string | null; members: Array<{ name: string; role: string; state: string }> };
 }
 
-/** What the image is built from: postgres/patroni/*, the seed's bootstrap SQL and archive-wal.sh. */
+/** What the image is built from: postgres/patroni/*, the seed's bootstrap SQL, archive-wal.sh and the postgres ids. */
 function imageHash(): string {
-  const h = createHash('sha256');
+  const h = createHash('sha256').update(`uid=${BUILD_ARGS.PG_UID} gid=${BUILD_ARGS.PG_GID}\0`);
   const files = [...readdirSync(join(REPO, 'postgres/patroni')).sort().map((f) => `postgres/patroni/${f}`), 'postgres/init/01-bootstrap.sql', 'postgres/archive-wal.sh'];
   for (const f of files) h.update(f).update('\0').update(readFileSync(join(REPO, f))).update('\0');
   return h.digest('hex').slice(0, 16);
@@ -51,7 +57,8 @@ async function ensurePatroniImage(): Promise<void> {
     throw new Error(`building ${PATRONI_IMAGE} needs the base image ${BASE}: run \`sudo bash scripts/docker-prereqs.sh\` (pulls it, or builds it with debootstrap)`);
   }
   const t0 = Date.now();
-  await sh('docker', ['build', '-q', '--label', `clusterbot.patroni.hash=${hash}`, '-t', PATRONI_IMAGE, '-f', 'postgres/patroni/Dockerfile', 'postgres'], {}, 600_000);
+  const args = Object.entries(BUILD_ARGS).flatMap(([k, v]) => ['--build-arg', `${k}=${v}`]);
+  await sh('docker', ['build', '-q', ...args, '--label', `clusterbot.patroni.hash=${hash}`, '-t', PATRONI_IMAGE, '-f', 'postgres/patroni/Dockerfile', 'postgres'], {}, 600_000);
   console.log(`[patroni-compose] built ${PATRONI_IMAGE} (${hash}) in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 }
 
@@ -59,6 +66,7 @@ describe('docker-compose.patroni.yml on a real Docker engine', () => {
   const project = `cbtestpatroni${randomBytes(3).toString('hex')}`;
   const home = mkdtempSync(join(tmpdir(), 'clusterbot-patroni-compose-'));
   const envFile = join(home, 'compose.env');
+  const backups = join(home, 'backups');
   let composeEnv: Record<string, string> = {};
   let botEnv: Record<string, string> = {};
   let app: App | null = null;
@@ -110,6 +118,12 @@ describe('docker-compose.patroni.yml on a real Docker engine', () => {
       (pgPorts.length < 3 ? pgPorts : apiPorts).push(p);
     }
     subnet = await freeSubnet();
+    // The bind of the shared backups folder: the members archive into it, the bot backs up into it.
+    chmodSync(home, 0o755);
+    for (const d of [backups, join(backups, 'wal_archive')]) {
+      mkdirSync(d, { mode: 0o750 });
+      if (PG_USER) chownSync(d, PG_USER.uid, PG_USER.gid);
+    }
     const secrets = {
       POSTGRES_ADMIN_PASSWORD: `adm${randomBytes(10).toString('hex')}`,
       POSTGRES_REPLICATOR_PASSWORD: `rep${randomBytes(10).toString('hex')}`,
@@ -120,6 +134,9 @@ describe('docker-compose.patroni.yml on a real Docker engine', () => {
       PATRONI_IMAGE,
       PATRONI_SUBNET: subnet,
       DOCKER_BIND_ADDRESS: '127.0.0.1',
+      BACKUP_DIR: backups,
+      POSTGRES_UID: BUILD_ARGS.PG_UID,
+      POSTGRES_GID: BUILD_ARGS.PG_GID,
       ...Object.fromEntries(NODES.map((n, i) => [`POSTGRES_${n.toUpperCase()}_PORT`, String(pgPorts[i])])),
       ...Object.fromEntries(NODES.map((n, i) => [`PATRONI_${n.toUpperCase()}_API_PORT`, String(apiPorts[i])])),
       ...secrets,
@@ -128,6 +145,7 @@ describe('docker-compose.patroni.yml on a real Docker engine', () => {
     botEnv = {
       ...(await botTestEnv()),
       CLUSTERBOT_HOME: home,
+      BACKUP_DIR: backups,
       CLUSTER_BACKEND: 'patroni',
       PATRONI_URLS: apiPorts.map((p) => `http://127.0.0.1:${p}`).join(','),
       PATRONI_USERNAME: 'clusterbot',
@@ -179,6 +197,30 @@ describe('docker-compose.patroni.yml on a real Docker engine', () => {
       }, 30_000);
       expect(rows[0].n).toBe(5);
     }
+  }, 240_000);
+
+  it('backup full from a replica over the published ports → verified → restore-check finds the 5 usuarios; the members archive into the shared folder', async () => {
+    expect(app).not.toBeNull();
+    const surface: Surface = { platform: 'shell', channel: 'test' };
+    const run = (text: string) => app!.router.handle(text, { id: 'tester', display: 'tester', platform: 'shell' }, surface);
+    const [{ seg }] = (await app!.services.pools.query(app!.services.node('primary'), 'SELECT pg_walfile_name(pg_switch_wal()) AS seg')).rows as Array<{ seg: string }>;
+    const archived = join(backups, 'wal_archive', seg);
+    await until(`${seg} archived into ${join(backups, 'wal_archive')} by the primary container`, async () => existsSync(archived), 60_000);
+    if (PG_USER) expect(statSync(archived).uid).toBe(PG_USER.uid);
+
+    const t0 = Date.now();
+    const full = await run('/cluster backup full');
+    expect(full.failed, full.text).toBeFalsy();
+    const entry = (full.data as { backup: { id: string; node: string; verified: boolean } }).backup;
+    console.log(`[patroni-compose] ${full.title} from ${entry.node} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    expect(['standby', 'readonly']).toContain(entry.node);
+    expect(entry.verified).toBe(true);
+    const check = await run(`/cluster restore-check ${entry.id}`);
+    expect(check.failed, check.text).toBeFalsy();
+    expect(check.data).toMatchObject({ backup: entry.id, usuarios: 5 });
+    const incr = await run('/cluster backup incremental');
+    expect(incr.failed, incr.text).toBeFalsy();
+    expect((incr.data as { backup: { kind: string; verified: boolean } }).backup).toMatchObject({ kind: 'incremental', verified: true });
   }, 240_000);
 
   it('a button-confirmed /cluster switchover through the router moves the leader', async () => {

@@ -32,6 +32,8 @@ export interface PatroniHarnessOptions {
 
 export interface PatroniHarness {
   dir: string;
+  /** The bot's BACKUP_DIR; the members archive WAL into its wal_archive (and restore from it). */
+  backupDir: string;
   scope: string;
   etcdPort: number;
   members: HarnessMember[];
@@ -111,8 +113,10 @@ export async function startPatroniCluster(opts: PatroniHarnessOptions = {}): Pro
     return child;
   };
 
+  const backupDir = join(dir, 'backups');
   const harness: PatroniHarness = {
     dir,
+    backupDir,
     scope,
     etcdPort,
     members,
@@ -122,6 +126,7 @@ export async function startPatroniCluster(opts: PatroniHarnessOptions = {}): Pro
       CLUSTER_NODES: members.map((m) => `${m.name}:${m.pgPort}${m.nofailover ? ':nofailover' : ''}`).join(','),
       POSTGRES_ADMIN_PASSWORD: secrets.POSTGRES_ADMIN_PASSWORD,
       POSTGRES_REPLICATOR_PASSWORD: secrets.POSTGRES_REPLICATOR_PASSWORD,
+      BACKUP_DIR: backupDir,
       ...(opts.restAuth ? { PATRONI_USERNAME: 'clusterbot', PATRONI_PASSWORD: secrets.PATRONI_PASSWORD } : {}),
     },
     member(name) {
@@ -174,8 +179,12 @@ export async function startPatroniCluster(opts: PatroniHarnessOptions = {}): Pro
   try {
     // Scripts the postgres user can read (the worktree may sit under a private folder).
     mkdirSync(join(dir, 'bin'), { mode: 0o755 });
-    mkdirSync(join(dir, 'wal_archive'), { mode: 0o750 });
-    own(join(dir, 'wal_archive'));
+    // The bot and the members share the backups folder (same machine): the members write the WAL
+    // archive, the bot reads it for incrementals, verify and restore checks.
+    for (const d of [backupDir, join(backupDir, 'wal_archive')]) {
+      mkdirSync(d, { mode: 0o750 });
+      own(d);
+    }
     for (const [src, name] of [
       [postgresAsset('patroni/post-init.sh'), 'post-init.sh'],
       [postgresAsset('init/01-bootstrap.sql'), '01-bootstrap.sql'],
@@ -206,7 +215,7 @@ export async function startPatroniCluster(opts: PatroniHarnessOptions = {}): Pro
       mkdirSync(join(dir, m.name, 'run'), { recursive: true, mode: 0o700 });
       chmodSync(join(dir, m.name), 0o700);
       for (const p of [join(dir, m.name), join(dir, m.name, 'run')]) own(p);
-      writeFileSync(m.configPath, JSON.stringify(patroniConfig(m, { dir, scope, etcdPort, pgBin, secrets, opts }), null, 2), { mode: 0o600 });
+      writeFileSync(m.configPath, JSON.stringify(patroniConfig(m, { dir, archive: join(backupDir, 'wal_archive'), scope, etcdPort, pgBin, secrets, opts }), null, 2), { mode: 0o600 });
       own(m.configPath);
     }
     // The first member initialises the cluster alone, so the roles start out as their names say.
@@ -236,6 +245,7 @@ export async function startPatroniCluster(opts: PatroniHarnessOptions = {}): Pro
 
 interface ConfigInput {
   dir: string;
+  archive: string;
   scope: string;
   etcdPort: number;
   pgBin: string;
@@ -266,6 +276,8 @@ function patroniConfig(m: HarnessMember, c: ConfigInput) {
         postgresql: {
           use_pg_rewind: true,
           use_slots: true,
+          // A replica that fell behind the primary's wal_keep_size catches up from the archive.
+          recovery_conf: { restore_command: `cp "${c.archive}/%f" "%p"` },
           parameters: {
             wal_level: 'replica',
             hot_standby: 'on',
@@ -275,7 +287,7 @@ function patroniConfig(m: HarnessMember, c: ConfigInput) {
             wal_log_hints: 'on',
             max_connections: 100,
             archive_mode: 'on',
-            archive_command: `${c.dir}/bin/archive-wal.sh "%p" "%f" "${c.dir}/wal_archive"`,
+            archive_command: `${c.dir}/bin/archive-wal.sh "%p" "%f" "${c.archive}"`,
             password_encryption: 'scram-sha-256',
             wal_receiver_status_interval: '1s',
           },

@@ -93,6 +93,12 @@ describe('backup source', () => {
     expect(chooseBackupSource(snap([node('primary', 'primary'), node('standby', 'replica')]), 'primary')).toMatchObject({ node: 'primary' });
     expect(chooseBackupSource(snap([node('primary', 'down'), node('standby', 'down')]), 'replica')).toEqual({ error: 'no node can serve a backup (primary: stopped, standby: stopped)' });
   });
+
+  it('never picks a replica the bot knows only second-hand (Patroni says it runs, SQL does not reach it)', () => {
+    const patroniOnly = node('readonly', 'replica', { error: 'from Patroni only (SQL: connection refused)' });
+    expect(chooseBackupSource(snap([node('primary', 'primary'), node('standby', 'replica', { lagBytes: 99 }), patroniOnly]), 'replica')).toMatchObject({ node: 'standby' });
+    expect(chooseBackupSource(snap([node('primary', 'primary'), patroniOnly]), 'replica')).toMatchObject({ node: 'primary', reason: /no healthy streaming replica/ });
+  });
 });
 
 describe('backup configuration', () => {

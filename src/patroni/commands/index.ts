@@ -1,10 +1,16 @@
 // The command list of the Patroni backend: same names as the native list where the meaning is
-// the same; commands Patroni owns itself answer with what to do instead.
+// the same (the backup and lag commands are the native ones: they work from connection info and
+// the bot's own PostgreSQL tools); commands Patroni owns itself answer with what to do instead.
 import type { Command } from '../../core/command.js';
+import backup from '../../../commands/backup.js';
+import backups from '../../../commands/backups.js';
 import connect from '../../../commands/connect.js';
 import help from '../../../commands/help.js';
 import history from '../../../commands/history.js';
+import lag from '../../../commands/lag.js';
 import nodes from '../../../commands/nodes.js';
+import restoreCheck from '../../../commands/restore-check.js';
+import verify from '../../../commands/verify.js';
 import failover from './failover.js';
 import maintenance from './maintenance.js';
 import rejoin from './rejoin.js';
@@ -21,8 +27,13 @@ export const patroniCommands: Command[] = [
   failover,
   restart,
   rejoin,
-  maintenance,
+  backup,
+  backups,
+  verify,
+  restoreCheck,
   history,
+  lag,
+  maintenance,
   help,
   ...unavailableCommands,
 ] as Command[];

@@ -1,0 +1,169 @@
+// The Patroni watcher's own alerts on real etcd + Patroni + PostgreSQL on loopback: a replica that
+// falls behind (its WAL receiver frozen with SIGSTOP while the leader writes) and catches up again,
+// Patroni's REST API becoming unreachable from the bot and reachable again, the backup-overdue
+// alert; and /cluster lag charting the samples the watcher keeps.
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startPatroniWatch, type PatroniWatch } from '../../src/patroni/watch.js';
+import { startPatroniBot, type PatroniBot } from './app.js';
+import { CuttableLink } from './cut-link.js';
+import { sleep, startPatroniCluster, type PatroniHarness } from './harness.js';
+
+interface LagData {
+  samples: number;
+  source: string;
+  series: Array<{ node: string; maxBytes: number; lastBytes: number | null; points: number }>;
+  png: { path: string; bytes: number };
+}
+
+async function until<T>(what: string, timeoutMs: number, fn: () => Promise<T | null | undefined | false>, seen: () => string = () => ''): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn().catch(() => null);
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}; last seen: ${seen() || 'nothing'}`);
+    await sleep(250);
+  }
+}
+
+const MB = 1024 * 1024;
+
+describe('the Patroni watcher on a real etcd + Patroni cluster', () => {
+  let h: PatroniHarness;
+  let bot: PatroniBot;
+  const watches: PatroniWatch[] = [];
+  const bots: PatroniBot[] = [];
+  const titles = (b: PatroniBot) => b.chat.posts.map((p) => p.reply.title).join(' | ');
+
+  beforeAll(async () => {
+    const t0 = Date.now();
+    h = await startPatroniCluster({ ttl: 10, loopWait: 2, retryTimeout: 4 });
+    // A 1 MB threshold, and a lag sample every second.
+    bot = await startPatroniBot(h, { FAILOVER_MAX_LAG_BYTES: String(MB), MONITOR_INTERVAL_SECONDS: '1' });
+    bots.push(bot);
+    watches.push(startPatroniWatch(bot.app)!);
+    console.log(`[patroni-watch] etcd + 3 Patroni members up in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  });
+
+  afterAll(async () => {
+    for (const w of watches) await w.stop();
+    for (const b of bots) await b.close().catch(() => undefined);
+    await h?.destroy();
+  });
+
+  it('/cluster lag charts both replicas from the samples the watcher keeps', async () => {
+    let last = '';
+    const data = await until('three lag samples per replica', 30_000, async () => {
+      const r = await bot.run('/cluster lag 10m');
+      const d = r.data as LagData;
+      last = `${r.title}: ${d?.samples} samples, ${JSON.stringify(d?.series?.map((s) => [s.node, s.points]))}`;
+      return d.series.length === 2 && d.series.every((s) => s.points >= 3) && d;
+    }, () => last);
+    expect(data.series.map((s) => s.node).sort()).toEqual(['readonly', 'standby']);
+    expect(data.source).toBe('patroni watcher');
+    expect(data.png.bytes).toBeGreaterThan(1000);
+    expect(existsSync(data.png.path)).toBe(true);
+  });
+
+  it('posts a lag alert when a replica falls more than FAILOVER_MAX_LAG_BYTES behind, and "caught up" after', async () => {
+    const [{ pid }] = await bot.sql<{ pid: number }>('readonly', 'SELECT pid FROM pg_stat_wal_receiver');
+    expect(pid).toBeGreaterThan(0);
+    await bot.sql('primary', 'CREATE TABLE proyecto.ballast (id int, pad text)');
+    bot.chat.posts.length = 0;
+    process.kill(pid, 'SIGSTOP');
+    try {
+      // About 8 MB of WAL the frozen receiver does not get.
+      await bot.sql('primary', "INSERT INTO proyecto.ballast SELECT g, repeat('x', 600) FROM generate_series(1, 10000) g");
+      const alert = await until('the lag alert for readonly', 30_000, async () => bot.chat.posts.find((p) => /^readonly is .+ behind the leader$/.test(p.reply.title)), () => titles(bot));
+      console.log(`[patroni-watch] ${alert.reply.title}: ${alert.reply.text}`);
+      expect(alert.channel).toBe('alerts');
+      expect(alert.reply.severity).toBe('warn');
+      expect(alert.reply.text).toMatch(/More than FAILOVER_MAX_LAG_BYTES \(1\.0 MB\)/);
+      expect((alert.reply.data as { lagBytes: number }).lagBytes).toBeGreaterThan(MB);
+      // The lag chart shows the same episode.
+      let last = '';
+      await until('the lag peak of readonly in /cluster lag', 20_000, async () => {
+        const d = (await bot.run('/cluster lag 10m')).data as LagData;
+        const s = d.series.find((x) => x.node === 'readonly');
+        last = JSON.stringify(s);
+        return s && s.maxBytes > MB;
+      }, () => last);
+    } finally {
+      process.kill(pid, 'SIGCONT');
+    }
+    const resolved = await until('"readonly caught up"', 30_000, async () => bot.chat.posts.find((p) => p.reply.title === 'readonly caught up'), () => titles(bot));
+    expect(resolved.reply.severity).toBe('ok');
+    expect(bot.chat.posts.filter((p) => /Primary down|is gone/.test(p.reply.title))).toEqual([]);
+  });
+
+  it('posts "WAL archiver failing" when Patroni\'s archive_command fails, and resolves it when it works again', async () => {
+    const archive = bot.config.walArchiveDir;
+    await bot.sql('primary', "INSERT INTO proyecto.logs_replicacion (evento) VALUES ('archiver test')");
+    const [{ seg }] = await bot.sql<{ seg: string }>('primary', 'SELECT pg_walfile_name(pg_current_wal_lsn()) AS seg');
+    // archive-wal.sh never overwrites a different file: the leader's archiver fails on this segment.
+    writeFileSync(join(archive, seg), 'an impostor, not this segment');
+    try {
+      await bot.sql('primary', 'SELECT pg_switch_wal()');
+      const alert = await until('"WAL archiver failing on primary"', 30_000, async () => bot.chat.posts.find((p) => p.reply.title === 'WAL archiver failing on primary'), () => titles(bot));
+      expect(alert.channel).toBe('alerts');
+      expect(alert.reply.text).toMatch(/Next step: check the archive folder/);
+      const status = await bot.run('/cluster status');
+      expect(status.fields?.find((f) => f.label === 'Alerts')?.value).toMatch(/1 firing: archiver failing \(primary\)/);
+    } finally {
+      rmSync(join(archive, seg), { force: true });
+    }
+    await bot.sql('primary', "INSERT INTO proyecto.logs_replicacion (evento) VALUES ('archiver test 2')");
+    await bot.sql('primary', 'SELECT pg_switch_wal()');
+    await until('"Resolved — WAL archiver failing on primary"', 60_000, async () => bot.chat.posts.find((p) => p.reply.title === 'Resolved — WAL archiver failing on primary'), () => titles(bot));
+    await until(`${seg} archived for real`, 30_000, async () => readFileSync(join(archive, seg)).length === 16 * MB);
+  });
+
+  it('says when Patroni\'s REST API is unreachable from the bot, and when it answers again', async () => {
+    const leader = h.member('primary');
+    const link = new CuttableLink({ host: '127.0.0.1', port: Number(new URL(leader.apiUrl).port) });
+    await link.open();
+    try {
+      const cut = await startPatroniBot(h, { PATRONI_URLS: link.url, PATRONI_TIMEOUT_MS: '1000', CLUSTERBOT_HOME: `${h.dir}/bot-cut` });
+      bots.push(cut);
+      watches.push(startPatroniWatch(cut.app)!);
+      const before = await cut.run('/cluster status');
+      expect(before.fields?.find((f) => f.label === 'Patroni')?.value).toMatch(/^leader primary/);
+
+      await link.cut();
+      const down = await until('"Patroni API unreachable"', 20_000, async () => cut.chat.posts.find((p) => p.reply.title === 'Patroni API unreachable'), () => titles(cut));
+      console.log(`[patroni-watch] ${down.reply.title}: ${down.reply.text}`);
+      expect(down.channel).toBe('alerts');
+      expect(down.reply.severity).toBe('crit');
+      expect(down.reply.text).toContain(`no Patroni member answered (${link.url}: ECONNREFUSED)`);
+      expect(down.reply.text).toMatch(/The bot cannot see leader changes until a member answers\.$/);
+      const status = await cut.run('/cluster status');
+      expect(status.severity).toBe('crit');
+      expect(status.fields?.find((f) => f.label === 'Patroni')?.value).toMatch(/^UNREACHABLE — no Patroni member answered/);
+      // One alert for the outage, not one per check.
+      await sleep(1500);
+      expect(cut.chat.posts.filter((p) => p.reply.title === 'Patroni API unreachable').length).toBe(1);
+
+      await link.open();
+      const back = await until('"Patroni API reachable again"', 20_000, async () => cut.chat.posts.find((p) => p.reply.title === 'Patroni API reachable again'), () => titles(cut));
+      expect(back.reply.severity).toBe('ok');
+      expect(cut.chat.posts.filter((p) => /Primary down|Leader changed/.test(p.reply.title))).toEqual([]);
+    } finally {
+      await link.close();
+    }
+  });
+
+  it('posts "Backup overdue" when no backup ran within its schedule, and resolves it after a backup', async () => {
+    const every5s = '*/5 * * * * *';
+    const late = await startPatroniBot(h, { BACKUP_FULL_CRON: every5s, BACKUP_INCREMENTAL_CRON: every5s, MONITOR_INTERVAL_SECONDS: '1', CLUSTERBOT_HOME: `${h.dir}/bot-late` });
+    bots.push(late);
+    watches.push(startPatroniWatch(late.app)!);
+    const overdue = await until('"Backup overdue"', 40_000, async () => late.chat.posts.find((p) => p.reply.title === 'Backup overdue'), () => titles(late));
+    expect(overdue.channel).toBe('alerts');
+    expect(overdue.reply.text).toMatch(/^full backup overdue: none in the .+ since the bot started; "\*\/5 \* \* \* \* \*" expects one every/);
+    const backup = await late.run('/cluster backup full');
+    expect(backup.failed, backup.text).toBeFalsy();
+    await until('"Resolved — Backup overdue"', 20_000, async () => late.chat.posts.find((p) => p.reply.title === 'Resolved — Backup overdue'), () => titles(late));
+    expect(late.chat.posts.filter((p) => p.reply.title === 'Backup overdue').length).toBe(1);
+  });
+});

@@ -14,6 +14,8 @@ import { PatroniUpkeep } from './upkeep.js';
 
 export interface PatroniWatch {
   stop(): Promise<void>;
+  /** Watch cycles finished so far: "has it looked again since X?" without guessing a duration. */
+  readonly ticks: number;
 }
 
 const RUNNING = new Set(['running', 'streaming']);
@@ -33,6 +35,7 @@ export function startPatroniWatch(app: { services: Services; notifier: Notifier 
 }
 
 class Watcher implements PatroniWatch {
+  ticks = 0;
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
   private ticking: Promise<void> = Promise.resolve();
@@ -64,6 +67,7 @@ class Watcher implements PatroniWatch {
       this.ticking = this.tick()
         .catch((err: unknown) => this.services.log.error({ err }, 'patroni watch tick failed'))
         .finally(() => {
+          this.ticks++;
           if (!this.stopped) this.timer = setTimeout(loop, this.services.config.PATRONI_WATCH_INTERVAL_MS);
         });
     };

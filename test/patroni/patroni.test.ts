@@ -23,6 +23,12 @@ async function until<T>(what: string, timeoutMs: number, fn: () => Promise<T | n
   }
 }
 
+/** Two full watcher cycles from now: whatever was true before this call, the watcher has seen it. */
+async function watcherLooked(w: PatroniWatch): Promise<void> {
+  const from = w.ticks;
+  await until('two more Patroni watcher cycles', 20_000, async () => w.ticks >= from + 2);
+}
+
 describe('the Patroni backend on a real etcd + Patroni cluster', () => {
   let h: PatroniHarness;
   let bot: PatroniBot;
@@ -170,7 +176,7 @@ describe('the Patroni backend on a real etcd + Patroni cluster', () => {
       const s = (await bot.run('/cluster status')).data as StatusData;
       return s.nodes.find((n) => n.name === 'primary')?.streaming && s.patroni.members.every((m) => m.state === 'running');
     });
-    await sleep(1500); // the watcher has seen the healthy leader
+    await watcherLooked(watch!); // …so it has seen the healthy leader
     bot.chat.posts.length = 0;
     const killed = Date.now();
     await h.killMember('standby');
@@ -230,12 +236,12 @@ describe('the Patroni backend on a real etcd + Patroni cluster', () => {
   it('while paused, Patroni does not fail over: the alert says so, and a confirmed failover promotes', async () => {
     watch ??= startPatroniWatch(bot.app);
     expect((await bot.run('/cluster maintenance on', person('olga'))).failed).toBeFalsy();
-    await sleep(1500);
+    await watcherLooked(watch!); // …so it knows Patroni is paused
     bot.chat.posts.length = 0;
     await h.killMember('standby');
     const down = await until('the primary-down alert', 20_000, async () => bot.chat.posts.find((p) => p.reply.title === 'Primary down: standby'));
     expect(down.reply.text).toMatch(/Patroni is PAUSED, so it will not fail over on its own/);
-    await sleep(3000);
+    await sleep(3000); // an observation window, not a wait: Patroni (loop_wait 2 s) must not promote while paused
     expect(((await bot.run('/cluster status')).data as StatusData).primary).toBeNull();
     const card = await bot.run('/cluster failover');
     expect(card.failed, card.text).toBeFalsy();

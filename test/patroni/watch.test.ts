@@ -126,7 +126,8 @@ describe('the Patroni watcher on a real etcd + Patroni cluster', () => {
     try {
       const cut = await startPatroniBot(h, { PATRONI_URLS: link.url, PATRONI_TIMEOUT_MS: '1000', CLUSTERBOT_HOME: `${h.dir}/bot-cut` });
       bots.push(cut);
-      watches.push(startPatroniWatch(cut.app)!);
+      const cutWatch = startPatroniWatch(cut.app)!;
+      watches.push(cutWatch);
       const before = await cut.run('/cluster status');
       expect(before.fields?.find((f) => f.label === 'Patroni')?.value).toMatch(/^leader primary/);
 
@@ -140,8 +141,9 @@ describe('the Patroni watcher on a real etcd + Patroni cluster', () => {
       const status = await cut.run('/cluster status');
       expect(status.severity).toBe('crit');
       expect(status.fields?.find((f) => f.label === 'Patroni')?.value).toMatch(/^UNREACHABLE — no Patroni member answered/);
-      // One alert for the outage, not one per check.
-      await sleep(1500);
+      // One alert for the outage, not one per check: three more failed checks post nothing new.
+      const ticked = cutWatch.ticks;
+      await until('three more watcher checks', 20_000, async () => cutWatch.ticks >= ticked + 3, () => `${cutWatch.ticks - ticked} checks`);
       expect(cut.chat.posts.filter((p) => p.reply.title === 'Patroni API unreachable').length).toBe(1);
 
       await link.open();

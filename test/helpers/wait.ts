@@ -4,6 +4,8 @@
 export interface WaitOptions {
   timeoutMs?: number;
   everyMs?: number;
+  /** Describes what was seen, for a probe whose own value says nothing (a boolean). */
+  seen?: () => string;
 }
 
 /** Polls `probe` until `ok(value)` holds; returns that value, or throws naming the last value seen. */
@@ -19,7 +21,7 @@ export async function eventually<T>(what: string, probe: () => T | Promise<T>, o
     } catch (error) {
       last = { error };
     }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}; last saw: ${seen(last)}`);
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}; last saw: ${opts.seen?.() || seen(last)}`);
     await new Promise((r) => setTimeout(r, opts.everyMs ?? 100));
   }
 }
@@ -27,6 +29,11 @@ export async function eventually<T>(what: string, probe: () => T | Promise<T>, o
 /** Polls `fn` until it returns something truthy, and returns it. */
 export function until<T>(what: string, fn: () => Promise<T | null | undefined | false>, timeoutMs = 180_000, everyMs = 500): Promise<T> {
   return eventually(what, fn, Boolean, { timeoutMs, everyMs }) as Promise<T>;
+}
+
+/** `until` with the deadline first, polling every 250 ms (the Patroni tests' form). */
+export function within<T>(what: string, timeoutMs: number, fn: () => Promise<T | null | undefined | false>, seen?: () => string): Promise<T> {
+  return eventually(what, fn, Boolean, { timeoutMs, everyMs: 250, seen }) as Promise<T>;
 }
 
 function seen(last: { value: unknown } | { error: unknown } | null): string {

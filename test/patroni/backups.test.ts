@@ -9,6 +9,7 @@ import { backupModule, startBackupSchedules } from '../../src/backup/install.js'
 import { botTestEnv } from '../helpers/cluster.js';
 import { person, startPatroniBot, type PatroniBot } from './app.js';
 import { sleep, startPatroniCluster, type PatroniHarness } from './harness.js';
+import { within as until } from '../helpers/wait.js';
 
 interface EntryData {
   id: string;
@@ -20,15 +21,6 @@ interface EntryData {
 const NEVER = '0 0 1 1 *';
 const BIN = new URL('../../bin/clusterbot.js', import.meta.url).pathname;
 
-async function until<T>(what: string, timeoutMs: number, fn: () => Promise<T | null | undefined | false>, seen: () => string = () => ''): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn().catch(() => null);
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}; last seen: ${seen() || 'nothing'}`);
-    await sleep(250);
-  }
-}
 
 describe('backups with the Patroni backend', () => {
   let h: PatroniHarness;

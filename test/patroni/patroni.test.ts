@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPatroniWatch, type PatroniWatch } from '../../src/patroni/watch.js';
 import { person, startPatroniBot, WriteLoad, type PatroniBot } from './app.js';
 import { sleep, startPatroniCluster, type PatroniHarness } from './harness.js';
+import { within as until } from '../helpers/wait.js';
 import { freePort } from '../helpers/cluster.js';
 
 interface StatusData {
@@ -13,15 +14,6 @@ interface StatusData {
   patroni: { leader: string; paused: boolean; members: Array<{ name: string; role: string; state: string; lagBytes: number | null; nofailover: boolean }> };
 }
 
-async function until<T>(what: string, timeoutMs: number, fn: () => Promise<T | null | undefined | false>): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn().catch(() => null);
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
-    await sleep(250);
-  }
-}
 
 /** Two full watcher cycles from now: whatever was true before this call, the watcher has seen it. */
 async function watcherLooked(w: PatroniWatch): Promise<void> {

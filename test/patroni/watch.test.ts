@@ -8,7 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPatroniWatch, type PatroniWatch } from '../../src/patroni/watch.js';
 import { startPatroniBot, type PatroniBot } from './app.js';
 import { CuttableLink } from './cut-link.js';
-import { sleep, startPatroniCluster, type PatroniHarness } from './harness.js';
+import { startPatroniCluster, type PatroniHarness } from './harness.js';
+import { within as until } from '../helpers/wait.js';
 
 interface LagData {
   samples: number;
@@ -17,15 +18,6 @@ interface LagData {
   png: { path: string; bytes: number };
 }
 
-async function until<T>(what: string, timeoutMs: number, fn: () => Promise<T | null | undefined | false>, seen: () => string = () => ''): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn().catch(() => null);
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}; last seen: ${seen() || 'nothing'}`);
-    await sleep(250);
-  }
-}
 
 const MB = 1024 * 1024;
 

@@ -3,6 +3,7 @@
 // Discord enforces (enforce_nonce): a retry after a lost response, or by a restarted bot, gets
 // the message that already exists instead of a second one.
 import type { Logger } from '../../core/logger.js';
+import { droppedNotice } from '../outbox/dropped-notice.js';
 import type { Delivery } from '../outbox/persistent-outbox.js';
 import { renderMessage, type DiscordMessage } from './render.js';
 
@@ -63,11 +64,7 @@ export function discordDelivery(transport: OutboxTransport, log: Logger, opts: O
     droppedNotice: (_channel, count) => ({
       kind: 'post',
       payload: {
-        message: renderMessage({
-          title: `${count} older queued message${count === 1 ? ' was' : 's were'} dropped`,
-          severity: 'warn',
-          text: `Discord was unreachable for long enough that more than OUTBOX_MAX messages queued up; clusterbot kept the newest (critical alerts first) and dropped the ${count} oldest. /cluster status shows the state now; /cluster history lists what happened.`,
-        }),
+        message: renderMessage(droppedNotice('Discord', count)),
       },
     }),
     describe: (err) => String(err),

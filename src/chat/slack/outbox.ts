@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import type { WebClient } from '@slack/web-api';
 import type { Logger } from '../../core/logger.js';
 import type { Image } from '../reply.js';
+import { droppedNotice } from '../outbox/dropped-notice.js';
 import type { Delivery, QueuedJob } from '../outbox/persistent-outbox.js';
 import { renderMessage, type SlackMessage } from './blocks.js';
 
@@ -125,11 +126,7 @@ export function slackDelivery(
     droppedNotice: (_channel, count) => ({
       kind: 'post',
       payload: {
-        message: renderMessage({
-          title: `${count} older queued message${count === 1 ? ' was' : 's were'} dropped`,
-          severity: 'warn',
-          text: `Slack was unreachable for long enough that more than OUTBOX_MAX messages queued up; clusterbot kept the newest (critical alerts first) and dropped the ${count} oldest. /cluster status shows the state now; /cluster history lists what happened.`,
-        }),
+        message: renderMessage(droppedNotice('Slack', count)),
       },
     }),
     describe: describeSlackError,

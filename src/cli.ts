@@ -1,5 +1,6 @@
 // clusterbot command line: `start` (cluster + chat), `run "/cluster …"` (one shot), `destroy`.
 import { createInterface } from 'node:readline/promises';
+import { afterClusterUp } from './cluster/ha-hooks.js';
 import dotenv from 'dotenv';
 import { createApp, type App } from './app.js';
 import { loadConfig, type Config } from './config.js';
@@ -89,6 +90,7 @@ async function cmdStart(config: Config): Promise<number> {
     const outcomes = await clusterUp({ ...app.services, progress: (l) => process.stdout.write(`  ${l}\n`) });
     for (const o of outcomes) process.stdout.write(`  ${o.node}: ${o.error ? `FAILED — ${o.error}` : o.action} (${(o.ms / 1000).toFixed(1)} s)\n`);
     if (outcomes.some((o) => o.action === 'failed')) process.stdout.write('Some nodes failed; the chat opens anyway so you can look (/cluster status, /cluster logs).\n');
+    for (const line of await afterClusterUp(app.services)) process.stdout.write(`clusterbot: ${line}\n`);
     return await startChat(app, config, async () => {
       // One HTTP server per bot (app.http): /metrics, /healthz and Slack's HTTP mode share HTTP_PORT.
       await startMonitoring(app, { http: app.http });

@@ -78,6 +78,14 @@ export const configSchema = z.object({
   // --- failover ---
   FAILOVER_MAX_LAG_BYTES: z.coerce.number().int().nonnegative().default(16 * 1024 * 1024),
 
+  // --- synchronous replication and the write endpoint ---
+  SYNC_MODE: z.enum(['off', 'on', 'strict']).default('off'),
+  SYNC_DEGRADE_SECONDS: z.coerce.number().positive().max(3600).default(10),
+  WRITE_ENDPOINT: bool.prefault('true'),
+  WRITE_ENDPOINT_HOST: z.string().default('127.0.0.1'),
+  WRITE_ENDPOINT_PORT: port.default(6432),
+  PGBOUNCER_BIN: z.string().optional(),
+
   // --- monitoring and alerts ---
   MONITOR_INTERVAL_SECONDS: z.coerce.number().positive().max(3600).default(5),
   ALERT_REMINDER_MINUTES: z.coerce.number().positive().default(30),

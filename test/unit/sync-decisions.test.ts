@@ -78,5 +78,6 @@ describe('synchronous replication decisions', () => {
     expect(ini).toMatch(/^user = postgres$/m);
     expect(ini).not.toContain(config.POSTGRES_ADMIN_PASSWORD);
     expect(userlistText({ ...config, POSTGRES_ADMIN_PASSWORD: 'pa"ss' })).toBe('"admin" "pa""ss"\n');
+    expect(userlistText(config, '"admin" "old"\n"app" "secret"\n')).toBe(`"admin" "${config.POSTGRES_ADMIN_PASSWORD}"\n"app" "secret"\n`);
   });
 });

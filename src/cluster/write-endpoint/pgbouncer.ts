@@ -68,9 +68,14 @@ export function iniText(config: Config, target: NodeConfig, asUser: string | nul
   ].join('\n');
 }
 
-/** The userlist: the admin user (PgBouncer derives SCRAM from it; the file is 0600 like the passfile). */
-export function userlistText(config: Config): string {
-  return `"${q(config.POSTGRES_ADMIN_USER)}" "${q(config.POSTGRES_ADMIN_PASSWORD)}"\n`;
+/**
+ * The userlist: the admin user (PgBouncer derives SCRAM from it; the file is 0600 like the passfile),
+ * plus any application roles someone added by hand, which are kept.
+ */
+export function userlistText(config: Config, existing = ''): string {
+  const admin = `"${q(config.POSTGRES_ADMIN_USER)}" `;
+  const others = existing.split('\n').filter((l) => l.trim() && !l.startsWith(admin));
+  return [`${admin}"${q(config.POSTGRES_ADMIN_PASSWORD)}"`, ...others, ''].join('\n');
 }
 
 function writeOwned(path: string, text: string, mode: number): void {
@@ -85,7 +90,7 @@ export function writeEndpointConfig(config: Config, target: NodeConfig): void {
   const user = postgresOsUser();
   mkdirSync(f.dir, { recursive: true, mode: 0o700 });
   chownTo(f.dir, user);
-  writeOwned(f.users, userlistText(config), 0o600);
+  writeOwned(f.users, userlistText(config, existsSync(f.users) ? readFileSync(f.users, 'utf8') : ''), 0o600);
   writeOwned(f.ini, iniText(config, target, user?.name ?? null), 0o600);
 }
 

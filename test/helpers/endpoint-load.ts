@@ -74,6 +74,11 @@ export class AddressLoad {
     }
   }
 
+  /** Milliseconds since the last successful write (since the start when none succeeded). */
+  get silentMs(): number {
+    return this.lastOkAt ? Date.now() - this.lastOkAt : 0;
+  }
+
   /** The server port the newest successful write reached. */
   get lastPort(): number | undefined {
     const id = this.acked.at(-1);

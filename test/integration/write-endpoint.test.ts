@@ -32,6 +32,8 @@ describe('write endpoint (PgBouncer) on a real cluster', () => {
     const up = await c.run('/cluster up');
     expect(up.text).toMatch(new RegExp(`Write endpoint: 127\\.0\\.0\\.1:${port} → primary \\(PgBouncer started, pid \\d+\\)`));
     expect(field(await c.run('/cluster status'), 'Write endpoint')).toBe(`127.0.0.1:${port} → primary`);
+    const connect = await c.run('/cluster connect standby');
+    expect((connect.data as { writeEndpoint: string }).writeEndpoint).toBe(`postgresql://admin@127.0.0.1:${port}/proyecto_db`);
   });
 
   it('a client writing through the endpoint survives a switchover with 0 errors and lands on the new primary', async () => {

@@ -38,13 +38,14 @@ export function runFailover(s: Services, req: FailoverRequest): Promise<Operatio
     await beforePromotion(s, steps, target);
     await steps.run(`promote ${plan.target}`, () => promoteNode(s, target), (l) => l);
     await steps.run('verify write', () => verifyWrite(s, target, 'failover', req.by), (l) => l);
-    await syncAfterPromotion(s, steps, warnings, target);
+    await syncAfterPromotion(s, steps, [], target); // strict: commits wait from here on; on: settled below
     await repointWriteEndpoint(s, steps, warnings, target);
     const sw = await steps.run('read new timeline', () => timelineSwitch(s, target), (t) => `timeline ${t.timeline}, switch point ${t.switchLsn}`);
     for (const name of plan.followers) {
       const r = await steps.run(`re-point ${name}`, () => repointReplica(s, s.node(name), target, sw, req.onNote ?? (async () => undefined)), (x) => x.line);
       if (!r.ok) warnings.push(r.line);
     }
+    await syncAfterPromotion(s, steps, warnings, target);
     return { node: plan.target, newPrimary: plan.target };
   });
 }

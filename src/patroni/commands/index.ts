@@ -12,6 +12,7 @@ import restart from './restart.js';
 import status from './status.js';
 import switchover from './switchover.js';
 import { unavailableCommands } from './unavailable.js';
+import sync from './sync.js';
 
 export const patroniCommands: Command[] = [
   status,
@@ -22,6 +23,7 @@ export const patroniCommands: Command[] = [
   restart,
   rejoin,
   maintenance,
+  sync,
   history,
   help,
   ...unavailableCommands,

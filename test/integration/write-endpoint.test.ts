@@ -89,5 +89,8 @@ describe('write endpoint (PgBouncer) on a real cluster', () => {
     expect(done.text).toMatch(new RegExp(`write endpoint 127\\.0\\.0\\.1:${port} unreachable \\(.+\\): NOT repointed — its configuration now names standby; start it with /cluster up`));
     const up = await c.run('/cluster up');
     expect(up.text).toMatch(new RegExp(`Write endpoint: 127\\.0\\.0\\.1:${port} → standby \\(PgBouncer started`));
+    const down = await confirm(c, await c.run('/cluster down'));
+    expect(down.text).toMatch(new RegExp(`Write endpoint 127\\.0\\.0\\.1:${port} \\(PgBouncer\\) stopped\\.`));
+    expect(field(await c.run('/cluster status'), 'Write endpoint')).toMatch(/PgBouncer is NOT running/);
   });
 });

@@ -1,5 +1,5 @@
 import { defineCommand, arg } from '../src/core/command.js';
-import { endpointAddress, endpointEnabled } from '../src/cluster/write-endpoint/index.js';
+import { endpointActive, endpointAddress } from '../src/cluster/write-endpoint/index.js';
 
 export default defineCommand({
   name: 'connect',
@@ -17,7 +17,7 @@ export default defineCommand({
     const rw = `postgresql://${user}@${hosts}/${db}?target_session_attrs=read-write`;
     const ro = `postgresql://${user}@${hosts}/${db}?target_session_attrs=prefer-standby`;
     // One address that follows the primary (PgBouncer), for applications and poolers that take a single host.
-    const endpoint = endpointEnabled(ctx.services) ? `postgresql://${user}@${endpointAddress(ctx.services)}/${db}` : null;
+    const endpoint = (await endpointActive(ctx.services)) ? `postgresql://${user}@${endpointAddress(ctx.services)}/${db}` : null;
     return {
       title: `Connect to ${node}`,
       severity: 'info',

@@ -2,7 +2,7 @@ import { defineCommand } from '../src/core/command.js';
 import { clusterDown } from '../src/cluster/provision.js';
 import { askConfirmation } from '../src/core/confirm.js';
 import { lifecycleReply } from '../src/present/lifecycle-card.js';
-import { endpointAddress, endpointEnabled, stopWriteEndpoint } from '../src/cluster/write-endpoint/index.js';
+import { endpointActive, endpointAddress, stopEndpoint } from '../src/cluster/write-endpoint/index.js';
 
 export default defineCommand({
   name: 'down',
@@ -19,9 +19,9 @@ export default defineCommand({
       text: 'Every node is stopped (primary first, so replicas receive all of its WAL). Nothing is deleted; /cluster up starts it again.',
       run: async (c) => {
         const reply = lifecycleReply('Cluster down', await clusterDown(c.services));
-        if (!endpointEnabled(c.services)) return reply;
+        if (!(await endpointActive(c.services))) return reply;
         // The write endpoint goes with the cluster (/cluster up starts both again).
-        const stopped = await stopWriteEndpoint(c.services.config).then((was) => (was ? 'stopped' : 'was not running'), (e: Error) => `could not be stopped: ${e.message}`);
+        const stopped = await stopEndpoint(c.services).then((was) => (was ? 'stopped' : 'was not running'), (e: Error) => `could not be stopped: ${e.message}`);
         return { ...reply, text: [reply.text, `Write endpoint ${endpointAddress(c.services)} (PgBouncer) ${stopped}.`].filter(Boolean).join('\n') };
       },
     });

@@ -7,7 +7,7 @@ import type { Steps } from './failover/steps.js';
 import { errorLine } from '../errors.js';
 import { applySync, applySyncAfterPromotion, prepareSyncForPromotion, syncInUse } from './sync/apply.js';
 import { readSyncState } from './sync/state.js';
-import { endpointAddress, endpointEnabled, ensureWriteEndpoint, pauseEndpoint, repointEndpoint, resumeEndpoint } from './write-endpoint/index.js';
+import { endpointActive, endpointAddress, endpointEnabled, ensureWriteEndpoint, pauseEndpoint, repointEndpoint, resumeEndpoint } from './write-endpoint/index.js';
 
 /** Before pg_promote: the target must not wait for synchronous replicas of its own yet. */
 export async function beforePromotion(s: Services, steps: Steps, target: NodeConfig): Promise<void> {
@@ -27,7 +27,7 @@ export async function syncAfterPromotion(s: Services, steps: Steps, warnings: st
 
 /** Switchover, before the old primary stops: PAUSE the endpoint. Returns whether it must be resumed. */
 export async function pauseWriteEndpoint(s: Services, steps: Steps, warnings: string[]): Promise<boolean> {
-  if (!endpointEnabled(s)) return false;
+  if (!(await endpointActive(s))) return false;
   const r = await steps.run('pause write endpoint', () => pauseEndpoint(s), (x) => x.line);
   if (!r.ok) warnings.push(r.line);
   return true;
@@ -35,14 +35,14 @@ export async function pauseWriteEndpoint(s: Services, steps: Steps, warnings: st
 
 /** After the new primary accepted a write (or a rejoin): rewrite the target, RELOAD, RESUME. */
 export async function repointWriteEndpoint(s: Services, steps: Steps, warnings: string[], primary: NodeConfig): Promise<void> {
-  if (!endpointEnabled(s)) return;
+  if (!(await endpointActive(s))) return;
   const r = await steps.run('repoint write endpoint', () => repointEndpoint(s, primary, { resume: true }), (x) => x.line);
   if (!r.ok) warnings.push(r.line);
 }
 
 /** An aborted switchover must not leave clients held: RESUME (the endpoint still points at the old primary). */
 export async function releaseWriteEndpoint(s: Services): Promise<void> {
-  if (endpointEnabled(s)) await resumeEndpoint(s);
+  if (await endpointActive(s)) await resumeEndpoint(s);
 }
 
 /** After /cluster up (and clusterbot start): the chosen sync mode on the primary, and the endpoint started. */
@@ -54,7 +54,7 @@ export async function afterClusterUp(s: Services): Promise<string[]> {
     const st = readSyncState(s.config);
     lines.push(await applySync(s, primary, st.mode).then((r) => `Sync replication: ${r.line}`, (e: unknown) => `Sync replication NOT applied: ${errorLine(e)}`));
   }
-  if (endpointEnabled(s)) {
+  if (endpointEnabled(s) && (s.config.RUNTIME === 'local' || (await endpointActive(s)))) {
     lines.push(primary ? (await ensureWriteEndpoint(s, primary)).line : `Write endpoint ${endpointAddress(s)} not started: no writable primary`);
   }
   return lines;

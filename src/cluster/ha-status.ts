@@ -18,5 +18,9 @@ export function syncStatusLine(s: Services, snap: ClusterSnapshot): { value: str
 
 export function installHaStatus(s: Services): void {
   s.statusContributors.push(async (snap) => ({ label: 'Sync replication', ...syncStatusLine(s, snap) }));
-  s.statusContributors.push(async (snap) => (endpointEnabled(s) ? { label: 'Write endpoint', ...endpointStatus(s, snap.primary) } : null));
+  s.statusContributors.push(async (snap) => {
+    if (!endpointEnabled(s)) return null;
+    const st = await endpointStatus(s, snap.primary);
+    return st ? { label: 'Write endpoint', ...st } : null;
+  });
 }

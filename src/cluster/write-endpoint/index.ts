@@ -4,16 +4,38 @@
 import type { NodeConfig } from '../../config.js';
 import type { Services } from '../../core/context.js';
 import { errorLine } from '../../errors.js';
-import { adminCommand, configuredTarget, endpointPid, startPgbouncer, stopPgbouncer, writeEndpointConfig } from './pgbouncer.js';
+import { driverFor } from './driver.js';
+import { adminCommand } from './pgbouncer.js';
 
 export { stopPgbouncer as stopWriteEndpoint } from './pgbouncer.js';
 
 const PAUSE_TIMEOUT_MS = 10_000;
 
-/** The endpoint applies: enabled, local runtime, native backend. */
+/** The endpoint applies: enabled, native backend (local runtime, or Docker with the compose service). */
 export function endpointEnabled(s: Pick<Services, 'config'>): boolean {
   const c = s.config;
-  return c.WRITE_ENDPOINT && c.RUNTIME === 'local' && c.CLUSTER_BACKEND === 'native';
+  return c.WRITE_ENDPOINT && c.CLUSTER_BACKEND === 'native';
+}
+
+/** Enabled and deployed: on Docker only when the project has the pgbouncer service (profile endpoint). */
+export async function endpointActive(s: Services): Promise<boolean> {
+  if (!endpointEnabled(s)) return false;
+  return (await driverFor(s)).present().catch(() => false);
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function waitAdmin(s: Services, timeoutMs: number): Promise<void> {
+  const t0 = Date.now();
+  for (;;) {
+    try {
+      await adminCommand(s.config, 'SHOW VERSION', 2000);
+      return;
+    } catch (e) {
+      if (Date.now() - t0 > timeoutMs) throw new Error(`PgBouncer does not answer on ${endpointAddress(s)} (${errorLine(e)})`);
+      await sleep(200);
+    }
+  }
 }
 
 export const endpointAddress = (s: Pick<Services, 'config'>) => `${s.config.WRITE_ENDPOINT_HOST}:${s.config.WRITE_ENDPOINT_PORT}`;
@@ -27,13 +49,22 @@ export interface EndpointResult {
 export async function ensureWriteEndpoint(s: Services, primary: NodeConfig): Promise<EndpointResult> {
   const addr = endpointAddress(s);
   try {
-    writeEndpointConfig(s.config, primary);
-    if (endpointPid(s.config)) {
+    const d = await driverFor(s);
+    if (!(await d.present())) return { ok: false, line: `Write endpoint ${addr} not deployed: docker-compose --profile endpoint up -d pgbouncer` };
+    if (await d.running()) {
+      await d.writeTarget(primary);
       await adminCommand(s.config, 'RELOAD');
       return { ok: true, line: `Write endpoint: ${addr} → ${primary.name} (PgBouncer running, reloaded)` };
     }
-    const pid = await startPgbouncer(s.config);
-    return { ok: true, line: `Write endpoint: ${addr} → ${primary.name} (PgBouncer started, pid ${pid})` };
+    if (s.config.RUNTIME === 'local') {
+      await d.writeTarget(primary);
+      return { ok: true, line: `Write endpoint: ${addr} → ${primary.name} (${await d.start()})` };
+    }
+    const how = await d.start();
+    await waitAdmin(s, 15_000);
+    await d.writeTarget(primary);
+    await adminCommand(s.config, 'RELOAD');
+    return { ok: true, line: `Write endpoint: ${addr} → ${primary.name} (${how})` };
   } catch (e) {
     s.log.warn({ err: errorLine(e) }, 'write endpoint not started');
     return { ok: false, line: `Write endpoint ${addr} NOT available: ${errorLine(e)}` };
@@ -57,7 +88,7 @@ export async function pauseEndpoint(s: Services): Promise<EndpointResult> {
 export async function repointEndpoint(s: Services, primary: NodeConfig, opts: { resume: boolean }): Promise<EndpointResult> {
   const addr = endpointAddress(s);
   try {
-    writeEndpointConfig(s.config, primary);
+    await (await driverFor(s)).writeTarget(primary);
   } catch (e) {
     return { ok: false, line: `write endpoint ${addr} NOT repointed: cannot write its configuration (${errorLine(e)})` };
   }
@@ -76,16 +107,22 @@ export async function repointEndpoint(s: Services, primary: NodeConfig, opts: { 
   }
 }
 
+/** Stop the endpoint (/cluster down): our process, or the compose service's container. */
+export async function stopEndpoint(s: Services): Promise<boolean> {
+  return (await driverFor(s)).stop();
+}
+
 /** A paused endpoint must never stay paused: RESUME after an aborted switchover. */
 export async function resumeEndpoint(s: Services): Promise<void> {
   await adminCommand(s.config, 'RESUME').catch(() => undefined);
 }
 
-/** The status line: "127.0.0.1:6432 → standby", with what is wrong when something is. */
-export function endpointStatus(s: Services, primary: string | null): { value: string; data: Record<string, unknown> } {
+/** The status line: "127.0.0.1:6432 → standby", with what is wrong when something is (null: not deployed on Docker). */
+export async function endpointStatus(s: Services, primary: string | null): Promise<{ value: string; data: Record<string, unknown> } | null> {
   const addr = endpointAddress(s);
-  const target = configuredTarget(s.config);
-  const running = endpointPid(s.config) !== null;
+  const d = await driverFor(s);
+  if (!(await d.present().catch(() => false))) return null;
+  const [target, running] = await Promise.all([d.target().catch(() => null), d.running().catch(() => false)]);
   const problems: string[] = [];
   if (!running) problems.push('PgBouncer is NOT running — /cluster up starts it');
   if (running && target && primary && target !== primary) problems.push(`the primary is ${primary}: repoint pending`);

@@ -40,7 +40,7 @@ describe('clusterbot start with the write endpoint and SYNC_MODE=on', () => {
         await client.end();
       }
       child.stdin.write('/cluster status\n');
-      await until(/Write endpoint: 127\.0\.0\.1:\d+ → primary\n/, 'the endpoint line in the status card');
+      await until(/Write endpoint: 127\.0\.0\.1:\d+ → primary — the primary itself: 127\.0\.0\.1:\d+\n/, 'the endpoint line in the status card');
       expect(out).toMatch(/Sync replication: on — standby synchronous/);
       child.stdin.write('exit\n');
       expect(await new Promise<number | null>((resolve) => child.once('exit', resolve))).toBe(0);

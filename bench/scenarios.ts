@@ -10,6 +10,9 @@ import type { Scenario } from './lib.js';
 import { lossUnderLoad } from './loss-under-load.js';
 import { promotionStreaming } from './promotion-streaming.js';
 import { statusLatency } from './status-latency.js';
+import { syncLoss } from './sync-loss.js';
+import { syncCost } from './sync-cost.js';
+import { endpointSwitchover } from './endpoint-switchover.js';
 
 export const scenarios: Record<string, Scenario> = {
   'crash-alert': crashAlert,
@@ -20,4 +23,7 @@ export const scenarios: Record<string, Scenario> = {
   'status-latency': statusLatency,
   'backup-throughput': backupThroughput,
   'idle-footprint': idleFootprint,
+  'sync-loss': syncLoss,
+  'sync-cost': syncCost,
+  'endpoint-switchover': endpointSwitchover,
 };

@@ -1,4 +1,5 @@
 import { defineCommand, arg } from '../src/core/command.js';
+import { endpointActive, endpointAddress } from '../src/cluster/write-endpoint/index.js';
 
 export default defineCommand({
   name: 'connect',
@@ -15,16 +16,19 @@ export default defineCommand({
     const psql = `psql "host=${n.host} port=${n.port} dbname=${db} user=${user}"`;
     const rw = `postgresql://${user}@${hosts}/${db}?target_session_attrs=read-write`;
     const ro = `postgresql://${user}@${hosts}/${db}?target_session_attrs=prefer-standby`;
+    // One address that follows the primary (PgBouncer), for applications and poolers that take a single host.
+    const endpoint = (await endpointActive(ctx.services)) ? `postgresql://${user}@${endpointAddress(ctx.services)}/${db}` : null;
     return {
       title: `Connect to ${node}`,
       severity: 'info',
       fields: [
         { label: `psql to ${node}`, value: psql },
+        ...(endpoint ? [{ label: 'Write endpoint (one address, follows the primary; PgBouncer, transaction pooling)', value: endpoint }] : []),
         { label: 'Applications (always the writable primary)', value: rw },
         { label: 'Read-only traffic (a replica when one is up)', value: ro },
       ],
       context: 'The password is not shown: psql asks for it, or put it in ~/.pgpass.',
-      data: { node, psql, readWrite: rw, readOnly: ro },
+      data: { node, psql, readWrite: rw, readOnly: ro, writeEndpoint: endpoint },
     };
   },
 });

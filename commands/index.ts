@@ -23,10 +23,11 @@ import backups from './backups.js';
 import verify from './verify.js';
 import restoreCheck from './restore-check.js';
 import logs from './logs.js';
+import sync from './sync.js';
 
 export const commands: Command[] = [
   status, nodes, connect, start, stop, restart, up, down, logs,
-  failover, switchover, rejoin, follow,
+  failover, switchover, rejoin, follow, sync,
   backup, backups, verify, restoreCheck,
   history, lag, maintenance, help,
 ] as Command[];

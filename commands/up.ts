@@ -1,6 +1,7 @@
 import { defineCommand } from '../src/core/command.js';
 import { clusterUp } from '../src/cluster/provision.js';
 import { lifecycleReply } from '../src/present/lifecycle-card.js';
+import { afterClusterUp } from '../src/cluster/ha-hooks.js';
 
 export default defineCommand({
   name: 'up',
@@ -18,6 +19,9 @@ export default defineCommand({
         void ctx.progress({ title: 'Bringing the cluster up…', severity: 'info', text: lines.join('\n') });
       },
     });
-    return lifecycleReply('Cluster up', outcomes);
+    const reply = lifecycleReply('Cluster up', outcomes);
+    const extra = await afterClusterUp(ctx.services);
+    if (extra.length) reply.text = [reply.text, ...extra].filter(Boolean).join('\n');
+    return { ...reply, data: { ...(reply.data ?? {}), endpoint: extra } };
   },
 });

@@ -35,5 +35,31 @@ if ! have_pg; then
   fi
 fi
 
+# The write endpoint (WRITE_ENDPOINT, default true): clusterbot runs its own PgBouncer on
+# 127.0.0.1:WRITE_ENDPOINT_PORT with an ini under CLUSTERBOT_HOME — never the package's service.
+endpoint_wanted() {
+  local v="${WRITE_ENDPOINT:-}"
+  [ -z "$v" ] && [ -f .env ] && v=$(sed -n 's/^WRITE_ENDPOINT=//p' .env | tail -1)
+  case "${v:-true}" in false|0|no|off) return 1 ;; *) return 0 ;; esac
+}
+have_pgbouncer() { [ -x "${PGBOUNCER_BIN:-/usr/sbin/pgbouncer}" ] || command -v pgbouncer >/dev/null; }
+if endpoint_wanted && ! have_pgbouncer; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    say "installing PgBouncer for the write endpoint (apt-get install pgbouncer)"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold pgbouncer >/dev/null
+    # The package starts a system-wide PgBouncer on 6432, the port clusterbot's endpoint uses: stop and disable it.
+    if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
+      systemctl disable --now pgbouncer >/dev/null 2>&1 || true
+    else
+      service pgbouncer stop >/dev/null 2>&1 || true
+      command -v update-rc.d >/dev/null && update-rc.d pgbouncer disable >/dev/null 2>&1 || true
+    fi
+    have_pgbouncer || fail "pgbouncer installed but not found; set PGBOUNCER_BIN to its path"
+  else
+    fail "PgBouncer (the write endpoint) is not installed. Install it (Debian/Ubuntu: sudo apt-get install -y pgbouncer && sudo systemctl disable --now pgbouncer), set PGBOUNCER_BIN to its path, or set WRITE_ENDPOINT=false in .env."
+  fi
+fi
+
 say "building (tsc)"
 npm run --silent build

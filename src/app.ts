@@ -18,6 +18,7 @@ import { installMonitorView, stopMonitoring } from './monitor/index.js';
 import { HttpServer } from './http/server.js';
 import { installBackups } from './backup/install.js';
 import { patroniClient, patroniSnapshot } from './patroni/snapshot.js';
+import { installHaStatus } from './cluster/ha-status.js';
 
 export interface App {
   services: Services;
@@ -70,6 +71,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   if (config.CLUSTER_BACKEND === 'patroni') patroniClient(services); // fails fast without PATRONI_URLS
   audit.setMirror((entries) => mirrorAudit(services, entries));
   installMonitorView(services);
+  if (config.CLUSTER_BACKEND === 'native') installHaStatus(services);
   const router = new Router(services, commands);
   const notifier = new Notifier(log, masker);
   const http = new HttpServer(log);

@@ -1,5 +1,7 @@
 // clusterbot command line: `start` (cluster + chat), `run "/cluster …"` (one shot), `destroy`.
 import { createInterface } from 'node:readline/promises';
+import { afterClusterUp } from './cluster/ha-hooks.js';
+import { stopWriteEndpoint } from './cluster/write-endpoint/index.js';
 import dotenv from 'dotenv';
 import { createApp, type App } from './app.js';
 import { loadConfig, type Config } from './config.js';
@@ -89,6 +91,7 @@ async function cmdStart(config: Config): Promise<number> {
     const outcomes = await clusterUp({ ...app.services, progress: (l) => process.stdout.write(`  ${l}\n`) });
     for (const o of outcomes) process.stdout.write(`  ${o.node}: ${o.error ? `FAILED — ${o.error}` : o.action} (${(o.ms / 1000).toFixed(1)} s)\n`);
     if (outcomes.some((o) => o.action === 'failed')) process.stdout.write('Some nodes failed; the chat opens anyway so you can look (/cluster status, /cluster logs).\n');
+    for (const line of await afterClusterUp(app.services)) process.stdout.write(`clusterbot: ${line}\n`);
     return await startChat(app, config, async () => {
       // One HTTP server per bot (app.http): /metrics, /healthz and Slack's HTTP mode share HTTP_PORT.
       await startMonitoring(app, { http: app.http });
@@ -157,6 +160,7 @@ async function cmdDestroy(config: Config, argv: string[]): Promise<number> {
   try {
     await app.services.runtime.prepare();
     for (const n of config.nodes) await app.services.runtime.destroy(n);
+    await stopWriteEndpoint(config).catch(() => false);
     app.services.audit.record({ kind: 'command', user: config.terminalUser, platform: 'cli', command: 'destroy', outcome: 'ok' });
     process.stdout.write(`Deleted the data of ${config.nodes.map((n) => n.name).join(', ')}. Backups in ${config.backupDir} were kept.\n`);
     return 0;

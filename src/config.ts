@@ -81,6 +81,14 @@ export const configSchema = z.object({
   FOLLOW_TIMEOUT_SECONDS: z.coerce.number().positive().max(3600).default(15).describe('After a failover, switchover, rejoin or follow, how long to wait for each re-pointed replica to stream from the new primary before the result says "done with warnings" (seconds).'),
   FAILOVER_CATCHUP_SECONDS: z.coerce.number().positive().max(3600).default(30).describe('How long a failover target may take to catch up from a more advanced surviving replica before promotion; past it nothing is promoted and the card asks again (seconds).'),
 
+  // --- synchronous replication and the write endpoint ---
+  SYNC_MODE: z.enum(['off', 'on', 'strict']).default('off'),
+  SYNC_DEGRADE_SECONDS: z.coerce.number().positive().max(3600).default(10),
+  WRITE_ENDPOINT: bool.prefault('true'),
+  WRITE_ENDPOINT_HOST: z.string().default('127.0.0.1'),
+  WRITE_ENDPOINT_PORT: port.default(6432),
+  PGBOUNCER_BIN: z.string().optional(),
+
   // --- monitoring and alerts ---
   MONITOR_INTERVAL_SECONDS: z.coerce.number().positive().max(3600).default(5).describe('How often the monitor reads every node (seconds; fractions allowed); a process exit is noticed at once.'),
   ALERT_REMINDER_MINUTES: z.coerce.number().positive().default(30).describe('A firing alert is repeated in its thread this often (minutes; fractions allowed).'),

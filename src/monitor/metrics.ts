@@ -2,6 +2,7 @@
 // sets the cluster gauges after each loop; backup figures are read from the catalog on scrape.
 import { collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { ClusterSnapshot } from '../cluster/inspect.js';
+import { SYNC_MODES, type SyncState } from '../cluster/sync/state.js';
 import type { BackupsView } from '../core/context.js';
 import type { AlertRecord } from './alerts.js';
 import { onFailoverStep } from './failover-steps.js';
@@ -35,6 +36,9 @@ export class MonitorMetrics {
   private readonly writable: Gauge;
   private readonly lastSuccess: Gauge;
   private readonly loopSeconds: Gauge;
+  private readonly syncMode: Gauge<'mode'>;
+  private readonly syncReplica: Gauge<'node'>;
+  private readonly syncDegraded: Gauge;
 
   constructor(backups: () => BackupsView | undefined) {
     const g = <L extends string>(name: string, help: string, labelNames: L[] = []) => new Gauge<L>({ name, help, labelNames, registers: [this.own] });
@@ -50,6 +54,9 @@ export class MonitorMetrics {
     this.writable = g('clusterbot_writable_nodes', 'How many nodes accept writes (1 is healthy; 2 or more is split brain)');
     this.lastSuccess = g('clusterbot_monitor_last_success_timestamp_seconds', 'When the monitor last read the cluster successfully (unix time)');
     this.loopSeconds = g('clusterbot_monitor_loop_duration_seconds', 'How long the last monitor loop took');
+    this.syncMode = g('clusterbot_sync_mode', 'Synchronous replication mode: 1 for the mode in force (off, on, strict), 0 for the others', ['mode']);
+    this.syncReplica = g('clusterbot_sync_replica', 'The replica is synchronous now: commits wait for it (1) or not (0)', ['node']);
+    this.syncDegraded = g('clusterbot_sync_degraded', 'Mode on but degraded to asynchronous (1): commits are not protected');
     const last = async () => (await backups()?.last().catch(() => null)) ?? null;
     new Gauge({
       name: 'clusterbot_last_backup_timestamp_seconds',
@@ -98,6 +105,12 @@ export class MonitorMetrics {
       }
     }
     this.writable.set(s.writable.length);
+  }
+
+  updateSync(st: SyncState, s: ClusterSnapshot): void {
+    for (const m of SYNC_MODES) this.syncMode.set({ mode: m }, st.mode === m ? 1 : 0);
+    for (const n of s.nodes) this.syncReplica.set({ node: n.name }, n.role === 'replica' && (n.syncState === 'sync' || n.syncState === 'quorum') ? 1 : 0);
+    this.syncDegraded.set(st.mode === 'on' && st.degraded ? 1 : 0);
   }
 
   updateAlerts(firing: AlertRecord[], maintenance: boolean): void {

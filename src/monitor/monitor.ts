@@ -11,6 +11,9 @@ import { activeMaintenance } from './maintenance.js';
 import { MonitorMetrics } from './metrics.js';
 import { scheduleHealthReport } from './report.js';
 import { durationConditions, evaluateRules } from './rules.js';
+import { readSyncState } from '../cluster/sync/state.js';
+import { startSyncGuard, type SyncGuard } from '../cluster/sync/guard.js';
+import { syncFindings } from './sync-rules.js';
 
 export interface MonitorHealth {
   status: 'ok' | 'starting' | 'stale';
@@ -35,6 +38,7 @@ export class Monitor {
   private stopped = true;
   private unwatch: (() => void) | null = null;
   private stopReport: (() => Promise<void>) | null = null;
+  private syncGuard: SyncGuard | null = null;
   private readonly since: Record<string, number> = {};
   private maintenanceWasOn = false;
   private lastSuccessAt: number | null = null;
@@ -59,6 +63,7 @@ export class Monitor {
     this.stopped = false;
     this.unwatch = this.services.runtime.watch((e) => this.onRuntimeEvent(e));
     this.stopReport = scheduleHealthReport(this.services, this.notifier);
+    this.syncGuard = startSyncGuard(this.services, (why) => this.kick(why));
     this.kick('start');
   }
 
@@ -112,12 +117,15 @@ export class Monitor {
         services.backups ? services.backups.overdue().catch(() => null) : Promise.resolve(null),
       ]);
       const findings = evaluateRules({ snapshot, lastPrimary: state.lastPrimary, since: this.since, disks, backupOverdue, now, thresholds: config });
+      const sync = readSyncState(config);
+      findings.push(...syncFindings(sync, config.SYNC_DEGRADE_SECONDS, Date.now()));
       if (this.maintenanceWasOn && !maintenance) log.info('maintenance is over: posting the alerts it muted');
       this.maintenanceWasOn = maintenance !== null;
       state.lastTickAt = new Date(now).toISOString();
       await this.alerts.reconcile(findings, now, maintenance);
       this.history.add(sampleOf(snapshot));
       this.metrics.updateCluster(snapshot);
+      this.metrics.updateSync(sync, snapshot);
       this.metrics.updateAlerts(this.alerts.firing(), maintenance !== null);
       this.lastSuccessAt = Date.now();
       this.lastError = null;
@@ -153,6 +161,8 @@ export class Monitor {
     this.stopped = true;
     this.unwatch?.();
     this.unwatch = null;
+    await this.syncGuard?.stop();
+    this.syncGuard = null;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     await this.stopReport?.();

@@ -17,7 +17,9 @@ export type RuleId =
   | 'lag_seconds'
   | 'archiver_failing'
   | 'disk_usage'
-  | 'backup_overdue';
+  | 'backup_overdue'
+  | 'sync_degraded'
+  | 'sync_blocked';
 
 export interface Finding {
   rule: RuleId;

@@ -98,6 +98,19 @@ export class PatroniClient {
     return this.request('POST', `${memberBase(member)}${path}`, body, timeoutMs);
   }
 
+  /** PATCH /config on the first member that answers (the dynamic configuration lives in the DCS). */
+  async patchConfig(body: Record<string, unknown>): Promise<PatroniAnswer> {
+    let last: Error | null = null;
+    for (const url of this.urls) {
+      try {
+        return await this.request('PATCH', `${url}/config`, body);
+      } catch (e) {
+        last = e as Error;
+      }
+    }
+    throw new PatroniUnreachable(`no Patroni member accepted PATCH /config: ${last?.message ?? 'no URLs'}`);
+  }
+
   async setPaused(paused: boolean): Promise<PatroniAnswer> {
     let last: Error | null = null;
     for (const url of this.urls) {

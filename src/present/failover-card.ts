@@ -6,13 +6,20 @@ import { outcomeOf, type OperationRequest, type OperationResult } from '../clust
 import type { StepRecord } from '../cluster/failover/steps.js';
 import type { SwitchoverPlan } from '../cluster/failover/switchover.js';
 import { formatBytes, lsnDiff } from '../cluster/lsn.js';
+import type { SyncVerdict } from '../cluster/sync/verdict.js';
 import type { CommandContext } from '../core/context.js';
 import { nodeState, statusJson, writeEndpoint } from './status-card.js';
 
 export const bytes = (n: number) => (n < 1024 ? `${n} bytes` : `${formatBytes(n)} (${n} bytes)`);
 
+/** The data-at-risk field: "0 bytes at risk — synchronous" only when the synchronous guarantee held. */
+function riskValue(plan: FailoverPlan & { sync?: SyncVerdict }): string {
+  if (plan.sync?.zeroLoss) return '0 bytes at risk — synchronous';
+  return `${plan.riskIsFloor ? 'at least ' : ''}${bytes(plan.riskBytes)}${plan.riskIsFloor ? ' (plus whatever the dead primary never sent)' : ''}`;
+}
+
 /** The confirmation card. `force` promotes as the target is, without catching up from a node ahead of it. */
-export function failoverConfirmFields(plan: FailoverPlan, target: { host: string; port: number }, force = false): { text: string; fields: Field[] } {
+export function failoverConfirmFields(plan: FailoverPlan & { sync?: SyncVerdict }, target: { host: string; port: number }, force = false): { text: string; fields: Field[] } {
   const cu = plan.catchup;
   const lost = (plan.riskIsFloor ? (plan.riskBytes ? `at least ${bytes(plan.riskBytes)}` : '0 bytes') : bytes(plan.riskBytes)) + ' lost';
   const catchup = cu
@@ -28,11 +35,11 @@ export function failoverConfirmFields(plan: FailoverPlan, target: { host: string
       (a) =>
         `⚠ ${a.name}${a.failover ? '' : ' (no-failover node)'} has received ${bytes(a.bytes)} more WAL than ${plan.target}: that WAL is lost with this failover${force ? ' (`force`: no catch-up)' : ''} — LSN ${plan.targetLsn ?? '?'} – ${a.lsn ?? '?'} is at risk, and ${a.name} will be rewound onto the new timeline.`,
     );
-  const text = [`Promote ${plan.target} to primary. ${plan.fence.length ? `${plan.fence.join(', ')} will be fenced first, so there are never two writable nodes.` : ''}`.trim(), ...catchup, ...warnings].join('\n');
+  const text = [`Promote ${plan.target} to primary. ${plan.fence.length ? `${plan.fence.join(', ')} will be fenced first, so there are never two writable nodes.` : ''}`.trim(), ...(plan.sync?.line ? [plan.sync.line] : []), ...catchup, ...warnings].join('\n');
   const fields: Field[] = [
     { label: 'Target', value: `${plan.target} (${target.host}:${target.port}, timeline ${plan.targetTimeline ?? '?'})`, short: true },
     { label: 'Target lag', value: bytes(plan.lagBytes), short: true },
-    { label: 'Data at risk', value: `${plan.riskIsFloor ? 'at least ' : ''}${bytes(plan.riskBytes)}${plan.riskIsFloor ? ' (plus whatever the dead primary never sent)' : ''}`, short: true },
+    { label: 'Data at risk', value: riskValue(plan), short: true },
     ...(cu ? [{ label: 'Catch up first', value: `${bytes(cu.bytes)} from ${cu.from} (${cu.fromLsn} → ${cu.toLsn})`, short: true }] : []),
     { label: 'Current primary', value: plan.primaryState },
     { label: 'Will be fenced', value: plan.fence.length ? plan.fence.map((f) => `${f} (stopped if running, then kept read-only until /cluster rejoin ${f})`).join('; ') : 'nothing (no old primary known)' },

@@ -11,6 +11,7 @@ import { clusterUp } from '../../src/cluster/provision.js';
 import type { Principal, Surface } from '../../src/core/context.js';
 import type { Reply } from '../../src/chat/reply.js';
 import { LocalRuntime } from '../../src/runtime/local.js';
+import { stopWriteEndpoint } from '../../src/cluster/write-endpoint/index.js';
 
 /**
  * A free loopback port for a server a test starts. Chosen below the kernel's ephemeral range
@@ -46,6 +47,8 @@ export async function botTestEnv(): Promise<Record<string, string>> {
     LOG_TO: 'file',
     LOG_LEVEL: 'debug',
     HTTP_PORT: String(await freePort()),
+    // PgBouncer only where a test asks for it (WRITE_ENDPOINT=true and its own WRITE_ENDPOINT_PORT).
+    WRITE_ENDPOINT: 'false',
   };
 }
 
@@ -115,6 +118,7 @@ export async function startTestCluster(opts: TestClusterOptions = {}): Promise<T
         if (runtime instanceof LocalRuntime) await runtime.kill(n).catch(() => undefined);
         else await runtime.stop(n, 'immediate').catch(() => undefined);
       }
+      await stopWriteEndpoint(config).catch(() => undefined);
       rmSync(home, { recursive: true, force: true });
     },
   };

@@ -104,6 +104,7 @@ export async function newDockerCluster(label: string, opts: DockerClusterOptions
     if (!ports.includes(p)) ports.push(p);
   }
   const subnet = await freeSubnet();
+  const endpointPort = await freePort();
   const secrets = { POSTGRES_ADMIN_PASSWORD: `adm${randomBytes(10).toString('hex')}`, POSTGRES_REPLICATOR_PASSWORD: `rep${randomBytes(10).toString('hex')}` };
   const composeEnv: Record<string, string> = {
     COMPOSE_PROJECT_NAME: project,
@@ -113,6 +114,8 @@ export async function newDockerCluster(label: string, opts: DockerClusterOptions
     POSTGRES_PRIMARY_PORT: String(ports[0]),
     POSTGRES_STANDBY_PORT: String(ports[1]),
     POSTGRES_READONLY_PORT: String(ports[2]),
+    // The write endpoint (profile endpoint) gets its own port too, so parallel projects never share 6432.
+    WRITE_ENDPOINT_PORT: String(endpointPort),
     CLUSTERBOT_ENV_FILE: join(home, 'bot.env'),
     ...secrets,
   };
@@ -139,6 +142,7 @@ export async function newDockerCluster(label: string, opts: DockerClusterOptions
     LOG_TO: 'file',
     LOG_LEVEL: 'debug',
     HTTP_PORT: String(await freePort()),
+    WRITE_ENDPOINT_PORT: String(endpointPort),
     ...secrets,
     ...opts.env,
   };

@@ -315,7 +315,7 @@ function patroniConfig(m: HarnessMember, c: ConfigInput) {
         'host replication replicator 127.0.0.1/32 scram-sha-256',
       ],
     },
-    tags: { nofailover: m.nofailover, noloadbalance: false, clonefrom: false, nosync: false },
+    tags: { nofailover: m.nofailover, noloadbalance: false, clonefrom: false, nosync: m.nofailover },
   };
 }
 

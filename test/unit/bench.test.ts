@@ -31,7 +31,10 @@ describe('benchmark harness', () => {
   });
 
   it('registers one scenario per figure of SPEC section 10', () => {
-    expect(Object.keys(scenarios)).toEqual(['crash-alert', 'confirm-writable', 'promotion-streaming', 'failover-catchup', 'loss-under-load', 'status-latency', 'backup-throughput', 'idle-footprint']);
+    expect(Object.keys(scenarios)).toEqual([
+      'crash-alert', 'confirm-writable', 'promotion-streaming', 'failover-catchup', 'loss-under-load', 'status-latency', 'backup-throughput', 'idle-footprint',
+      'sync-loss', 'sync-cost', 'endpoint-switchover',
+    ]);
   });
 
   it('lists a figure\'s parts under the table', () => {

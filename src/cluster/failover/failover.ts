@@ -8,6 +8,9 @@ import { planFailover, type FailoverPlan } from './preflight.js';
 import { promoteNode, timelineSwitch, verifyWrite } from './promote.js';
 import { repointFollowers } from './followers.js';
 import { withConfiguredUpstreams } from './upstream.js';
+import { beforePromotion, repointWriteEndpoint, syncAfterPromotion } from '../ha-hooks.js';
+import { readSyncState } from '../sync/state.js';
+import { syncTarget, syncVerdict, type SyncVerdict } from '../sync/verdict.js';
 
 export interface FailoverRequest extends OperationRequest {
   target?: string;
@@ -15,9 +18,12 @@ export interface FailoverRequest extends OperationRequest {
 }
 
 /** The preflight on live state: a plan for the card, or a refusal reason. */
-export async function preflightFailover(s: Services, target: string | undefined, force: boolean): Promise<FailoverPlan | string> {
+export async function preflightFailover(s: Services, target: string | undefined, force: boolean): Promise<(FailoverPlan & { sync: SyncVerdict }) | string> {
   const snap = await withConfiguredUpstreams(s, await s.snapshot());
-  return planFailover(snap, s.config, target, force);
+  // With synchronous replication in force, only a replica that was synchronous is chosen.
+  const sync = readSyncState(s.config);
+  const plan = planFailover(snap, s.config, target ?? syncTarget(sync, snap), force);
+  return typeof plan === 'string' ? plan : { ...plan, sync: syncVerdict(sync, snap, plan) };
 }
 
 export interface FailoverResult extends OperationResult {
@@ -44,10 +50,14 @@ export async function runFailover(s: Services, req: FailoverRequest): Promise<Fa
     for (const name of plan.fence) {
       await steps.run(`fence ${name}`, () => fenceNode(s, s.node(name), `failover to ${plan.target} confirmed by ${req.by}`), (l) => l);
     }
+    await beforePromotion(s, steps, target);
     await steps.run(`promote ${plan.target}`, () => promoteNode(s, target), (l) => l);
     await steps.run('verify write', () => verifyWrite(s, target, 'failover', req.by), (l) => l);
+    await syncAfterPromotion(s, steps, [], target); // strict: commits wait from here on; on: settled below
+    await repointWriteEndpoint(s, steps, warnings, target);
     const sw = await steps.run('read new timeline', () => timelineSwitch(s, target), (t) => `timeline ${t.timeline}, switch point ${t.switchLsn}`);
     await repointFollowers(s, steps, warnings, plan.followers, target, sw, req.onNote ?? (async () => undefined));
+    await syncAfterPromotion(s, steps, warnings, target);
     return { node: plan.target, newPrimary: plan.target };
   });
   return { ...result, catchupShortfall: shortfall };

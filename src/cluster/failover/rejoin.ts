@@ -5,6 +5,7 @@ import { nodeIn } from '../wait.js';
 import { refusal, runOperation, type OperationRequest, type OperationResult } from './operation.js';
 import { timelineSwitch } from './promote.js';
 import { divergence, followPrimary, rewindOrReclone, waitStreaming } from './repoint.js';
+import { repointWriteEndpoint, syncAfterPromotion } from '../ha-hooks.js';
 
 async function currentPrimary(s: Services, name: string): Promise<string> {
   const snap = await s.snapshot();
@@ -31,6 +32,8 @@ export function runRejoin(s: Services, name: string, req: OperationRequest): Pro
       throw new Error(`${name} was ${how.split(' (')[0]} but is not streaming yet — see /cluster logs ${name}`);
     }
     await steps.run(`unfence ${name}`, async () => s.runtime.unfence(node), () => `${name} may serve reads again`);
+    await syncAfterPromotion(s, steps, warnings, primary);
+    await repointWriteEndpoint(s, steps, warnings, primary);
     return { node: name, newPrimary: primaryName };
   });
 }

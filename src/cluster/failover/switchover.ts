@@ -9,6 +9,7 @@ import { chooseTarget, switchoverLimitation } from './preflight.js';
 import { promoteNode, timelineSwitch, verifyWrite } from './promote.js';
 import { repointFollowers } from './followers.js';
 import { rewindOrReclone, waitStreaming } from './repoint.js';
+import { beforePromotion, pauseWriteEndpoint, releaseWriteEndpoint, repointWriteEndpoint, syncAfterPromotion } from '../ha-hooks.js';
 
 const CHECKPOINT_WAIT_MS = 15_000;
 
@@ -46,28 +47,38 @@ export function runSwitchover(s: Services, req: OperationRequest & { target?: st
     await steps.run('preflight', async () => plan, (p) => `${p.from} → ${p.to}, lag ${p.lagBytes} bytes`);
     const oldNode = s.node(plan.from);
     const target = s.node(plan.to);
-    await steps.run(`stop ${plan.from} (clean)`, async () => {
-      await s.runtime.stop(oldNode, 'fast');
-      await s.pools.reset(oldNode);
-      // From here on it may only come back read-only, whatever happens next.
-      await s.runtime.fence(oldNode, `switchover to ${plan.to} confirmed by ${req.by}`);
-    }, () => `${plan.from} shut down cleanly and fenced`);
-    const ckpt = await steps.run('shutdown checkpoint', () => shutdownCheckpoint(s, oldNode), (l) => `${plan.from} shutdown checkpoint at ${l}`);
-    const received = await steps.run(`${plan.to} replayed it`, async () => {
-      const r = await waitFor(s.snapshot, (snap) => (lsnDiff(nodeIn(snap, plan.to).replayLsn, ckpt) ?? -1) > 0, CHECKPOINT_WAIT_MS, 50);
-      return { ok: r.ok, lsn: nodeIn(r.snap, plan.to).replayLsn };
-    }, (r) => (r.ok ? `${plan.to} replayed up to ${r.lsn}, past ${ckpt}` : `${plan.to} is at ${r.lsn ?? '?'}, has NOT replayed ${ckpt}`));
-    if (!received.ok) {
-      // Nothing was promoted: the old primary comes back (it starts read-only as fenced, then is promoted again).
-      await steps.run(`restore ${plan.from}`, async () => {
-        await s.runtime.unfence(oldNode);
-        await s.runtime.start(oldNode);
-        return promoteNode(s, oldNode);
-      }, (l) => `${l}; switchover aborted`);
-      throw new Error(`${plan.to} did not receive ${plan.from}'s shutdown checkpoint within ${CHECKPOINT_WAIT_MS / 1000} s`);
+    const paused = await pauseWriteEndpoint(s, steps, warnings);
+    try {
+      await steps.run(`stop ${plan.from} (clean)`, async () => {
+        await s.runtime.stop(oldNode, 'fast');
+        await s.pools.reset(oldNode);
+        // From here on it may only come back read-only, whatever happens next.
+        await s.runtime.fence(oldNode, `switchover to ${plan.to} confirmed by ${req.by}`);
+      }, () => `${plan.from} shut down cleanly and fenced`);
+      const ckpt = await steps.run('shutdown checkpoint', () => shutdownCheckpoint(s, oldNode), (l) => `${plan.from} shutdown checkpoint at ${l}`);
+      const received = await steps.run(`${plan.to} replayed it`, async () => {
+        const r = await waitFor(s.snapshot, (snap) => (lsnDiff(nodeIn(snap, plan.to).replayLsn, ckpt) ?? -1) > 0, CHECKPOINT_WAIT_MS, 50);
+        return { ok: r.ok, lsn: nodeIn(r.snap, plan.to).replayLsn };
+      }, (r) => (r.ok ? `${plan.to} replayed up to ${r.lsn}, past ${ckpt}` : `${plan.to} is at ${r.lsn ?? '?'}, has NOT replayed ${ckpt}`));
+      if (!received.ok) {
+        // Nothing was promoted: the old primary comes back (it starts read-only as fenced, then is promoted again).
+        await steps.run(`restore ${plan.from}`, async () => {
+          await s.runtime.unfence(oldNode);
+          await s.runtime.start(oldNode);
+          return promoteNode(s, oldNode);
+        }, (l) => `${l}; switchover aborted`);
+        throw new Error(`${plan.to} did not receive ${plan.from}'s shutdown checkpoint within ${CHECKPOINT_WAIT_MS / 1000} s`);
+      }
+      await beforePromotion(s, steps, target);
+      await steps.run(`promote ${plan.to}`, () => promoteNode(s, target), (l) => l);
+      await steps.run('verify write', () => verifyWrite(s, target, 'switchover', req.by), (l) => l);
+    } catch (e) {
+      // Never leave clients held at a paused endpoint.
+      if (paused) await releaseWriteEndpoint(s);
+      throw e;
     }
-    await steps.run(`promote ${plan.to}`, () => promoteNode(s, target), (l) => l);
-    await steps.run('verify write', () => verifyWrite(s, target, 'switchover', req.by), (l) => l);
+    await syncAfterPromotion(s, steps, [], target); // strict: commits wait from here on; on: settled below
+    await repointWriteEndpoint(s, steps, warnings, target);
     const sw = await steps.run('read new timeline', () => timelineSwitch(s, target), (t) => `timeline ${t.timeline}, switch point ${t.switchLsn}`);
     const back = await steps.run(`${plan.from} → replica`, async () => {
       await rewindOrReclone(s, oldNode, target, req.onNote ?? (async () => undefined));
@@ -77,6 +88,7 @@ export function runSwitchover(s: Services, req: OperationRequest & { target?: st
     }, (w) => w.line, (w) => w.ok);
     if (!back.ok) warnings.push(`${back.line} (${plan.from} stays fenced until then)`);
     await repointFollowers(s, steps, warnings, plan.followers, target, sw, req.onNote ?? (async () => undefined));
+    await syncAfterPromotion(s, steps, warnings, target);
     return { node: plan.to, newPrimary: plan.to };
   });
 }

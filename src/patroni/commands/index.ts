@@ -18,6 +18,7 @@ import restart from './restart.js';
 import status from './status.js';
 import switchover from './switchover.js';
 import { unavailableCommands } from './unavailable.js';
+import sync from './sync.js';
 
 export const patroniCommands: Command[] = [
   status,
@@ -31,6 +32,7 @@ export const patroniCommands: Command[] = [
   backups,
   verify,
   restoreCheck,
+  sync,
   history,
   lag,
   maintenance,

@@ -1,0 +1,61 @@
+// What synchronous replication and the write endpoint add to failover, switchover and rejoin, as
+// steps those procedures call at fixed points. A failure here is a warning on the card, never a
+// stopped failover (except strict sync, whose writes wait by design).
+import type { NodeConfig } from '../config.js';
+import type { Services } from '../core/context.js';
+import type { Steps } from './failover/steps.js';
+import { errorLine } from '../errors.js';
+import { applySync, applySyncAfterPromotion, prepareSyncForPromotion, syncInUse } from './sync/apply.js';
+import { readSyncState } from './sync/state.js';
+import { endpointActive, endpointAddress, endpointEnabled, ensureWriteEndpoint, pauseEndpoint, repointEndpoint, resumeEndpoint } from './write-endpoint/index.js';
+
+/** Before pg_promote: the target must not wait for synchronous replicas of its own yet. */
+export async function beforePromotion(s: Services, steps: Steps, target: NodeConfig): Promise<void> {
+  if (!syncInUse(s)) return;
+  await steps.run(`sync: prepare ${target.name}`, () => prepareSyncForPromotion(s, target), (l) => l);
+}
+
+/** After the promotion was proven by a write: the sync mode on the new primary (warnings go to the card). */
+export async function syncAfterPromotion(s: Services, steps: Steps, warnings: string[], primary: NodeConfig): Promise<void> {
+  if (!syncInUse(s)) return;
+  const r = await steps.run('synchronous replication', () => applySyncAfterPromotion(s, primary), (x) => x.line).catch((e: unknown) => {
+    warnings.push(`synchronous replication not applied on ${primary.name}: ${(e as Error).message} — run /cluster sync again`);
+    return null;
+  });
+  if (r?.warning) warnings.push(r.warning);
+}
+
+/** Switchover, before the old primary stops: PAUSE the endpoint. Returns whether it must be resumed. */
+export async function pauseWriteEndpoint(s: Services, steps: Steps, warnings: string[]): Promise<boolean> {
+  if (!(await endpointActive(s))) return false;
+  const r = await steps.run('pause write endpoint', () => pauseEndpoint(s), (x) => x.line);
+  if (!r.ok) warnings.push(r.line);
+  return true;
+}
+
+/** After the new primary accepted a write (or a rejoin): rewrite the target, RELOAD, RESUME. */
+export async function repointWriteEndpoint(s: Services, steps: Steps, warnings: string[], primary: NodeConfig): Promise<void> {
+  if (!(await endpointActive(s))) return;
+  const r = await steps.run('repoint write endpoint', () => repointEndpoint(s, primary, { resume: true }), (x) => x.line);
+  if (!r.ok) warnings.push(r.line);
+}
+
+/** An aborted switchover must not leave clients held: RESUME (the endpoint still points at the old primary). */
+export async function releaseWriteEndpoint(s: Services): Promise<void> {
+  if (await endpointActive(s)) await resumeEndpoint(s);
+}
+
+/** After /cluster up (and clusterbot start): the chosen sync mode on the primary, and the endpoint started. */
+export async function afterClusterUp(s: Services): Promise<string[]> {
+  const lines: string[] = [];
+  const snap = await s.snapshot();
+  const primary = snap.primary ? s.node(snap.primary) : null;
+  if (syncInUse(s) && primary) {
+    const st = readSyncState(s.config);
+    lines.push(await applySync(s, primary, st.mode).then((r) => `Sync replication: ${r.line}`, (e: unknown) => `Sync replication NOT applied: ${errorLine(e)}`));
+  }
+  if (endpointEnabled(s) && (s.config.RUNTIME === 'local' || (await endpointActive(s)))) {
+    lines.push(primary ? (await ensureWriteEndpoint(s, primary)).line : `Write endpoint ${endpointAddress(s)} not started: no writable primary`);
+  }
+  return lines;
+}

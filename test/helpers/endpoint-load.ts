@@ -1,0 +1,93 @@
+// One application writing continuously through ONE address (the PgBouncer write endpoint, or a node's
+// own port): a single connection, reconnecting after an error, like an app with one DSN. It records
+// every error and the longest gap between two successful writes (the pause a user would notice).
+import pg from 'pg';
+import type { Config } from '../../src/config.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export class AddressLoad {
+  readonly acked: number[] = [];
+  readonly errors: string[] = [];
+  /** Server port that answered each successful write (which node it reached). */
+  readonly ports = new Map<number, number>();
+  longestPauseMs = 0;
+  private lastOkAt = 0;
+  private client: pg.Client | null = null;
+  private running = true;
+  private loop: Promise<void> | null = null;
+
+  constructor(
+    private readonly config: Config,
+    private readonly port: number,
+    private next: number,
+    private readonly host = '127.0.0.1',
+  ) {}
+
+  start(): this {
+    this.loop = this.run();
+    return this;
+  }
+
+  private async connect(): Promise<pg.Client> {
+    const c = new pg.Client({
+      host: this.host,
+      port: this.port,
+      user: this.config.POSTGRES_ADMIN_USER,
+      password: this.config.POSTGRES_ADMIN_PASSWORD,
+      database: this.config.PG_DATABASE,
+      connectionTimeoutMillis: 5000,
+    });
+    c.on('error', () => undefined);
+    await c.connect();
+    return c;
+  }
+
+  private async run(): Promise<void> {
+    while (this.running) {
+      const id = this.next++;
+      try {
+        this.client ??= await this.connect();
+        const r = await this.client.query<{ p: number }>('INSERT INTO proyecto.carga (id, nodo) VALUES ($1, $2) RETURNING inet_server_port() AS p', [id, `via:${this.port}`]);
+        const now = Date.now();
+        if (this.lastOkAt) this.longestPauseMs = Math.max(this.longestPauseMs, now - this.lastOkAt);
+        this.lastOkAt = now;
+        this.acked.push(id);
+        this.ports.set(id, r.rows[0].p);
+        await sleep(10);
+      } catch (e) {
+        this.errors.push(`${new Date().toISOString().slice(11, 23)} ${(e as Error).message}`);
+        await this.client?.end().catch(() => undefined);
+        this.client = null;
+        await sleep(100);
+      }
+    }
+  }
+
+  /** Wait for `n` more successful writes; on timeout say what happened meanwhile. */
+  async waitAcked(n: number, timeoutMs = 30_000): Promise<void> {
+    const target = this.acked.length + n;
+    const t0 = Date.now();
+    while (this.acked.length < target) {
+      if (Date.now() - t0 > timeoutMs) throw new Error(`writes through :${this.port}: ${this.acked.length}/${target} after ${timeoutMs} ms; last errors: ${this.errors.slice(-3).join(' | ') || 'none'}`);
+      await sleep(50);
+    }
+  }
+
+  /** Milliseconds since the last successful write (since the start when none succeeded). */
+  get silentMs(): number {
+    return this.lastOkAt ? Date.now() - this.lastOkAt : 0;
+  }
+
+  /** The server port the newest successful write reached. */
+  get lastPort(): number | undefined {
+    const id = this.acked.at(-1);
+    return id === undefined ? undefined : this.ports.get(id);
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    await this.loop;
+    await this.client?.end().catch(() => undefined);
+  }
+}

@@ -34,13 +34,13 @@ for i in $(seq 1 "$runs"); do
   status=$?
   set -e
   stop_load
-  line=$(grep -E '^Tests: [0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
+  line=$(grep -aE '^Tests: [0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
   [ -n "$line" ] || line="Tests: no result line (see $log)"
   summary+=("run $i/$runs ($(git -C "$clone" rev-parse --short HEAD), load: $([ "${SOAK_LOAD:-1}" != 0 ] && echo "$(nproc)× yes" || echo none), $(( $(date +%s) - start )) s, exit $status): $line")
   echo "${summary[-1]}"
   if [ "$status" -ne 0 ]; then
     failed=1
-    grep -E '(FAIL|×|✗) ' "$log" | head -20 || true
+    grep -aE '(FAIL|×|✗) ' "$log" | head -20 || true
     cp "$log" "$repo/.test-results/soak-run-$i.log" 2>/dev/null || cp "$log" "/tmp/clusterbot-soak-run-$i.log"
   fi
 done

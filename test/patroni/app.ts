@@ -43,6 +43,9 @@ export async function startPatroniBot(h: PatroniHarness, env: Record<string, str
     CLUSTERBOT_HOME: home,
     ...(await botTestEnv()),
     PATRONI_WATCH_INTERVAL_MS: '500',
+    // The bot's deadline for observing a Patroni action's outcome: a reinitialize re-clones a member,
+    // which on a loaded 2-core CI machine running three Patroni clusters can outlast the 60-s default.
+    PATRONI_ACTION_TIMEOUT_SECONDS: '180',
     ...env,
   });
   const app = await createApp(config);

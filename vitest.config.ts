@@ -6,7 +6,8 @@ export default defineConfig({
     pool: 'forks',
     maxWorkers: 3,
     testTimeout: 120_000,
-    hookTimeout: 180_000,
+    // A deadline, not a duration: three Patroni clusters starting at once on a loaded 2-core machine need minutes.
+    hookTimeout: 420_000,
     reporters: ['default'],
   },
 });

@@ -220,12 +220,12 @@ export async function startPatroniCluster(opts: PatroniHarnessOptions = {}): Pro
     }
     // The first member initialises the cluster alone, so the roles start out as their names say.
     harness.startMember(members[0].name);
-    await until(90_000, `${members[0].name} is the leader`, async () => {
+    await until(180_000, `${members[0].name} is the leader`, async () => {
       const c = await getJson(`${members[0].apiUrl}/cluster`);
       return c.members?.some((x: { name: string; role: string; state: string }) => x.name === members[0].name && x.role === 'leader' && x.state === 'running');
     });
     for (const m of members.slice(1)) harness.startMember(m.name);
-    await until(120_000, 'every member runs and both replicas stream', async () => {
+    await until(240_000, 'every member runs and both replicas stream', async () => {
       const c = await getJson(`${members[0].apiUrl}/cluster`);
       if (c.members?.length !== members.length || c.members.some((x: { state: string }) => x.state !== 'running')) return false;
       const leader = await getJson(`${members[0].apiUrl}/patroni`);

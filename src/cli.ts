@@ -89,7 +89,7 @@ async function cmdStart(config: Config): Promise<number> {
   try {
     process.stdout.write(`clusterbot: bringing up ${config.nodes.length} nodes (${config.RUNTIME} runtime, data in ${config.home})…\n`);
     const outcomes = await clusterUp({ ...app.services, progress: (l) => process.stdout.write(`  ${l}\n`) });
-    for (const o of outcomes) process.stdout.write(`  ${o.node}: ${o.error ? `FAILED — ${o.error}` : o.action} (${(o.ms / 1000).toFixed(1)} s)\n`);
+    for (const o of outcomes) process.stdout.write(`  ${o.node}: ${o.error ? `FAILED — ${o.error}` : o.action} (${(o.ms / 1000).toFixed(1)} s)${o.replication ? `, ${o.replication}` : ''}\n`);
     if (outcomes.some((o) => o.action === 'failed')) process.stdout.write('Some nodes failed; the chat opens anyway so you can look (/cluster status, /cluster logs).\n');
     for (const line of await afterClusterUp(app.services)) process.stdout.write(`clusterbot: ${line}\n`);
     return await startChat(app, config, async () => {

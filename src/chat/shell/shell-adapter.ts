@@ -69,7 +69,15 @@ export class ShellAdapter implements ChatAdapter {
       this.rl?.close();
       return;
     }
-    const surface = { platform: 'shell' as const, channel: 'terminal', progress: async (r: Reply) => this.write(`↻ ${renderText(r)}`) };
+    // A terminal cannot edit what it printed: each progress edit prints only the lines that changed.
+    let shown = new Set<string>();
+    const progress = async (r: Reply) => {
+      const lines = renderText(r).split('\n');
+      const fresh = lines.filter((l) => l.trim() && !shown.has(l));
+      shown = new Set(lines);
+      if (fresh.length) this.write(`↻ ${fresh.join('\n  ')}`);
+    };
+    const surface = { platform: 'shell' as const, channel: 'terminal', progress };
     if (/^\d+$/.test(line)) {
       const id = this.buttons[Number(line) - 1];
       if (!id) {

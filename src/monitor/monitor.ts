@@ -3,6 +3,7 @@
 import type { Notifier } from '../chat/notifier.js';
 import type { Services } from '../core/context.js';
 import type { RuntimeEvent } from '../runtime/runtime.js';
+import { currentHolder } from '../cluster/failover/lock.js';
 import { AlertManager } from './alerts.js';
 import { diskUsage, watchedDirs } from './disk.js';
 import { monitorFiles } from './files.js';
@@ -122,7 +123,11 @@ export class Monitor {
       if (this.maintenanceWasOn && !maintenance) log.info('maintenance is over: posting the alerts it muted');
       this.maintenanceWasOn = maintenance !== null;
       state.lastTickAt = new Date(now).toISOString();
-      await this.alerts.reconcile(findings, now, maintenance);
+      // A failover, switchover or rejoin stops and starts nodes on purpose: while one runs, alerts wait
+      // for its outcome instead of crying "primary down" mid-operation. A split brain never waits.
+      const operation = currentHolder(config.home);
+      if (operation && !findings.some((f) => f.rule === 'split_brain')) log.debug({ op: operation.op }, 'operation in progress: alerts wait for it');
+      else await this.alerts.reconcile(findings, now, maintenance);
       this.history.add(sampleOf(snapshot));
       this.metrics.updateCluster(snapshot);
       this.metrics.updateSync(sync, snapshot);

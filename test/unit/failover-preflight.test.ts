@@ -68,6 +68,14 @@ describe('failover preflight', () => {
     ]);
     expect(planFailover(s, config, 'standby', false)).toMatch(/^standby is 16 MB \(16777216 bytes\) behind, more than FAILOVER_MAX_LAG_BYTES .* replay is paused on standby/);
     expect(planFailover(s, config, 'standby', true)).toMatchObject({ target: 'standby', riskBytes: 0, riskIsFloor: false, fence: ['primary'] });
+    // readonly happens to have received a little more (a catch-up would be planned): the paused target's
+    // own replay lag is still what is weighed, since a catch-up waits for a replay that never comes.
+    const racing = snap([
+      node('primary', { role: 'primary', lsn: '0/6000000' }),
+      node('standby', { receiveLsn: '0/5F00000', replayLsn: '0/5000000', replayPaused: true, streaming: true, upstream: 'primary' }),
+      node('readonly', { receiveLsn: '0/6000000', replayLsn: '0/6000000' }),
+    ]);
+    expect(planFailover(racing, config, 'standby', false)).toMatch(/^standby is 16 MB \(16777216 bytes\) behind, more than FAILOVER_MAX_LAG_BYTES .* replay is paused on standby/);
   });
 
   it('says why no replica is eligible and what to do', () => {

@@ -98,7 +98,9 @@ export function planFailover(snap: ClusterSnapshot, config: Config, targetName: 
   // (and what the lag limit weighs) is then only what that replica lacks.
   const catchup = force ? null : planCatchup(snap, t, oldPrimary);
   const after = catchup ? catchup.toLsn : position(t);
-  const lag = lagLimitation(t.name, catchup ? Math.max(0, lsnDiff(ref, after) ?? 0) : lagBytes, config.FAILOVER_MAX_LAG_BYTES, t.replayPaused && !catchup, force);
+  // A catch-up ends only once the target has replayed: with its replay paused, its own lag is what counts.
+  const weighed = catchup && !t.replayPaused ? Math.max(0, lsnDiff(ref, after) ?? 0) : lagBytes;
+  const lag = lagLimitation(t.name, weighed, config.FAILOVER_MAX_LAG_BYTES, t.replayPaused, force);
   if (lag) return lag;
   const old = snap.nodes.find((n) => n.name === oldPrimary);
   const ahead: AheadNode[] = [];

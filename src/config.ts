@@ -140,6 +140,8 @@ export const configSchema = z.object({
   COMPOSE_PROJECT_NAME: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'lowercase letters, digits, - and _').default('clusterbot'),
   DOCKER_IMAGE: z.string().min(1).default('clusterbot/postgres:15'),
   DOCKER_SUBNET: z.string().regex(/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/, 'must be an IPv4 CIDR such as 172.20.0.0/16').default('172.20.0.0/16'),
+  /** The fence directory every node mounts read-only at /fence (default: $CLUSTERBOT_HOME/fence). */
+  DOCKER_FENCE_DIR: z.string().optional(),
 
   // --- logs and HTTP ---
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -155,6 +157,8 @@ export interface Config extends Omit<Raw, 'CLUSTER_NODES'> {
   home: string;
   backupDir: string;
   walArchiveDir: string;
+  /** DOCKER_FENCE_DIR, resolved: where the docker runtime writes fence markers. */
+  fenceDir: string;
   terminalUser: string;
   /** Every secret value, for masking in logs and chat. */
   secrets: string[];
@@ -189,6 +193,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     home,
     backupDir,
     walArchiveDir: `${backupDir}/wal_archive`,
+    fenceDir: resolve(raw.DOCKER_FENCE_DIR ?? `${home}/fence`),
     terminalUser: raw.TERMINAL_USER ?? safeUserName(),
     secrets: [...new Set(secrets)],
   };

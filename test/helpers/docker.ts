@@ -122,6 +122,10 @@ export async function newDockerCluster(label: string, opts: DockerClusterOptions
   const pgUser = postgresOsUser();
   if (pgUser) chownSync(backups, pgUser.uid, pgUser.gid);
   composeEnv.BACKUP_DIR = backups;
+  // The fence directory: the bot's default ($CLUSTERBOT_HOME/fence), bound at /fence in every node.
+  const fence = join(home, 'fence');
+  mkdirSync(fence, { mode: 0o755 });
+  composeEnv.DOCKER_FENCE_DIR = fence;
   const envFile = join(home, 'compose.env');
   writeFileSync(envFile, Object.entries(composeEnv).map(([k, v]) => `${k}=${v}`).join('\n') + '\n', { mode: 0o600 });
   writeFileSync(composeEnv.CLUSTERBOT_ENV_FILE, '', { mode: 0o600 });

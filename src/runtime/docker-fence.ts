@@ -60,22 +60,25 @@ export class DockerFence {
       return `marker on its data volume (no container) and in the fence directory`;
     }
     const info = await c.inspect();
-    const previous = this.readMarker(node)?.restart ?? info.HostConfig.RestartPolicy ?? null;
-    // The engine turns the restart policy off while the marker is written (both before we return;
-    // the container is down, so their order does not matter): from here on any start is read-only.
-    const policyOff = c.update({ RestartPolicy: { Name: 'no' } });
+    const dead = !info.State.Running || info.State.Restarting;
+    // The policy to restore at unfence: the one from before the first fence (a second keeps it).
+    const previous = this.readMarker(node)?.restart ?? (dead ? info.HostConfig.RestartPolicy ?? null : null);
+    // A dead container: the engine turns its restart policy off while the marker is written (both
+    // before we return; it is down, so their order does not matter). A running one keeps its policy:
+    // it restarts read-only, the marker is on its volume too.
+    const policyOff = dead ? c.update({ RestartPolicy: { Name: 'no' } }) : Promise.resolve();
     policyOff.catch(() => undefined);
     const written = this.tryWriteMarker(node, { at: new Date().toISOString(), reason, restart: previous });
     const [viaDir] = await Promise.all([written ? this.mountsFenceDir(c, info) : Promise.resolve(false), policyOff]);
-    // An exited container stays exited (only a restart back-off or an engine restart start it again);
-    // one that was running or waiting to restart is looked at again, now that the policy is off.
-    const now = info.State.Running || info.State.Restarting ? await c.inspect() : info;
-    // Waiting out a restart back-off: SIGKILL cancels the engine's pending restart.
+    // Waiting out a restart back-off, or started meanwhile: look again now that the policy is off.
+    const now = info.State.Restarting ? await c.inspect() : info;
+    // SIGKILL cancels the engine's pending restart.
     if (now.State.Restarting) await c.kill({ signal: 'SIGKILL' }).catch(() => undefined);
     const running = now.State.Running && !now.State.Restarting;
     if (!viaDir || running) await this.host.nodeTool(node, ['fence', reason]);
-    if (viaDir) return `marker in the fence directory, restart policy off`;
-    return `marker on its data volume (${this.whyNotDir(info)}), restart policy off`;
+    const policy = dead ? ', restart policy off' : '';
+    if (viaDir) return `marker in the fence directory${policy}`;
+    return `marker on its data volume (${this.whyNotDir(info)})${policy}`;
   }
 
   async unfence(node: NodeConfig): Promise<void> {
@@ -192,7 +195,9 @@ function syncDir(dir: string): void {
 /** HEAD on the archive endpoint: does this path exist in the container's view (running or not)? */
 async function headExists(c: Docker.Container, path: string): Promise<boolean> {
   try {
-    await c.infoArchive({ path });
+    // The answer is a response stream (empty for HEAD): drain it, or its socket keeps the process alive.
+    const res = (await c.infoArchive({ path })) as unknown as { resume?: () => void };
+    res?.resume?.();
     return true;
   } catch (e) {
     if (isNotFound(e)) return false;

@@ -91,6 +91,8 @@ export interface DockerClusterOptions {
   nodes?: (ports: number[]) => string;
   /** Extra bot environment. */
   env?: Record<string, string>;
+  /** Extra docker-compose variables (e.g. HTTP_PORT and BOT_IMAGE of the `bot` service). */
+  composeEnv?: Record<string, string>;
 }
 
 export async function newDockerCluster(label: string, opts: DockerClusterOptions = {}): Promise<DockerCluster> {
@@ -115,6 +117,7 @@ export async function newDockerCluster(label: string, opts: DockerClusterOptions
     POSTGRES_READONLY_PORT: String(ports[2]),
     CLUSTERBOT_ENV_FILE: join(home, 'bot.env'),
     ...secrets,
+    ...opts.composeEnv,
   };
   // The shared backups volume binds this folder: the bot (on the host) and the nodes share it.
   const backups = join(home, 'backups');

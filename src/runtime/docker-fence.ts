@@ -69,7 +69,7 @@ export class DockerFence {
     const policyOff = dead ? c.update({ RestartPolicy: { Name: 'no' } }) : Promise.resolve();
     policyOff.catch(() => undefined);
     const written = this.tryWriteMarker(node, { at: new Date().toISOString(), reason, restart: previous });
-    const [viaDir] = await Promise.all([written ? this.mountsFenceDir(c, info) : Promise.resolve(false), policyOff]);
+    const [viaDir] = await Promise.all([written ? this.seesMarker(c, node, info) : Promise.resolve(false), policyOff]);
     // Waiting out a restart back-off, or started meanwhile: look again now that the policy is off.
     const now = info.State.Restarting ? await c.inspect() : info;
     // SIGKILL cancels the engine's pending restart.
@@ -105,6 +105,16 @@ export class DockerFence {
     const viaDir = await this.mountsFenceDir(c).catch(() => false);
     if (viaDir && existsSync(this.marker(node))) return true;
     return headExists(c, '/var/lib/postgresql/data/FENCED');
+  }
+
+  /** The marker as the container will see it when it starts (read through the engine). */
+  private async seesMarker(c: Docker.Container, node: NodeConfig, info: Docker.ContainerInspectInfo): Promise<boolean> {
+    if (!(await this.mountsFenceDir(c, info))) return false;
+    if (await headExists(c, `${FENCE_MOUNT}/${fenceFileName(node.name)}`)) return true;
+    // The folder was replaced under a running bot, or the mount changed: check again next time.
+    this.seen.delete(c.id);
+    this.host.log.warn({ node: node.name, dir: this.dir }, 'the fence marker is not visible in the container; fencing on the data volume');
+    return false;
   }
 
   /**

@@ -23,5 +23,5 @@ export async function fenceNode(s: Services, node: NodeConfig, reason: string): 
   // The runtime may say how it fenced (e.g. Docker: fence directory, or the data volume fallback).
   const by = await runtime.fence(node, reason);
   if (!(await runtime.isFenced(node))) throw new Error(`${node.name} could not be fenced — not promoting`);
-  return `${node.name} ${how}, fenced${by ? ` (${by})` : ''}; it can only start read-only until /cluster rejoin ${node.name}`;
+  return `${node.name} ${how}, fenced${by ? ` by ${by}` : ''} (can only start read-only until /cluster rejoin ${node.name})`;
 }

@@ -134,7 +134,7 @@ export class DockerFence {
 
   private async probe(c: Docker.Container, known?: Docker.ContainerInspectInfo): Promise<boolean> {
     const info = known ?? (await c.inspect());
-    if (!info.Mounts.some((m) => m.Destination === FENCE_MOUNT)) return false;
+    if (!info.Mounts.some((m) => m.Destination === FENCE_MOUNT) || !readsFenceDir(info)) return false;
     mkdirSync(this.dir, { recursive: true, mode: 0o755 });
     const name = `.probe-${process.pid}-${randomBytes(6).toString('hex')}`;
     writeFileSync(`${this.dir}/${name}`, '');
@@ -148,9 +148,9 @@ export class DockerFence {
   }
 
   private whyNotDir(info: Docker.ContainerInspectInfo): string {
-    return info.Mounts.some((m) => m.Destination === FENCE_MOUNT)
-      ? `the container's ${FENCE_MOUNT} is not ${this.dir}`
-      : `the container mounts no ${FENCE_MOUNT}: an older compose file or container`;
+    if (!info.Mounts.some((m) => m.Destination === FENCE_MOUNT)) return `the container mounts no ${FENCE_MOUNT}: an older compose file or container`;
+    if (!readsFenceDir(info)) return `its image ${info.Config.Image} predates the fence directory`;
+    return `the container's ${FENCE_MOUNT} is not ${this.dir}`;
   }
 
   private readMarker(node: NodeConfig): Marker | null {
@@ -192,6 +192,10 @@ export class DockerFence {
     if (existsSync(this.dir)) syncDir(this.dir);
   }
 }
+
+/** Does the container's image check /fence before starting PostgreSQL (postgres/Dockerfile's label)? */
+const FENCE_LABEL = 'clusterbot.fence-dir';
+const readsFenceDir = (info: Docker.ContainerInspectInfo) => info.Config.Labels?.[FENCE_LABEL] === '1';
 
 function syncDir(dir: string): void {
   const fd = openSync(dir, 'r');

@@ -122,4 +122,19 @@ describe('fencing through the fence directory (RUNTIME=docker)', () => {
     expect(await restartPolicy('standby')).toBe('no');
     expect(existsSync(marker('standby'))).toBe(true);
   });
+
+  it('a REJOINED left on the volume from before the fence is void: the node stays on its own timeline', async () => {
+    // What an earlier rejoin or rewind leaves behind (older than the marker): it must not let the
+    // fenced node follow the new primary's timeline before /cluster rejoin.
+    await sh('docker', ['stop', await c.container('standby')]);
+    await sh('docker', ['run', '--rm', '--entrypoint', 'touch', '-v', `${c.project}_postgresql-standby-data:/v`, c.config.DOCKER_IMAGE, '-d', '2000-01-01', '/v/REJOINED']);
+    await sh('docker', ['start', await c.container('standby')]);
+    await until('the old standby answering', async () => (await nodeOf('standby')).up, 120_000);
+    const id = await c.container('standby');
+    await expect(sh('docker', ['exec', id, 'test', '-e', '/var/lib/postgresql/data/REJOINED'])).rejects.toThrow();
+    const conf = (await sh('docker', ['exec', id, 'cat', '/var/lib/postgresql/data/pgdata/clusterbot.conf'])).stdout;
+    expect(conf).toMatch(/^recovery_target_timeline = 'current'$/m);
+    expect(await nodeOf('standby')).toMatchObject({ role: 'replica', fenced: true });
+    expect(await writers('stale rejoined')).toEqual(['primary']);
+  });
 });

@@ -119,6 +119,7 @@ export const confirmWritable: Scenario = async ({ quick, log }) => {
   const { cycles, bareMs, nodes } = await failoverCycles(quick, log);
   const st = stats(cycles.map((c) => c.confirmToWriteMs));
   const ref = stats(bareMs);
+  const fence = stats(cycles.flatMap((c) => c.steps.filter((s) => s.step.startsWith('fence ')).map((s) => s.ms)));
   // The failover's own step durations (reply.data.steps), by kind of step, beside the figure.
   const byKind = new Map<string, number[]>();
   for (const c of cycles) for (const s of c.steps) {
@@ -134,9 +135,32 @@ export const confirmWritable: Scenario = async ({ quick, log }) => {
       stats: st,
       reference: { label: 'bare pg_promote(true) + first write', stats: ref },
       ratio: round(st.median / ref.median),
-      goal: { on: 'median', op: '<=', value: 1000 },
+      // Every repetition within the 1-second goal, not only the median.
+      goal: { on: 'max', op: '<=', value: 1000 },
       note: `${nodes}-node cluster (reference: 2 nodes, same settings); the primary was killed (-9) before the card was opened; the writer retries every ~1 ms on the target`,
       breakdown: [...byKind].map(([part, ms]) => ({ part: `step ${part}`, unit: 'ms', stats: stats(ms) })),
+    }),
+    // The failover beside a bare promote: what fencing, preflight and the card's bookkeeping add.
+    judge({
+      scenario: 'confirm-writable',
+      figure: 'Confirm → first write, median ÷ bare promote median',
+      unit: 'x',
+      runtime: runtime(),
+      stats: { repetitions: 1, min: round(st.median / ref.median), median: round(st.median / ref.median), max: round(st.median / ref.median) },
+      reference: { label: 'bare pg_promote(true) + first write', stats: ref },
+      ratio: round(st.median / ref.median),
+      goal: { on: 'ratio', op: '<=', value: 1.3 },
+    }),
+    judge({
+      scenario: 'confirm-writable',
+      figure: 'fence step of the failover (stop check, marker, verify)',
+      unit: 'ms',
+      runtime: runtime(),
+      stats: fence,
+      reference: { label: 'bare pg_promote(true) + first write', stats: ref },
+      ratio: round(fence.median / ref.median),
+      goal: null,
+      note: cycles[0]?.steps.find((s) => s.step.startsWith('fence '))?.detail,
     }),
   ];
   return figures;

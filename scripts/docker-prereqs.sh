@@ -5,6 +5,7 @@
 #   2. the base image debian:bookworm-slim (pulled, or when no registry is reachable built with
 #      debootstrap from the Debian mirror this machine's apt is configured with, and docker-imported);
 #   3. clusterbot's PostgreSQL image (rebuilt only when postgres/ changed: the image carries a hash label).
+#   4. clusterbot's own image for the compose profile `bot` (BOT_IMAGE; the same, from .docker-bot/).
 # Prints how long each step took. Exits non-zero with the next step when something is impossible.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -103,4 +104,42 @@ if [ "$have" != "$hash" ]; then
   step "$IMAGE built"
 else
   say "$IMAGE is up to date (inputs $hash)"
+fi
+
+# --- 4. clusterbot's own image (the compose profile `bot`) ---------------------------------------
+# Built without a registry: bot.Dockerfile starts FROM the same base, and takes this machine's Node.js
+# binary, the built dist/ and a production node_modules from .docker-bot/ (prepared here). Rebuilt
+# only when its inputs changed (hash label). SKIP_BOT_IMAGE=1 skips it.
+BOT_IMAGE=${BOT_IMAGE:-clusterbot/bot:latest}
+if [ "${SKIP_BOT_IMAGE:-}" != 1 ]; then
+  node_bin=$(command -v node || true)
+  [ -n "$node_bin" ] || fail "node is not on PATH: the bot image copies this machine's Node.js 20 (bash scripts/setup.sh)"
+  node_bin=$(readlink -f "$node_bin")
+  bot_hash=$( {
+    find src commands bin postgres -type f -print0 | sort -z | xargs -0 sha256sum
+    sha256sum package.json package-lock.json tsconfig.json bot.Dockerfile "$node_bin"
+    echo "uid=$PG_UID gid=$PG_GID"
+  } | sha256sum | cut -c1-16)
+  have=$(docker image inspect -f '{{ index .Config.Labels "clusterbot.inputs" }}' "$BOT_IMAGE" 2>/dev/null || true)
+  if [ "$have" != "$bot_hash" ]; then
+    say "building $BOT_IMAGE (Node $("$node_bin" --version) from this machine, dist/ and production node_modules)"
+    [ -d node_modules ] || fail "node_modules is missing: run bash scripts/setup.sh (npm ci) first"
+    npm run --silent build
+    stage=.docker-bot
+    rm -rf "$stage"
+    mkdir -p "$stage/app"
+    cp "$node_bin" "$stage/node"
+    cp -a package.json package-lock.json bin dist postgres "$stage/app/"
+    cp -a node_modules "$stage/app/node_modules"
+    # Development packages out, offline: the tree is the one this machine installed.
+    (cd "$stage/app" && npm prune --omit=dev --offline --no-audit --no-fund --loglevel=error >/dev/null)
+    step "build context prepared in $stage ($(du -sh "$stage" | cut -f1))"
+    docker build --network host --label "clusterbot.inputs=$bot_hash" --build-arg "PG_UID=$PG_UID" --build-arg "PG_GID=$PG_GID" \
+      -f bot.Dockerfile -t "$BOT_IMAGE" . >/var/tmp/clusterbot-bot-image-build.log 2>&1 \
+      || { tail -20 /var/tmp/clusterbot-bot-image-build.log >&2; fail "building $BOT_IMAGE failed (log: /var/tmp/clusterbot-bot-image-build.log)"; }
+    rm -rf "$stage"
+    step "$BOT_IMAGE built"
+  else
+    say "$BOT_IMAGE is up to date (inputs $bot_hash)"
+  fi
 fi

@@ -155,6 +155,7 @@ export const configSchema = z.object({
   COMPOSE_PROJECT_NAME: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'lowercase letters, digits, - and _').default('clusterbot').describe('With RUNTIME=docker: the compose project whose postgresql-<node> services are the nodes (docker-compose reads the same key from .env).'),
   DOCKER_IMAGE: z.string().min(1).default('clusterbot/postgres:15').describe('The PostgreSQL node image (postgres/Dockerfile) used when the bot creates containers; build it with bash scripts/docker-prereqs.sh.'),
   DOCKER_SUBNET: z.string().regex(/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/, 'must be an IPv4 CIDR such as 172.20.0.0/16').default('172.20.0.0/16').describe('Subnet of postgresql-network, and the only clients pg_hba.conf admits; change it if it clashes with one of your networks.'),
+  DOCKER_FENCE_DIR: z.string().optional().describe('With RUNTIME=docker: the fence directory every node mounts read-only at /fence (default: $CLUSTERBOT_HOME/fence), so fencing a dead container starts nothing; a node that does not mount it is fenced on its data volume.'),
 
   // --- logs and HTTP ---
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('pino log level.'),
@@ -170,6 +171,8 @@ export interface Config extends Omit<Raw, 'CLUSTER_NODES'> {
   home: string;
   backupDir: string;
   walArchiveDir: string;
+  /** DOCKER_FENCE_DIR, resolved: where the docker runtime writes fence markers. */
+  fenceDir: string;
   terminalUser: string;
   /** Every secret value, for masking in logs and chat. */
   secrets: string[];
@@ -204,6 +207,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     home,
     backupDir,
     walArchiveDir: `${backupDir}/wal_archive`,
+    fenceDir: resolve(raw.DOCKER_FENCE_DIR ?? `${home}/fence`),
     terminalUser: raw.TERMINAL_USER ?? safeUserName(),
     secrets: [...new Set(secrets)],
   };

@@ -3,8 +3,8 @@
 #   CLUSTERBOT_ROLE=primary  initialise once on an empty volume (initdb, seed settings, bootstrap SQL)
 #   CLUSTERBOT_ROLE=replica  wait for CLUSTERBOT_SOURCE_HOST, clone with pg_basebackup -R
 # Every start: write the node settings, a restrictive pg_hba.conf, the passfile and (once) a
-# self-signed certificate; a FENCED node always starts read-only (standby.signal), whatever the
-# restart policy does. Then postgres runs as PID 1 (docker stop = fast shutdown).
+# self-signed certificate; a FENCED node (marker on the volume, or /fence/<node>.FENCED written
+# by the bot) always starts read-only (standby.signal), whatever the restart policy does. Then postgres runs as PID 1 (docker stop = fast shutdown).
 set -euo pipefail
 source /usr/local/bin/node-tool.sh
 
@@ -15,6 +15,8 @@ CIDR=${CLUSTERBOT_ALLOWED_CIDR:-172.20.0.0/16}
 ADMIN=${POSTGRES_ADMIN_USER:-admin}
 DB=${PG_DATABASE:-proyecto_db}
 READY=$VOLUME/.clusterbot-initialised
+# The fence directory of the bot, mounted read-only (docker-compose.yml, or the runtime's /cluster up).
+FENCE_MARK=${CLUSTERBOT_FENCE_DIR:-/fence}/$NODE.FENCED
 
 pgpass_escape() { printf '%s' "$1" | sed -e 's/\\/\\\\/g' -e 's/:/\\:/g'; }
 
@@ -114,6 +116,13 @@ if [ ! -f "$READY" ]; then
   date -u +%Y-%m-%dT%H:%M:%SZ > "$READY"
 fi
 
+if [ -f "$FENCE_MARK" ]; then
+  # The bot's marker in the fence directory (written there without starting anything): fenced.
+  # A REJOINED older than that marker is from before this fence (an earlier rejoin): void.
+  if [ -f "$REJOINED" ] && ! [ "$REJOINED" -nt "$FENCE_MARK" ]; then rm -f "$REJOINED"; fi
+  # Also onto the volume, so the fence holds even if a later container lacks the fence mount.
+  [ -f "$FENCED" ] || cp "$FENCE_MARK" "$FENCED"
+fi
 write_node_conf
 if [ -f "$FENCED" ]; then
   say "this node is FENCED ($(cat "$FENCED")): starting read-only"

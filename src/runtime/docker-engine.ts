@@ -148,25 +148,51 @@ export async function runHelper(docker: Docker, spec: HelperSpec, opts: ExecOpti
 
 /**
  * A named volume that is a bind of a host folder (made if missing, owned by the host's postgres
- * when we are root). An existing volume of that name (e.g. made by docker-compose) is used as it is.
+ * when we are root, unless `owner: false`). An existing volume of that name (e.g. made by
+ * docker-compose) is used as it is.
  */
-export async function ensureBindVolume(docker: Docker, name: string, dir: string, labels: Record<string, string>): Promise<string> {
+export async function ensureBindVolume(
+  docker: Docker,
+  name: string,
+  dir: string,
+  labels: Record<string, string>,
+  opts: { mode?: number; owner?: boolean } = {},
+): Promise<string> {
   try {
     await docker.getVolume(name).inspect();
     return name;
   } catch (e) {
     if (!isNotFound(e)) throw e;
   }
-  mkdirSync(dir, { recursive: true, mode: 0o750 });
+  mkdirSync(dir, { recursive: true, mode: opts.mode ?? 0o750 });
   let owner: ReturnType<typeof postgresOsUser> = null;
   try {
-    owner = postgresOsUser();
+    owner = opts.owner === false ? null : postgresOsUser();
   } catch {
     // root without a postgres account: the folder stays root's; the nodes make their own subfolders
   }
-  chownTo(dir, owner);
+  if (owner) chownTo(dir, owner);
   await docker.createVolume({ Name: name, Driver: 'local', DriverOpts: { type: 'none', o: 'bind', device: dir }, Labels: labels });
   return name;
+}
+
+/** Until PostgreSQL accepts connections in the container; a container that exits or crash-loops fails with `tail` (its last log lines). */
+export async function waitPgReady(docker: Docker, name: string, container: Docker.Container, timeoutMs: number, tail: () => Promise<string>): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  const restarts = (await container.inspect()).RestartCount;
+  for (;;) {
+    const info = await container.inspect();
+    // Exited, or crash-looping under the restart policy: say why instead of waiting.
+    if ((!info.State.Running && !info.State.Restarting) || info.RestartCount > restarts) {
+      throw new Error(`${name} exited during start (exit ${info.State.ExitCode}): ${await tail()}`);
+    }
+    if (info.State.Running) {
+      const r = await execIn(docker, container, ['pg_isready', '-q', '-h', '/var/run/postgresql', '-U', 'postgres', '-d', 'postgres'], { timeoutMs: 5000 }).catch(() => null);
+      if (r?.code === 0) return;
+    }
+    if (Date.now() > deadline) throw new Error(`${name} did not accept connections within ${Math.round(timeoutMs / 1000)} s`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
 }
 
 export const isNotFound = (e: unknown) => (e as { statusCode?: number }).statusCode === 404;

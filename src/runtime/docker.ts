@@ -6,15 +6,15 @@ import Docker from 'dockerode';
 import type { Config, NodeConfig } from '../config.js';
 import type { Logger } from '../core/logger.js';
 import { UserError } from '../errors.js';
-import { demux, ensureBindVolume, execIn, isNotFound, isNotModified, runHelper } from './docker-engine.js';
+import { demux, ensureBindVolume, execIn, isNotFound, isNotModified, runHelper, waitPgReady } from './docker-engine.js';
 import { DockerEvents } from './docker-events.js';
+import { DockerFence, FENCE_MOUNT } from './docker-fence.js';
 import { VolumeFence } from './docker-volume-fence.js';
 import { PG_TOOLS, RuntimeListeners, type ExecOptions, type ExecResult, type PgTool, type Runtime, type RuntimeEvent, type StopMode } from './runtime.js';
 
 const VOLUME = '/var/lib/postgresql/data';
 const BACKUPS = '/backups';
 const READY_TIMEOUT_MS = 300_000;
-const POLL_MS = 250;
 
 export const serviceOf = (node: NodeConfig | string) => `postgresql-${typeof node === 'string' ? node : node.name}`;
 
@@ -26,6 +26,8 @@ export class DockerRuntime implements Runtime {
   private events: DockerEvents | null = null;
   private readonly expectedExit = new Set<string>();
   private readonly volumeFence: VolumeFence;
+  private readonly fencing: DockerFence;
+  private readonly lookups = new Map<string, Promise<Docker.Container | null>>();
 
   constructor(
     private readonly config: Config,
@@ -37,6 +39,18 @@ export class DockerRuntime implements Runtime {
     this.listeners = new RuntimeListeners(log);
     this.project = config.COMPOSE_PROJECT_NAME;
     this.volumeFence = new VolumeFence(this.docker, () => this.config.DOCKER_IMAGE);
+    this.fencing = new DockerFence(config.fenceDir, {
+      container: (node) => this.container(node),
+      nodeTool: async (node, args) => void (await this.must(node, args[0], this.nodeTool(node, args))),
+      dataVolume: async (node, create) => {
+        if (!create) return this.volumeName(`${serviceOf(node)}-data`);
+        await this.prepare();
+        await this.ensureImage();
+        return this.ensureVolume(`${serviceOf(node)}-data`);
+      },
+      volumeFence: this.volumeFence,
+      log,
+    });
   }
 
   get networkName(): string {
@@ -59,8 +73,17 @@ export class DockerRuntime implements Runtime {
     }
   }
 
-  /** The node's container (compose-made or ours), or null. */
-  async container(node: NodeConfig): Promise<Docker.Container | null> {
+  /** The node's container (compose-made or ours), or null. Concurrent asks for one node share one lookup. */
+  container(node: NodeConfig): Promise<Docker.Container | null> {
+    let p = this.lookups.get(node.name);
+    if (!p) {
+      p = this.findContainer(node).finally(() => this.lookups.delete(node.name));
+      this.lookups.set(node.name, p);
+    }
+    return p;
+  }
+
+  private async findContainer(node: NodeConfig): Promise<Docker.Container | null> {
     const found = await this.docker.listContainers({
       all: true,
       filters: { label: [`com.docker.compose.project=${this.project}`, `com.docker.compose.service=${serviceOf(node)}`] },
@@ -145,6 +168,12 @@ export class DockerRuntime implements Runtime {
     return ensureBindVolume(this.docker, this.volumeName('postgresql-backups'), this.config.backupDir, labels);
   }
 
+  /** The fence directory (DOCKER_FENCE_DIR), mounted read-only at /fence in every node: see docker-fence.ts. */
+  private async ensureFenceVolume(): Promise<string> {
+    const labels = this.labels({ 'com.docker.compose.volume': 'postgresql-fence' });
+    return ensureBindVolume(this.docker, this.volumeName('postgresql-fence'), this.config.fenceDir, labels, { mode: 0o755, owner: false });
+  }
+
   /** The bot's backup folder is /backups in the nodes: paths under it are translated for exec. */
   private inNode(arg: string): string {
     const dir = this.config.backupDir;
@@ -162,6 +191,7 @@ export class DockerRuntime implements Runtime {
     const data = await this.ensureVolume(`${serviceOf(node)}-data`);
     this.volumeFence.forget(data);
     const backups = await this.ensureBackupsVolume();
+    const fence = await this.ensureFenceVolume();
     const publish = /^[\d.]+$|^localhost$/.test(node.host);
     const bindIp = node.host === 'localhost' ? '127.0.0.1' : node.host;
     const service = serviceOf(node);
@@ -181,7 +211,7 @@ export class DockerRuntime implements Runtime {
       }).map(([k, v]) => `${k}=${v}`),
       ExposedPorts: { '5432/tcp': {} },
       HostConfig: {
-        Binds: [`${data}:${VOLUME}`, `${backups}:${BACKUPS}`],
+        Binds: [`${data}:${VOLUME}`, `${backups}:${BACKUPS}`, `${fence}:${FENCE_MOUNT}:ro`],
         PortBindings: publish ? { '5432/tcp': [{ HostIp: bindIp, HostPort: String(node.port) }] } : undefined,
         RestartPolicy: { Name: 'unless-stopped' },
         NetworkMode: this.networkName,
@@ -203,24 +233,9 @@ export class DockerRuntime implements Runtime {
     await this.createNode(node, { CLUSTERBOT_ROLE: 'replica', CLUSTERBOT_SOURCE_HOST: serviceOf(source) }, opts.timeoutMs ?? 3600_000);
   }
 
-  /** Until PostgreSQL accepts TCP connections inside the container (after any first-start init). */
-  private async waitReady(node: NodeConfig, container: Docker.Container, timeoutMs = READY_TIMEOUT_MS): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    const restarts = (await container.inspect()).RestartCount;
-    for (;;) {
-      const info = await container.inspect();
-      // Exited, or crash-looping under the restart policy: say why instead of waiting.
-      if ((!info.State.Running && !info.State.Restarting) || info.RestartCount > restarts) {
-        const tail = (await this.logs(node, 5)).trim().split('\n').slice(-2).join(' | ');
-        throw new Error(`${node.name} exited during start (exit ${info.State.ExitCode}): ${tail}`);
-      }
-      if (info.State.Running) {
-        const r = await execIn(this.docker, container, ['pg_isready', '-q', '-h', '/var/run/postgresql', '-U', 'postgres', '-d', 'postgres'], { timeoutMs: 5000 }).catch(() => null);
-        if (r?.code === 0) return;
-      }
-      if (Date.now() > deadline) throw new Error(`${node.name} did not accept connections within ${Math.round(timeoutMs / 1000)} s`);
-      await sleep(POLL_MS);
-    }
+  /** Until PostgreSQL accepts connections inside the container (after any first-start init). */
+  private waitReady(node: NodeConfig, container: Docker.Container, timeoutMs = READY_TIMEOUT_MS): Promise<void> {
+    return waitPgReady(this.docker, node.name, container, timeoutMs, async () => (await this.logs(node, 5)).trim().split('\n').slice(-2).join(' | '));
   }
 
   // --- lifecycle -----------------------------------------------------------------------------
@@ -336,44 +351,18 @@ export class DockerRuntime implements Runtime {
     return all.slice(-lines).join('\n');
   }
 
-  // --- fencing ---------------------------------------------------------------------------------
+  // --- fencing (docker-fence.ts) ----------------------------------------------------------------
 
-  async fence(node: NodeConfig, reason: string): Promise<void> {
-    if (await this.container(node)) {
-      await this.must(node, 'fence', this.nodeTool(node, ['fence', reason]));
-      return;
-    }
-    // No container, but its data volume may still exist — and a later /cluster up (or compose up)
-    // would start a container on it. The marker goes onto the volume, so that container starts
-    // read-only. With the volume gone too, one is made holding only the marker (as the local
-    // runtime does for a lost disk): the failover is not blocked, and whatever is cloned there
-    // later stays fenced until it is rejoined.
-    await this.prepare();
-    await this.ensureImage();
-    const volume = await this.ensureVolume(`${serviceOf(node)}-data`);
-    await this.must(node, 'fence', this.volumeFence.fence(volume, reason));
+  fence(node: NodeConfig, reason: string): Promise<string> {
+    return this.fencing.fence(node, reason);
   }
 
-  async unfence(node: NodeConfig): Promise<void> {
-    if (await this.container(node)) {
-      await this.must(node, 'unfence', this.nodeTool(node, ['unfence']));
-      return;
-    }
-    const volume = this.volumeName(`${serviceOf(node)}-data`);
-    if (await this.volumeFence.exists(volume)) await this.must(node, 'unfence', this.volumeFence.unfence(volume));
+  unfence(node: NodeConfig): Promise<void> {
+    return this.fencing.unfence(node);
   }
 
-  async isFenced(node: NodeConfig): Promise<boolean> {
-    const c = await this.container(node);
-    if (!c) return this.volumeFence.isFenced(this.volumeName(`${serviceOf(node)}-data`));
-    try {
-      // HEAD on the archive endpoint works on stopped containers too.
-      await c.infoArchive({ path: `${VOLUME}/FENCED` });
-      return true;
-    } catch (e) {
-      if (isNotFound(e)) return false;
-      throw e;
-    }
+  isFenced(node: NodeConfig): Promise<boolean> {
+    return this.fencing.isFenced(node);
   }
 
   // --- events ------------------------------------------------------------------------------------
@@ -405,5 +394,3 @@ export class DockerRuntime implements Runtime {
     this.listeners.clear();
   }
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

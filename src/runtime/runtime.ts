@@ -64,9 +64,9 @@ export interface Runtime {
   /**
    * Fencing: a fenced node must never again start as a writable primary (not after a process
    * restart, not after a container restart policy) until `unfence` — called by rejoin once it is
-   * a replica of the new primary.
+   * a replica of the new primary. May say how it fenced (shown on the card).
    */
-  fence(node: NodeConfig, reason: string): Promise<void>;
+  fence(node: NodeConfig, reason: string): Promise<string | void>;
   unfence(node: NodeConfig): Promise<void>;
   isFenced(node: NodeConfig): Promise<boolean>;
   /**

@@ -36,7 +36,8 @@ describe('the docker runtime on containers it creates itself', () => {
     const labels = (await sh('docker', ['inspect', '--format', '{{index .Config.Labels "com.docker.compose.service"}} {{index .Config.Labels "com.docker.compose.project"}}', await c.container('standby')])).stdout.trim();
     expect(labels).toBe(`postgresql-standby ${c.project}`);
     const vols = (await sh('docker', ['volume', 'ls', '-q', '--filter', `label=com.docker.compose.project=${c.project}`])).stdout.split('\n').filter(Boolean).sort();
-    expect(vols).toEqual(['postgresql-backups', 'postgresql-primary-data', 'postgresql-readonly-data', 'postgresql-standby-data'].map((v) => `${c.project}_${v}`));
+    // The fence directory (DOCKER_FENCE_DIR) is a bind volume like the backups, mounted read-only in the nodes.
+    expect(vols).toEqual(['postgresql-backups', 'postgresql-fence', 'postgresql-primary-data', 'postgresql-readonly-data', 'postgresql-standby-data'].map((v) => `${c.project}_${v}`));
     const subnet = (await sh('docker', ['network', 'inspect', '--format', '{{range .IPAM.Config}}{{.Subnet}}{{end}}', `${c.project}_postgresql-network`])).stdout.trim();
     expect(subnet).toBe(c.config.DOCKER_SUBNET);
     // Up again is idempotent: nothing re-initialised.
@@ -95,7 +96,7 @@ describe('the docker runtime on containers it creates itself', () => {
     await c.sql('primary', 'CHECKPOINT');
     await c.runtime.kill(primary);
     await c.app.services.pools.reset(primary);
-    // The dead primary is fenced on its volume (a helper container: it is not running).
+    // The dead primary is fenced (a marker in the fence directory it mounts; no container started).
     await c.runtime.fence(primary, 'failover to standby');
     expect(await c.runtime.isFenced(primary)).toBe(true);
     // docker start by hand (not through clusterbot): it comes back read-only.

@@ -91,6 +91,8 @@ export interface DockerClusterOptions {
   nodes?: (ports: number[]) => string;
   /** Extra bot environment. */
   env?: Record<string, string>;
+  /** Extra docker-compose variables (e.g. HTTP_PORT and BOT_IMAGE of the `bot` service). */
+  composeEnv?: Record<string, string>;
 }
 
 export async function newDockerCluster(label: string, opts: DockerClusterOptions = {}): Promise<DockerCluster> {
@@ -118,6 +120,7 @@ export async function newDockerCluster(label: string, opts: DockerClusterOptions
     WRITE_ENDPOINT_PORT: String(endpointPort),
     CLUSTERBOT_ENV_FILE: join(home, 'bot.env'),
     ...secrets,
+    ...opts.composeEnv,
   };
   // The shared backups volume binds this folder: the bot (on the host) and the nodes share it.
   const backups = join(home, 'backups');
@@ -125,6 +128,10 @@ export async function newDockerCluster(label: string, opts: DockerClusterOptions
   const pgUser = postgresOsUser();
   if (pgUser) chownSync(backups, pgUser.uid, pgUser.gid);
   composeEnv.BACKUP_DIR = backups;
+  // The fence directory: the bot's default ($CLUSTERBOT_HOME/fence), bound at /fence in every node.
+  const fence = join(home, 'fence');
+  mkdirSync(fence, { mode: 0o755 });
+  composeEnv.DOCKER_FENCE_DIR = fence;
   const envFile = join(home, 'compose.env');
   writeFileSync(envFile, Object.entries(composeEnv).map(([k, v]) => `${k}=${v}`).join('\n') + '\n', { mode: 0o600 });
   writeFileSync(composeEnv.CLUSTERBOT_ENV_FILE, '', { mode: 0o600 });

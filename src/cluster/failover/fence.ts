@@ -20,7 +20,8 @@ export async function fenceNode(s: Services, node: NodeConfig, reason: string): 
     if (await runtime.isRunning(node)) throw new Error(`${node.name} is still running after stop and kill — not promoting (two writable primaries otherwise)`);
   }
   await s.pools.reset(node);
-  await runtime.fence(node, reason);
+  // The runtime may say how it fenced (e.g. Docker: fence directory, or the data volume fallback).
+  const by = await runtime.fence(node, reason);
   if (!(await runtime.isFenced(node))) throw new Error(`${node.name} could not be fenced — not promoting`);
-  return `${node.name} ${how}, fenced (can only start read-only until /cluster rejoin ${node.name})`;
+  return `${node.name} ${how}, fenced${by ? ` by ${by}` : ''} (can only start read-only until /cluster rejoin ${node.name})`;
 }

@@ -4,11 +4,11 @@
 // processes itself (pg_ctl, and the checking tools of hostTool, as the postgres OS user when root);
 // destroy() always runs.
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import type { Config } from '../config.js';
 import { ensurePgBin } from '../runtime/pg-binaries.js';
+import { freePort } from '../runtime/ports.js';
 import { runProgram } from '../runtime/process.js';
 import { chownTreeToPostgres, mkdirForPostgres, pgUser } from './files.js';
 
@@ -43,7 +43,7 @@ export class ScratchInstance {
     mkdirForPostgres(`${config.home}/scratch`, 0o755);
     const dir = `${config.home}/scratch/restore-${randomBytes(4).toString('hex')}`;
     mkdirForPostgres(dir, 0o700);
-    return new ScratchInstance(dir, await freeLoopbackPort(), config, bin);
+    return new ScratchInstance(dir, await freePort(), config, bin);
   }
 
   /** Turn an extracted base backup into an archive-recovery instance on our port. */
@@ -179,13 +179,3 @@ function killPostmaster(pidFile: string): void {
   }
 }
 
-function freeLoopbackPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}

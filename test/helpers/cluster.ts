@@ -1,7 +1,6 @@
 // A real local cluster per test file: its own CLUSTERBOT_HOME, free loopback ports, its own
 // passwords; stopped (by pid) and deleted afterwards, even when a test failed.
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -13,26 +12,9 @@ import type { Reply } from '../../src/chat/reply.js';
 import { LocalRuntime } from '../../src/runtime/local.js';
 import { stopWriteEndpoint } from '../../src/cluster/write-endpoint/index.js';
 
-/**
- * A free loopback port for a server a test starts. Chosen below the kernel's ephemeral range
- * (32768+ here), so no outgoing connection of a parallel test can be sitting on it by the time
- * the server binds; random, so parallel test files rarely pick the same one.
- */
-export async function freePort(): Promise<number> {
-  for (let i = 0; i < 200; i++) {
-    const port = 20000 + Math.floor(Math.random() * 12000);
-    if (await canListen(port)) return port;
-  }
-  throw new Error('no free port found in 20000-31999');
-}
+import { freePort } from '../../src/runtime/ports.js';
 
-function canListen(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const srv = createServer();
-    srv.once('error', () => resolve(false));
-    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
-  });
-}
+export { freePort };
 
 /**
  * The people every test bot knows — tester (terminal admin), alice and bob (ADMINS), olga

@@ -123,7 +123,8 @@ export function operationReply(label: string, r: OperationResult, by: string, no
     title: `${label} ${r.ok ? outcomeOf(r) : 'FAILED'} — ${headline}`,
     severity: !r.ok ? 'crit' : r.warnings.length ? 'warn' : 'ok',
     text: [
-      `Confirmed by ${by}. ${endpoint ? `New write endpoint: ${endpoint} (${r.snapshot.primary}).` : 'No writable primary now — see /cluster status.'}`,
+      // The primary's own address; the write endpoint (PgBouncer), when there is one, has its own step.
+      `Confirmed by ${by}. ${endpoint ? `Primary now: ${r.snapshot.primary} at ${endpoint}.` : 'No writable primary now — see /cluster status.'}`,
       ...notes,
       ...r.warnings.map((w) => `⚠ ${w}`),
       ...r.snapshot.nodes.filter((n) => n.fenced).map((n) => `${n.name} is fenced: it can only start read-only — /cluster rejoin ${n.name} makes it a replica of ${r.snapshot.primary ?? 'the new primary'}.`),

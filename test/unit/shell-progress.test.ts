@@ -39,4 +39,26 @@ describe('the terminal chat', () => {
     expect(printed.match(/Failover: standby/g)).toHaveLength(2); // the first edit, and the final card in full
     expect(printed).toContain('✓ re-point readonly');
   });
+
+  it('leaves a progress edit\'s tables to the final card (they re-align as rows are added)', async () => {
+    const card = (rows: string[][]): Reply => ({ title: 'Rejoin primary', severity: 'info', text: `▶ step ${rows.length}`, tables: [{ columns: ['step', 'result'], rows }] });
+    const router = {
+      async handle(_text: string, _who: unknown, surface: { progress: (r: Reply) => Promise<void> }) {
+        await surface.progress(card([['rewind', 'running']]));
+        await surface.progress(card([['rewind', 'rewound with pg_rewind from standby'], ['streaming', 'running']]));
+        return { ...card([['rewind', 'rewound with pg_rewind from standby'], ['streaming', 'streaming after 54 ms']]), text: 'done' };
+      },
+    } as unknown as Router;
+    const input = new PassThrough();
+    const output = new PassThrough();
+    let printed = '';
+    output.on('data', (b: Buffer) => (printed += b.toString()));
+    const shell = new ShellAdapter(router, { input, output, user: { id: 'tester', display: 'tester', platform: 'shell' } });
+    await shell.start();
+    input.end('/cluster rejoin primary\n');
+    await shell.done();
+    expect(printed.match(/rewound with pg_rewind from standby/g)).toHaveLength(1); // only in the final card
+    expect(printed).toContain('↻ ▶ step 2');
+    expect(printed).toContain('streaming after 54 ms');
+  });
 });

@@ -69,10 +69,11 @@ export class ShellAdapter implements ChatAdapter {
       this.rl?.close();
       return;
     }
-    // A terminal cannot edit what it printed: each progress edit prints only the lines that changed.
+    // A terminal cannot edit what it printed: each progress edit prints only the lines of its title and
+    // text that changed (its tables re-align as they grow; the final card shows them whole).
     let shown = new Set<string>();
     const progress = async (r: Reply) => {
-      const lines = renderText(r).split('\n');
+      const lines = renderText({ title: r.title, severity: r.severity, text: r.text }).split('\n');
       const fresh = lines.filter((l) => l.trim() && !shown.has(l));
       shown = new Set(lines);
       if (fresh.length) this.write(`↻ ${fresh.join('\n  ')}`);

@@ -5,25 +5,37 @@ import { ShellAdapter } from '../../src/chat/shell/shell-adapter.js';
 import type { Reply } from '../../src/chat/reply.js';
 import type { Router } from '../../src/core/router.js';
 
+/** Types `line` into a terminal chat whose router sends `edits` as progress, then answers `final`. */
+async function terminal(line: string, edits: Reply[], final: Reply): Promise<string> {
+  const router = {
+    async handle(_text: string, _who: unknown, surface: { progress: (r: Reply) => Promise<void> }) {
+      for (const e of edits) await surface.progress(e);
+      return final;
+    },
+  } as unknown as Router;
+  const input = new PassThrough();
+  const output = new PassThrough();
+  let printed = '';
+  output.on('data', (b: Buffer) => (printed += b.toString()));
+  const shell = new ShellAdapter(router, { input, output, user: { id: 'tester', display: 'tester', platform: 'shell' } });
+  await shell.start();
+  input.end(`${line}\n`);
+  await shell.done();
+  return printed;
+}
+
 describe('the terminal chat', () => {
   it('prints each progress edit as the lines that changed, not the whole card again', async () => {
     const card = (steps: string[]): Reply => ({ title: 'Failover: standby', severity: 'info', text: steps.join('\n') });
-    const router = {
-      async handle(_text: string, _who: unknown, surface: { progress: (r: Reply) => Promise<void> }) {
-        await surface.progress(card(['✓ fence primary', '▶ promote standby…']));
-        await surface.progress(card(['✓ fence primary', '✓ promote standby', '▶ re-point readonly…']));
-        await surface.progress(card(['✓ fence primary', '✓ promote standby', '▶ re-point readonly…']));
-        return card(['✓ fence primary', '✓ promote standby', '✓ re-point readonly']);
-      },
-    } as unknown as Router;
-    const input = new PassThrough();
-    const output = new PassThrough();
-    let printed = '';
-    output.on('data', (b: Buffer) => (printed += b.toString()));
-    const shell = new ShellAdapter(router, { input, output, user: { id: 'tester', display: 'tester', platform: 'shell' } });
-    await shell.start();
-    input.end('/cluster failover\n');
-    await shell.done();
+    const printed = await terminal(
+      '/cluster failover',
+      [
+        card(['✓ fence primary', '▶ promote standby…']),
+        card(['✓ fence primary', '✓ promote standby', '▶ re-point readonly…']),
+        card(['✓ fence primary', '✓ promote standby', '▶ re-point readonly…']),
+      ],
+      card(['✓ fence primary', '✓ promote standby', '✓ re-point readonly']),
+    );
     // A progress print is a "↻ " line and its indented continuation lines.
     const progress: string[] = [];
     for (const line of printed.split('\n')) {
@@ -42,21 +54,11 @@ describe('the terminal chat', () => {
 
   it('leaves a progress edit\'s tables to the final card (they re-align as rows are added)', async () => {
     const card = (rows: string[][]): Reply => ({ title: 'Rejoin primary', severity: 'info', text: `▶ step ${rows.length}`, tables: [{ columns: ['step', 'result'], rows }] });
-    const router = {
-      async handle(_text: string, _who: unknown, surface: { progress: (r: Reply) => Promise<void> }) {
-        await surface.progress(card([['rewind', 'running']]));
-        await surface.progress(card([['rewind', 'rewound with pg_rewind from standby'], ['streaming', 'running']]));
-        return { ...card([['rewind', 'rewound with pg_rewind from standby'], ['streaming', 'streaming after 54 ms']]), text: 'done' };
-      },
-    } as unknown as Router;
-    const input = new PassThrough();
-    const output = new PassThrough();
-    let printed = '';
-    output.on('data', (b: Buffer) => (printed += b.toString()));
-    const shell = new ShellAdapter(router, { input, output, user: { id: 'tester', display: 'tester', platform: 'shell' } });
-    await shell.start();
-    input.end('/cluster rejoin primary\n');
-    await shell.done();
+    const printed = await terminal(
+      '/cluster rejoin primary',
+      [card([['rewind', 'running']]), card([['rewind', 'rewound with pg_rewind from standby'], ['streaming', 'running']])],
+      { ...card([['rewind', 'rewound with pg_rewind from standby'], ['streaming', 'streaming after 54 ms']]), text: 'done' },
+    );
     expect(printed.match(/rewound with pg_rewind from standby/g)).toHaveLength(1); // only in the final card
     expect(printed).toContain('↻ ▶ step 2');
     expect(printed).toContain('streaming after 54 ms');

@@ -54,7 +54,9 @@ export async function composeCommand(): Promise<string[]> {
 export async function freeSubnet(): Promise<string> {
   const { stdout } = await sh('docker', ['network', 'ls', '-q']);
   const ids = stdout.split('\n').filter(Boolean);
-  const used = ids.length ? (await sh('docker', ['network', 'inspect', '--format', '{{range .IPAM.Config}}{{.Subnet}} {{end}}', ...ids])).stdout : '';
+  // One by one: a parallel test file may remove its network between the listing and the inspection.
+  const subnets = await Promise.all(ids.map((id) => sh('docker', ['network', 'inspect', '--format', '{{range .IPAM.Config}}{{.Subnet}} {{end}}', id]).then((r) => r.stdout, () => '')));
+  const used = subnets.join(' ');
   for (let i = 0; i < 200; i++) {
     const subnet = `172.${21 + Math.floor(Math.random() * 11)}.${Math.floor(Math.random() * 256)}.0/24`;
     const prefix = subnet.split('.').slice(0, 2).join('.');

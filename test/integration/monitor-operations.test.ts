@@ -24,15 +24,12 @@ describe('alerts while the bot runs a failover', () => {
   });
 
   it('posts no "Primary down" while a confirmed failover stops the primary; afterwards the fenced old primary is one warning', async () => {
-    const ticksBefore = monitor.health().ticks;
     const mark = rec.mark();
     const card = await c.run('/cluster failover');
     expect(card.buttons?.[0].label).toBe('Promote standby');
     const done = await c.press(card.buttons![0].actionId, principal('alice'));
     expect(done.failed, done.text).toBeFalsy();
-    // The monitor looked many times while the operation ran (every 0.2 s, and at the primary's exit)…
-    expect(monitor.health().ticks - ticksBefore).toBeGreaterThan(2);
-    // …and once it is over, the state that remains is reported: the old primary, down and fenced.
+    // Once the failover is over, the state that remains is reported: the old primary, down and fenced.
     const down = await rec.waitFor(isAlert('post', 'node_down:primary', 'firing'), 'the node-down warning for the fenced old primary', { after: mark });
     expect(down.reply.text).toMatch(/down and fenced after a failover/);
     expect(rec.since(mark).filter((e) => ['primary_down', 'no_primary'].includes(alertOf(e)?.rule ?? ''))).toEqual([]);

@@ -57,13 +57,17 @@ export function sha256File(path: string): Promise<string> {
 function runTar(args: string[], input: string | null, user: OsUser | null, what: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const fd = input === null ? null : openSync(input, 'r');
-    const child = spawn('tar', args, {
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C.UTF-8' },
-      uid: user?.uid,
-      gid: user?.gid,
-      stdio: [fd ?? 'ignore', 'ignore', 'pipe'],
-    });
-    if (fd !== null) closeSync(fd);
+    let child: ReturnType<typeof spawn>;
+    try {
+      child = spawn('tar', args, {
+        env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C.UTF-8' },
+        uid: user?.uid,
+        gid: user?.gid,
+        stdio: [fd ?? 'ignore', 'ignore', 'pipe'],
+      });
+    } finally {
+      if (fd !== null) closeSync(fd); // the child has its own copy
+    }
     let stderr = '';
     child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
     const fail = (why: string) => reject(new Error(`${what}: ${why}`));

@@ -7,7 +7,7 @@
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../helpers/cluster.js';
-import { newDockerCluster, sh, until, type DockerCluster, nodesTakingWrites } from '../helpers/docker.js';
+import { createLoadTable, dockerKill, newDockerCluster, sh, until, type DockerCluster, nodesTakingWrites } from '../helpers/docker.js';
 
 const BOT_IMAGE = process.env.BOT_IMAGE || 'clusterbot/bot:latest';
 
@@ -77,13 +77,12 @@ describe('the bot image next to the nodes (docker-compose --profile bot)', () =>
   });
 
   it('a failover confirmed inside the bot container fences the dead primary through the mounted fence directory', async () => {
-    await c.sql('primary', 'CREATE TABLE proyecto.carga (id bigserial PRIMARY KEY, nodo text NOT NULL, tag text NOT NULL)');
+    await createLoadTable(c);
     await until('the table on both replicas', async () => {
       for (const n of ['standby', 'readonly']) await c.sql(n, 'SELECT 1 FROM proyecto.carga LIMIT 1');
       return true;
     }, 30_000, 200);
-    await sh('docker', ['kill', await c.container('primary')]);
-    await until('the primary container down', async () => !(await c.runtime.isRunning(c.app.services.node('primary'))), 30_000, 200);
+    await dockerKill(c, 'primary');
     const done = await inBot<{ ok?: boolean; newPrimary?: string; steps?: Step[] }>('/cluster failover', '--confirm');
     expect(done, JSON.stringify(done)).toMatchObject({ ok: true, newPrimary: 'standby' });
     const fence = done.steps?.find((s) => s.step === 'fence primary');

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Reply } from '../../src/chat/reply.js';
 import { lsnDiff } from '../../src/cluster/lsn.js';
-import { newDockerCluster, until, type DockerCluster } from '../helpers/docker.js';
+import { newDockerCluster, until, upWithTwoReplicas, type DockerCluster } from '../helpers/docker.js';
 import { commitRows, cutOff, rowCount, waitRows } from '../helpers/wal-scenario.js';
 
 interface OpData {
@@ -23,12 +23,7 @@ describe('failover catch-up and the follow guarantee on containers', () => {
 
   beforeAll(async () => {
     c = await newDockerCluster('cu');
-    const up = await c.run('/cluster up');
-    expect(up.failed, up.text).toBeFalsy();
-    await until('two streaming replicas', async () => {
-      const s = await c.app.services.snapshot();
-      return s.primary === 'primary' && s.nodes.filter((n) => n.streaming).length === 2;
-    }, 120_000);
+    await upWithTwoReplicas(c);
   });
   afterAll(async () => {
     await c?.destroy();

@@ -4,7 +4,7 @@
 // `/cluster rejoin primary` makes it a streaming replica of the new primary.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { principal } from '../helpers/cluster.js';
-import { newDockerCluster, sh, until, type DockerCluster, nodesTakingWrites } from '../helpers/docker.js';
+import { createLoadTable, dockerKill, newDockerCluster, sh, until, upWithTwoReplicas, type DockerCluster, nodesTakingWrites } from '../helpers/docker.js';
 
 interface Step {
   step: string;
@@ -24,14 +24,9 @@ describe('failover and rejoin on containers (RUNTIME=docker)', () => {
   beforeAll(async () => {
     c = await newDockerCluster('fo');
     const t0 = performance.now();
-    const up = await c.run('/cluster up');
-    expect(up.failed, up.text).toBeFalsy();
-    await until('two streaming replicas', async () => {
-      const s = await snapshot();
-      return s.primary === 'primary' && s.nodes.filter((n) => n.streaming).length === 2;
-    }, 120_000);
+    await upWithTwoReplicas(c);
     console.info(`[docker failover] /cluster up → 3 nodes streaming: ${Math.round(performance.now() - t0)} ms`);
-    await c.sql('primary', 'CREATE TABLE proyecto.carga (id bigserial PRIMARY KEY, nodo text NOT NULL, tag text NOT NULL)');
+    await createLoadTable(c);
   });
   afterAll(async () => {
     await c?.destroy();
@@ -39,8 +34,7 @@ describe('failover and rejoin on containers (RUNTIME=docker)', () => {
 
   it('docker kill the primary → /cluster failover → an admin confirms → standby writable, readonly follows', async () => {
     expect(await writers('before')).toEqual(['primary']);
-    await sh('docker', ['kill', await c.container('primary')]);
-    await until('the primary container down', async () => !(await c.runtime.isRunning(c.app.services.node('primary'))), 30_000, 200);
+    await dockerKill(c, 'primary');
 
     const card = await c.run('/cluster failover');
     expect(card.failed, card.text).toBeFalsy();

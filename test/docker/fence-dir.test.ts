@@ -8,7 +8,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { principal } from '../helpers/cluster.js';
-import { newDockerCluster, sh, until, type DockerCluster, nodesTakingWrites } from '../helpers/docker.js';
+import { createLoadTable, dockerKill, newDockerCluster, sh, until, upWithTwoReplicas, type DockerCluster, nodesTakingWrites } from '../helpers/docker.js';
 
 interface Step {
   step: string;
@@ -28,8 +28,7 @@ describe('fencing through the fence directory (RUNTIME=docker)', () => {
     sh('docker', ['run', '--rm', '--entrypoint', 'test', '-v', `${c.project}_postgresql-${name}-data:/v`, c.config.DOCKER_IMAGE, '-f', '/v/FENCED']).then(() => true, () => false);
 
   async function failover(from: string, to: string): Promise<Step> {
-    await sh('docker', ['kill', await c.container(from)]);
-    await until(`the ${from} container down`, async () => !(await c.runtime.isRunning(c.app.services.node(from))), 30_000, 200);
+    await dockerKill(c, from);
     const card = await c.run(`/cluster failover ${to}`);
     expect(card.failed, card.text).toBeFalsy();
     const done = await c.press(card.buttons![0].actionId, principal('alice'));
@@ -43,13 +42,8 @@ describe('fencing through the fence directory (RUNTIME=docker)', () => {
 
   beforeAll(async () => {
     c = await newDockerCluster('fd');
-    const up = await c.run('/cluster up');
-    expect(up.failed, up.text).toBeFalsy();
-    await until('two streaming replicas', async () => {
-      const s = await snapshot();
-      return s.primary === 'primary' && s.nodes.filter((n) => n.streaming).length === 2;
-    }, 180_000);
-    await c.sql('primary', 'CREATE TABLE proyecto.carga (id bigserial PRIMARY KEY, nodo text NOT NULL, tag text NOT NULL)');
+    await upWithTwoReplicas(c, 180_000);
+    await createLoadTable(c);
   });
   afterAll(async () => {
     await c?.destroy();

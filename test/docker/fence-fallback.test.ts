@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { principal } from '../helpers/cluster.js';
-import { IMAGE, REPO, newDockerCluster, sh, until, type DockerCluster, nodesTakingWrites } from '../helpers/docker.js';
+import { IMAGE, REPO, createLoadTable, dockerKill, newDockerCluster, sh, twoStreamingReplicas, until, upWithTwoReplicas, type DockerCluster, nodesTakingWrites } from '../helpers/docker.js';
 
 interface Step {
   step: string;
@@ -35,21 +35,17 @@ describe('fencing nodes of an older compose file without the fence directory (RU
     oldCompose = join(c.home, 'docker-compose.old.yml');
     writeFileSync(oldCompose, old);
     await c.compose('-f', oldCompose, 'up', '-d');
-    await until('one primary and two streaming replicas', async () => {
-      const s = await snapshot();
-      return s.primary === 'primary' && s.nodes.filter((n) => n.streaming).length === 2;
-    }, 180_000);
+    await twoStreamingReplicas(c, 180_000, 'one primary and two streaming replicas');
     const mounts = (await sh('docker', ['inspect', '-f', '{{range .Mounts}}{{.Destination}} {{end}}', await c.container('primary')])).stdout;
     expect(mounts).not.toContain('/fence');
-    await c.sql('primary', 'CREATE TABLE proyecto.carga (id bigserial PRIMARY KEY, nodo text NOT NULL, tag text NOT NULL)');
+    await createLoadTable(c);
   });
   afterAll(async () => {
     await c?.destroy();
   });
 
   it('a failover fences the killed primary on its data volume and says so on the card; docker start brings it back read-only', async () => {
-    await sh('docker', ['kill', await c.container('primary')]);
-    await until('the primary container down', async () => !(await c.runtime.isRunning(c.app.services.node('primary'))), 30_000, 200);
+    await dockerKill(c, 'primary');
     const card = await c.run('/cluster failover');
     expect(card.failed, card.text).toBeFalsy();
     const done = await c.press(card.buttons![0].actionId, principal('alice'));
@@ -89,15 +85,9 @@ describe('fencing nodes of an image that does not read the fence directory (RUNT
   it('/cluster up on that image mounts /fence, yet a failover fences on the data volume and says why', async () => {
     c = await newDockerCluster('fo2', { env: { DOCKER_IMAGE: oldImage } });
     const cl = c;
-    const up = await cl.run('/cluster up');
-    expect(up.failed, up.text).toBeFalsy();
-    await until('two streaming replicas', async () => {
-      const s = await cl.app.services.snapshot();
-      return s.primary === 'primary' && s.nodes.filter((n) => n.streaming).length === 2;
-    }, 180_000);
-    await cl.sql('primary', 'CREATE TABLE proyecto.carga (id bigserial PRIMARY KEY, nodo text NOT NULL, tag text NOT NULL)');
-    await sh('docker', ['kill', await cl.container('primary')]);
-    await until('the primary container down', async () => !(await cl.runtime.isRunning(cl.app.services.node('primary'))), 30_000, 200);
+    await upWithTwoReplicas(cl, 180_000);
+    await createLoadTable(cl);
+    await dockerKill(cl, 'primary');
     const card = await cl.run('/cluster failover');
     const done = await cl.press(card.buttons![0].actionId, principal('alice'));
     const steps = (done.data as { steps?: Step[] } | undefined)?.steps ?? [];

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NodeConfig } from '../../src/config.js';
 import { principal } from '../helpers/cluster.js';
-import { newDockerCluster, sh, until, type DockerCluster, nodesTakingWrites } from '../helpers/docker.js';
+import { createLoadTable, newDockerCluster, sh, until, upWithTwoReplicas, type DockerCluster, nodesTakingWrites } from '../helpers/docker.js';
 
 interface Step {
   step: string;
@@ -24,13 +24,8 @@ describe('fencing a node whose container was removed (RUNTIME=docker)', () => {
 
   beforeAll(async () => {
     c = await newDockerCluster('fr');
-    const up = await c.run('/cluster up');
-    expect(up.failed, up.text).toBeFalsy();
-    await until('two streaming replicas', async () => {
-      const s = await snapshot();
-      return s.primary === 'primary' && s.nodes.filter((n) => n.streaming).length === 2;
-    }, 120_000);
-    await c.sql('primary', 'CREATE TABLE proyecto.carga (id bigserial PRIMARY KEY, nodo text NOT NULL, tag text NOT NULL)');
+    await upWithTwoReplicas(c);
+    await createLoadTable(c);
   });
   afterAll(async () => {
     await c?.destroy();

@@ -13,7 +13,9 @@ import type { Principal, Surface } from '../../src/core/context.js';
 import type { Reply } from '../../src/chat/reply.js';
 import type { DockerRuntime } from '../../src/runtime/docker.js';
 import { postgresOsUser } from '../../src/runtime/process.js';
+import { expect } from 'vitest';
 import { freePort } from './cluster.js';
+import { until } from './wait.js';
 
 const run = promisify(execFile);
 export const REPO = resolve(import.meta.dirname, '../..');
@@ -204,7 +206,7 @@ export async function removeProject(project: string): Promise<void> {
   if (nets.length) await sh('docker', ['network', 'rm', ...nets]).catch(() => undefined);
 }
 
-export { until } from './wait.js';
+export { until };
 
 /** The nodes of the default topology, for tests that try every node. */
 export const NODE_NAMES = ['primary', 'standby', 'readonly'];
@@ -226,4 +228,30 @@ export async function nodesTakingWrites(c: DockerCluster, tag: string, nodes = N
     }
   }
   return took;
+}
+
+/** Waits (as the bot's status sees it) until `primary` is the primary with two streaming replicas. */
+export function twoStreamingReplicas(c: DockerCluster, timeoutMs = 120_000, what = 'two streaming replicas'): Promise<unknown> {
+  return until(what, async () => {
+    const s = await c.app.services.snapshot();
+    return s.primary === 'primary' && s.nodes.filter((n) => n.streaming).length === 2;
+  }, timeoutMs);
+}
+
+/** `/cluster up` (it must succeed), then two streaming replicas. */
+export async function upWithTwoReplicas(c: DockerCluster, timeoutMs = 120_000): Promise<void> {
+  const up = await c.run('/cluster up');
+  expect(up.failed, up.text).toBeFalsy();
+  await twoStreamingReplicas(c, timeoutMs);
+}
+
+/** The table nodesTakingWrites inserts into, created on the primary. */
+export async function createLoadTable(c: DockerCluster): Promise<void> {
+  await c.sql('primary', 'CREATE TABLE proyecto.carga (id bigserial PRIMARY KEY, nodo text NOT NULL, tag text NOT NULL)');
+}
+
+/** `docker kill` of the node's container, then wait until the runtime sees it down. */
+export async function dockerKill(c: DockerCluster, name: string): Promise<void> {
+  await sh('docker', ['kill', await c.container(name)]);
+  await until(`the ${name} container down`, async () => !(await c.runtime.isRunning(c.app.services.node(name))), 30_000, 200);
 }

@@ -1,5 +1,5 @@
-// `clusterbot start` as a real child process (dist/ via bin/clusterbot.js), for tests that kill
-// it with SIGKILL and start it again on the same CLUSTERBOT_HOME. Output is collected; `until`
+// `clusterbot start` as a real child process (dist/ via bin/clusterbot.js), for tests that type
+// into its terminal chat, or kill it with SIGKILL and start it again on the same CLUSTERBOT_HOME. Output is collected; `until`
 // waits for a line with a deadline and says what it last saw.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -36,6 +36,16 @@ export class BotProcess {
       if (Date.now() > deadline) throw new Error(`waited ${timeoutMs} ms for ${what}; bot output so far:\n${this.out.slice(-2000)}`);
       await new Promise((r) => setTimeout(r, 100));
     }
+  }
+
+  /** A line typed into the bot's terminal chat. */
+  send(line: string): void {
+    this.child?.stdin.write(`${line}\n`);
+  }
+
+  /** The bot's own exit: its code (-1 when a signal ended it). */
+  exit(): Promise<number | null> {
+    return this.exited;
   }
 
   /** SIGKILL: no shutdown code runs (what a crash or the OOM killer does). */

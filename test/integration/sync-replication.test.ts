@@ -171,6 +171,15 @@ describe('sync strict: writes wait while no synchronous replica streams, and the
     await waitSynchronous(c, 'standby');
     const mark = rec.mark();
     await c.app.services.runtime.kill(c.app.services.node('standby'));
+    // SIGKILL of the postmaster leaves its walreceiver alive for a moment (it exits when it notices
+    // the postmaster's death); while it lingers it can still acknowledge a commit. "The standby is
+    // dead" for the primary means: its walsender for the standby is gone.
+    await until(
+      async () => Number((await c.sql<{ n: string }>('primary', "SELECT count(*) AS n FROM pg_stat_replication WHERE application_name = 'standby'"))[0].n),
+      (n) => n === 0,
+      30_000,
+      "the primary's walsender for the killed standby gone",
+    );
     const client = new pg.Client({ host: '127.0.0.1', port: c.app.services.node('primary').port, user: c.config.POSTGRES_ADMIN_USER, password: c.config.POSTGRES_ADMIN_PASSWORD, database: c.config.PG_DATABASE });
     await client.connect();
     try {

@@ -1,9 +1,9 @@
 // Acting on one Patroni member (restart, reinitialize), then observing the result over SQL.
-import type { Reply } from '../../chat/reply.js';
-import type { CommandContext } from '../../core/context.js';
-import { UserError } from '../../errors.js';
-import { describeAnswer, isLeader, type PatroniMember } from '../client.js';
-import { memberFor, patroniClient, patroniSnapshot } from '../snapshot.js';
+import type { Reply } from '../../src/chat/reply.js';
+import type { CommandContext } from '../../src/core/context.js';
+import { UserError } from '../../src/errors.js';
+import { describeAnswer, isLeader, type PatroniMember } from '../../src/patroni/client.js';
+import { memberFor, patroniClient, patroniSnapshot } from '../../src/patroni/snapshot.js';
 
 export async function findMember(ctx: CommandContext, name: string): Promise<{ member: PatroniMember; members: PatroniMember[] }> {
   const { cluster } = await patroniClient(ctx.services).cluster();

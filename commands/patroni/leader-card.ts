@@ -1,7 +1,7 @@
 // The shared shape of /cluster switchover and /cluster failover with the Patroni backend:
 // preflight → confirmation card → (on click) preflight again → Patroni → observed outcome.
 import type { Reply } from '../../src/chat/reply.js';
-import type { CommandContext } from '../../src/core/context.js';
+import type { CommandContext } from '../../src/core/command.js';
 import { askConfirmation } from '../../src/core/confirm.js';
 import { formatBytes } from '../../src/cluster/lsn.js';
 import { UserError } from '../../src/errors.js';

@@ -5,7 +5,7 @@ import type { Reply } from '../chat/reply.js';
 import { runFailover, type FailoverResult } from '../cluster/failover/failover.js';
 import type { CatchupOutcome } from '../cluster/failover/catchup.js';
 import { askConfirmation } from '../core/confirm.js';
-import type { CommandContext } from '../core/context.js';
+import type { CommandContext } from '../core/command.js';
 import { bytes, runWithProgress } from './failover-card.js';
 
 export async function runConfirmedFailover(ctx: CommandContext, target: string, force: boolean): Promise<Reply> {

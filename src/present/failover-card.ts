@@ -7,7 +7,7 @@ import type { StepRecord } from '../cluster/failover/steps.js';
 import type { SwitchoverPlan } from '../cluster/failover/switchover.js';
 import { formatBytes, lsnDiff } from '../cluster/lsn.js';
 import type { SyncVerdict } from '../cluster/sync/verdict.js';
-import type { CommandContext } from '../core/context.js';
+import type { CommandContext } from '../core/command.js';
 import { nodeState, statusJson, writeEndpoint } from './status-card.js';
 
 export const bytes = (n: number) => (n < 1024 ? `${n} bytes` : `${formatBytes(n)} (${n} bytes)`);

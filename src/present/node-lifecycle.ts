@@ -2,7 +2,7 @@
 import type { Reply } from '../chat/reply.js';
 import { runNodeOp, type NodeOp } from '../cluster/node-ops.js';
 import { askConfirmation } from '../core/confirm.js';
-import type { CommandContext } from '../core/context.js';
+import type { CommandContext } from '../core/command.js';
 import { nodeOpReply } from './node-op-card.js';
 
 export async function nodeLifecycle(ctx: CommandContext, name: string, op: Exclude<NodeOp, 'start'>): Promise<Reply> {

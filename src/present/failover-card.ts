@@ -2,7 +2,8 @@
 // place while steps run, and the final report (who confirmed, step timings, topology, endpoint).
 import type { Field, Reply } from '../chat/reply.js';
 import type { FailoverPlan } from '../cluster/failover/preflight.js';
-import { outcomeOf, type OperationRequest, type OperationResult } from '../cluster/failover/operation.js';
+import type { OperationRequest, OperationResult } from '../cluster/failover/operation.js';
+import { outcomeOf } from '../cluster/failover/outcome.js';
 import type { StepRecord } from '../cluster/failover/steps.js';
 import type { SwitchoverPlan } from '../cluster/failover/switchover.js';
 import { formatBytes, lsnDiff } from '../cluster/lsn.js';

@@ -61,7 +61,7 @@ export interface Services {
   pools: NodePools;
   audit: Audit;
   snapshot(): Promise<ClusterSnapshot>;
-  /** Set by the failover module: is this node fenced? */
+  /** Is this node fenced (kept read-only until /cluster rejoin)? The runtime knows. */
   isFenced?: (node: NodeConfig) => Promise<boolean>;
   node(name: string): NodeConfig;
   statusContributors: StatusContributor[];

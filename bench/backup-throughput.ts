@@ -5,7 +5,6 @@
 // WAL method into a scratch folder. Throughput = database size ÷ wall time; ratio = bot ÷ plain.
 // (Verification is a separate step of /cluster backup full and is not part of this figure.)
 import { rmSync } from 'node:fs';
-import { backupModule } from '../src/backup/install.js';
 import { mkdirForPostgres } from '../src/backup/files.js';
 import { judge, round, stats, type Scenario } from './lib.js';
 import { benchCluster, runtime, settled } from './support.js';
@@ -25,7 +24,7 @@ export const backupThroughput: Scenario = async ({ quick, log }) => {
     const size = Number((await c.sql<{ b: string }>('n1', 'SELECT sum(pg_database_size(datname))::text AS b FROM pg_database'))[0].b);
     const mb = size / 2 ** 20;
     log(`  data set: ${round(mb, 0)} MB (all databases)`);
-    const service = backupModule(s).service;
+    const service = s.backups;
     const level = c.config.BACKUP_COMPRESSION_LEVEL;
     const bot: number[] = [];
     const plain: number[] = [];

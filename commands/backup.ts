@@ -1,7 +1,6 @@
 import { arg, defineCommand } from '../src/core/command.js';
 import { askConfirmation } from '../src/core/confirm.js';
-import type { CommandContext } from '../src/core/context.js';
-import { backupModule } from '../src/backup/install.js';
+import type { CommandContext } from '../src/core/command.js';
 import type { FullProgress } from '../src/backup/full.js';
 import { formatBytes } from '../src/cluster/lsn.js';
 import { backupCard, nothingNewCard, progressSteps, pruneData, pruneFields, prunedCard } from '../src/present/backup-cards.js';
@@ -19,7 +18,7 @@ export default defineCommand({
   args: { kind: arg.choice('what to do', ['full', 'incremental', 'prune'] as const) },
   examples: ['/cluster backup full', '/cluster backup incremental', '/cluster backup prune'],
   async run(ctx, { kind }) {
-    const { service } = backupModule(ctx.services);
+    const service = ctx.services.backups;
     if (kind === 'prune') return prune(ctx);
     let shown = 0;
     const onProgress = (p: FullProgress) => {
@@ -37,7 +36,7 @@ export default defineCommand({
 });
 
 function prune(ctx: CommandContext) {
-  const { service } = backupModule(ctx.services);
+  const service = ctx.services.backups;
   const plan = service.planPrune();
   const days = ctx.services.config.BACKUP_RETENTION_DAYS;
   if (!plan.remove.length && !plan.wal.length) return Promise.resolve(prunedCard(plan));

@@ -1,5 +1,4 @@
 import { defineCommand } from '../src/core/command.js';
-import { backupModule } from '../src/backup/install.js';
 import { catalogCard } from '../src/present/backup-cards.js';
 
 export default defineCommand({
@@ -9,7 +8,7 @@ export default defineCommand({
   mutates: false,
   args: {},
   async run(ctx) {
-    const { service } = backupModule(ctx.services);
+    const service = ctx.services.backups;
     return catalogCard(service.catalog.list(), service.totals());
   },
 });

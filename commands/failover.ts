@@ -3,7 +3,7 @@ import { askConfirmation } from '../src/core/confirm.js';
 import { preflightFailover } from '../src/cluster/failover/failover.js';
 import { busyReason } from '../src/cluster/failover/lock.js';
 import { refusal } from '../src/cluster/failover/operation.js';
-import { runConfirmedFailover } from '../src/present/catchup-card.js';
+import { runConfirmedFailover } from '../src/cluster/failover/confirmed.js';
 import { failoverConfirmFields } from '../src/present/failover-card.js';
 
 export default defineCommand({

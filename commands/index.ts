@@ -1,7 +1,7 @@
 // Every /cluster subcommand, listed explicitly (help and the Discord registration follow this order).
 import type { Command } from '../src/core/command.js';
 import type { Config } from '../src/config.js';
-import { patroniCommands } from '../src/patroni/commands/index.js';
+import { patroniCommands } from './patroni/index.js';
 import status from './status.js';
 import nodes from './nodes.js';
 import connect from './connect.js';
@@ -32,7 +32,7 @@ export const commands: Command[] = [
   history, lag, maintenance, help,
 ] as Command[];
 
-/** The command set of the configured backend: native, or Patroni's (src/patroni/commands). */
+/** The command set of the configured backend: native, or Patroni's (commands/patroni). */
 export function commandsFor(config: Pick<Config, 'CLUSTER_BACKEND'>): Command[] {
   return config.CLUSTER_BACKEND === 'patroni' ? patroniCommands : commands;
 }

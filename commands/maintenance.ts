@@ -1,6 +1,6 @@
 import { arg, defineCommand } from '../src/core/command.js';
 import { UserError } from '../src/errors.js';
-import { firingAlerts, runningMonitor } from '../src/monitor/index.js';
+import { firingAlerts } from '../src/monitor/index.js';
 import { endMaintenance, startMaintenance } from '../src/monitor/maintenance.js';
 
 const MAX_SECONDS = 7 * 86400;
@@ -22,7 +22,7 @@ export default defineCommand({
       if (duration === undefined) throw new UserError('maintenance on needs a duration', 'e.g. /cluster maintenance on 30m (at most 7d)');
       if (duration > MAX_SECONDS) throw new UserError('maintenance can last at most 7d', 'e.g. /cluster maintenance on 2h; renew it when it ends');
       const m = startMaintenance(services.config, duration, user.display);
-      runningMonitor(services)?.kick('maintenance on');
+      services.monitor.running?.kick('maintenance on');
       return {
         title: `Maintenance on until ${m.until.slice(11, 16)} UTC`,
         severity: 'warn',
@@ -36,7 +36,7 @@ export default defineCommand({
     }
     if (duration !== undefined) throw new UserError('maintenance off takes no duration', 'use /cluster maintenance off');
     const was = endMaintenance(services.config);
-    const monitor = runningMonitor(services);
+    const monitor = services.monitor.running;
     monitor?.kick('maintenance off');
     const firing = firingAlerts(services).alerts;
     return {

@@ -1,5 +1,5 @@
 import { arg, defineCommand } from '../src/core/command.js';
-import { nodeLifecycle } from '../src/present/node-lifecycle.js';
+import { nodeLifecycle } from '../src/cluster/node-lifecycle.js';
 
 export default defineCommand({
   name: 'restart',

@@ -1,5 +1,4 @@
 import { arg, defineCommand } from '../src/core/command.js';
-import { backupModule } from '../src/backup/install.js';
 import { progressSteps, restoreCard } from '../src/present/backup-cards.js';
 
 const TOKEN = /^[A-Za-z0-9_.:+ -]{1,64}$/;
@@ -23,7 +22,7 @@ export default defineCommand({
   async run(ctx, args) {
     // A lone time may come first: "/cluster restore-check 2026-11-25T19:58:00Z".
     const [id, time] = args.time === undefined && args.id !== undefined && /^\d{4}-/.test(args.id) ? [undefined, args.id] : [args.id, args.time];
-    const { service } = backupModule(ctx.services);
+    const service = ctx.services.backups;
     const { entry, result } = await service.restoreCheck(id, time, progressSteps(ctx.progress, 'Restore check running…'));
     return restoreCard(entry, result);
   },

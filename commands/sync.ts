@@ -5,7 +5,6 @@ import { modeCost, readSyncState, standbyNames, SYNC_MODES, syncMembers } from '
 import { syncStatusLine } from '../src/cluster/ha-status.js';
 import { busyReason } from '../src/cluster/failover/lock.js';
 import { refusal } from '../src/cluster/failover/operation.js';
-import { runningMonitor } from '../src/monitor/index.js';
 
 export default defineCommand({
   name: 'sync',
@@ -41,7 +40,7 @@ export default defineCommand({
       run: async (c) => {
         const r = await applySync(s, s.node(snap.primary!), mode, c.user.display);
         s.audit.record({ kind: 'event', user: c.user.id, platform: c.user.platform, command: 'sync', outcome: 'done', detail: { mode, line: r.line } });
-        runningMonitor(s)?.kick(`sync ${mode}`);
+        s.monitor.running?.kick(`sync ${mode}`);
         return {
           title: `Synchronous replication: ${mode}`,
           severity: r.state.degraded || (mode === 'strict' && r.state.syncNodes.length === 0) ? 'warn' : 'ok',

@@ -1,5 +1,4 @@
 import { arg, defineCommand } from '../src/core/command.js';
-import { backupModule } from '../src/backup/install.js';
 import { progressSteps, verifyCard } from '../src/present/backup-cards.js';
 
 export default defineCommand({
@@ -12,7 +11,7 @@ export default defineCommand({
   args: { id: arg.string('backup id (default: the newest)', /^[A-Za-z0-9_.:+-]{1,64}$/, 'is not a backup id like full-20261125T194700Z') },
   examples: ['/cluster verify', '/cluster verify full-20261125T194700Z'],
   async run(ctx, { id }) {
-    const { service } = backupModule(ctx.services);
+    const service = ctx.services.backups;
     const { entry, result } = await service.verify(id, progressSteps(ctx.progress, `Verifying ${id ?? 'the newest backup'}…`));
     return verifyCard(entry, result);
   },

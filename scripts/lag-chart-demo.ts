@@ -4,7 +4,7 @@
 // `/cluster lag 2m` and copies the PNG. Run: npx tsx scripts/lag-chart-demo.ts [out.png]
 import { copyFileSync } from 'node:fs';
 import { startTestCluster } from '../test/helpers/cluster.js';
-import { runningMonitor, startMonitoring } from '../src/monitor/index.js';
+import { startMonitoring } from '../src/monitor/index.js';
 
 const out = process.argv[2] ?? 'docs/lag-chart.png';
 const say = (line: string) => console.log(`[lag-chart] ${line}`);
@@ -12,7 +12,7 @@ const say = (line: string) => console.log(`[lag-chart] ${line}`);
 const c = await startTestCluster({ env: { MONITOR_INTERVAL_SECONDS: '1', LAG_HISTORY_HOURS: '1', HEALTH_REPORT_CRON: 'off' } });
 try {
   await startMonitoring(c.app);
-  const monitor = runningMonitor(c.app.services)!;
+  const monitor = c.app.services.monitor.running!;
   /** Wait until the monitor has taken `n` more samples (a state, not a time); says what it saw on timeout. */
   const samples = async (n: number) => {
     const target = monitor.history.size + n;

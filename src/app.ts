@@ -1,7 +1,9 @@
-// Wiring only: config → logger → runtime → pools → cluster → router (→ monitor → adapters).
+// The composition root, wiring only: config → logger → runtime → pools → cluster → backups, monitor
+// → router (→ adapters). It builds the whole typed object graph once; nothing is added to it later.
 import { commandsFor } from '../commands/index.js';
 import type { Config } from './config.js';
 import { Audit } from './core/audit.js';
+import type { AppServices, CommandContext } from './core/command.js';
 import type { Services } from './core/context.js';
 import { createLogger, type Logger } from './core/logger.js';
 import { PendingActions } from './core/pending.js';
@@ -14,14 +16,15 @@ import { UserError } from './errors.js';
 import { LocalRuntime } from './runtime/local.js';
 import type { Runtime } from './runtime/runtime.js';
 import { Notifier } from './chat/notifier.js';
-import { installMonitorView, stopMonitoring } from './monitor/index.js';
+import { installMonitorView } from './monitor/index.js';
+import { MonitorControl } from './monitor/control.js';
 import { HttpServer } from './http/server.js';
-import { installBackups } from './backup/install.js';
+import { createBackups } from './backup/install.js';
 import { patroniClient, patroniSnapshot } from './patroni/snapshot.js';
 import { installHaStatus } from './cluster/ha-status.js';
 
 export interface App {
-  services: Services;
+  services: AppServices;
   router: Router;
   notifier: Notifier;
   /** The one HTTP port (HTTP_PORT): Slack's endpoint, /metrics, /healthz. Listens only if routes exist. */
@@ -47,17 +50,15 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   const runtime = opts.runtime ?? (await createRuntime(config, log));
   const pools = new NodePools(config, log);
   const audit = new Audit(`${config.home}/audit.jsonl`, masker, log);
-  const pending = new PendingActions(config.PENDING_ACTION_TTL_SECONDS);
   const commands = commandsFor(config);
-  const services: Services = {
+  const shared: Services = {
     config,
     log,
     masker,
     runtime,
     pools,
     audit,
-    pending,
-    snapshot: () => (config.CLUSTER_BACKEND === 'patroni' ? patroniSnapshot(services) : inspectCluster({ config, pools, runtime, isFenced: services.isFenced })),
+    snapshot: () => (config.CLUSTER_BACKEND === 'patroni' ? patroniSnapshot(shared) : inspectCluster({ config, pools, runtime, isFenced: shared.isFenced })),
     isFenced: (node) => runtime.isFenced(node),
     node(name) {
       const n = config.nodes.find((x) => x.name === name);
@@ -65,24 +66,32 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
       return n;
     },
     statusContributors: [],
-    commands,
-    modules: {},
+    patroni: { client: null, leaderChange: null, memberOp: null, lagHistory: null },
   };
+  const notifier = new Notifier(log, masker);
+  const backups = createBackups(shared, notifier);
+  // One object: the parts built on `shared` see backups (the monitor reads services.backups).
+  const services: AppServices = Object.assign(shared, {
+    commands,
+    pending: new PendingActions<CommandContext>(config.PENDING_ACTION_TTL_SECONDS),
+    backups: backups.service,
+    backupScheduler: backups.scheduler,
+    monitor: new MonitorControl(shared, notifier),
+  });
   if (config.CLUSTER_BACKEND === 'patroni') patroniClient(services); // fails fast without PATRONI_URLS
   audit.setMirror((entries) => mirrorAudit(services, entries));
   installMonitorView(services);
   if (config.CLUSTER_BACKEND === 'native') installHaStatus(services);
+  services.statusContributors.push(backups.status);
   const router = new Router(services, commands);
-  const notifier = new Notifier(log, masker);
   const http = new HttpServer(log);
-  const backups = installBackups(services, notifier);
   return {
     services,
     router,
     notifier,
     http,
     async close() {
-      await stopMonitoring(services);
+      await services.monitor.stop();
       await http.close();
       await backups.scheduler.stop();
       await notifier.stop();

@@ -1,8 +1,8 @@
-// Wiring of the backup module into the app: services.backups, the status line, the scheduler.
-import type { App } from '../app.js';
+// The backup module as a part of the app (src/app.ts): the service, its scheduler, the status line.
 import type { Notifier } from '../chat/notifier.js';
 import type { Reply } from '../chat/reply.js';
-import type { Services } from '../core/context.js';
+import type { AppServices } from '../core/command.js';
+import type { Services, StatusContributor } from '../core/context.js';
 import { formatBytes } from '../cluster/lsn.js';
 import { backupCard, failureCard, nothingNewCard, prunedCard, verifiedText } from '../present/backup-cards.js';
 import { BackupScheduler, type ScheduledRun, type Schedules } from './schedule.js';
@@ -11,34 +11,27 @@ import { BackupService } from './service.js';
 export interface BackupModule {
   service: BackupService;
   scheduler: BackupScheduler;
+  /** The "Last backup" line of /cluster status. */
+  status: StatusContributor;
 }
 
-export function installBackups(services: Services, notifier: Notifier): BackupModule {
+export function createBackups(services: Services, notifier: Notifier): BackupModule {
   const service = new BackupService(services);
   const scheduler = new BackupScheduler(service, (run) => postRun(services, notifier, run), services.log);
-  services.backups = service;
-  services.modules.backups = { service, scheduler } satisfies BackupModule;
-  services.statusContributors.push(async () => {
+  const status: StatusContributor = async () => {
     const [last, overdue] = await Promise.all([service.last(), service.overdue()]);
     const value = last
       ? `${last.id}, ${formatBytes(last.sizeBytes)}, ${agoText(last.at)} ago, ${verifiedText(last)}`
       : 'none yet (/cluster backup full)';
     return { label: 'Last backup', value: overdue ? `${value} — ⚠️ ${overdue}` : value, data: { lastBackup: last, backupOverdue: overdue } };
-  });
-  return { service, scheduler };
-}
-
-export function backupModule(services: Services): BackupModule {
-  const m = services.modules.backups as BackupModule | undefined;
-  if (!m) throw new Error('the backup module is not installed');
-  return m;
+  };
+  return { service, scheduler, status };
 }
 
 /** Start the cron schedules (clusterbot start); app.close() stops them. */
-export function startBackupSchedules(app: App, overrides: Partial<Schedules> = {}): BackupScheduler | null {
-  const { config } = app.services;
+export function startBackupSchedules(app: { services: Pick<AppServices, 'config' | 'backupScheduler'> }, overrides: Partial<Schedules> = {}): BackupScheduler | null {
+  const { config, backupScheduler: scheduler } = app.services;
   if (!config.BACKUP_SCHEDULES && !Object.keys(overrides).length) return null;
-  const { scheduler } = backupModule(app.services);
   scheduler.start({ full: config.BACKUP_FULL_CRON, incremental: config.BACKUP_INCREMENTAL_CRON, prune: config.BACKUP_PRUNE_CRON, ...overrides });
   return scheduler;
 }

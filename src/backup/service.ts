@@ -11,6 +11,7 @@ import { chooseRestoreBackup, parseTargetTime, restoreCheck, type RestoreCheckRe
 import { applyPrune, planPrune, type PrunePlan } from './retention.js';
 import { verifyBackup, type VerifyResult } from './verify.js';
 import { backupToolsFor, type BackupTools } from './tools.js';
+import { summary } from './summary.js';
 
 export class BackupService implements BackupsView {
   readonly catalog: Catalog;
@@ -184,26 +185,7 @@ export class BackupService implements BackupsView {
   }
 }
 
-export function summary(e: BackupEntry) {
-  return {
-    id: e.id,
-    kind: e.kind,
-    node: e.node,
-    timeline: e.timeline,
-    startLsn: e.startLsn,
-    stopLsn: e.stopLsn,
-    firstWal: e.firstWal,
-    lastWal: e.lastWal,
-    sizeBytes: e.sizeBytes,
-    durationMs: e.durationMs,
-    throughputBps: e.throughputBps,
-    startedAt: e.startedAt,
-    finishedAt: e.finishedAt,
-    verified: e.verified,
-    verifiedAt: e.verifiedAt,
-    verifyError: e.verifyError,
-  };
-}
+export { summary } from './summary.js';
 
 function takeLock(file: string, what: string): void {
   for (let attempt = 0; attempt < 2; attempt++) {

@@ -1,6 +1,6 @@
 // Which chat adapters run: Slack and/or Discord when their tokens are configured, the terminal
 // otherwise. Each platform adds its block here; both may run at once (alerts go to both).
-import type { App } from '../app.js';
+import type { AdapterHost } from './host.js';
 import type { Config } from '../config.js';
 import type { ChatAdapter } from './adapter.js';
 
@@ -10,7 +10,7 @@ export interface StartedAdapters {
   terminal: boolean;
 }
 
-export async function startChatAdapters(app: App, config: Config): Promise<StartedAdapters> {
+export async function startChatAdapters(app: AdapterHost, config: Config): Promise<StartedAdapters> {
   const adapters: ChatAdapter[] = [];
   // Platform adapters register here (Slack, Discord), each started and added to app.notifier.
   if (config.SLACK_BOT_TOKEN) {

@@ -1,7 +1,8 @@
 // A confirmation belongs to the channel it was asked in. A click on its id from any other channel
 // (a forged payload, a card copied or forwarded elsewhere) is refused before the router sees it,
 // and the card keeps its buttons for the channel where it is real.
-import type { Principal, Services } from '../core/context.js';
+import type { AppServices } from '../core/command.js';
+import type { Principal } from '../core/context.js';
 import { CANCEL_PREFIX, CONFIRM_PREFIX } from '../core/pending.js';
 import { errorReply, type Reply } from './reply.js';
 
@@ -11,7 +12,7 @@ export function pendingIdOf(actionId: string): string | null {
   return null;
 }
 
-export function foreignChannelRefusal(services: Services, actionId: string, channel: string, who: Principal): Reply | null {
+export function foreignChannelRefusal(services: AppServices, actionId: string, channel: string, who: Principal): Reply | null {
   const id = pendingIdOf(actionId);
   const action = id ? services.pending.get(id) : undefined;
   if (!action || action.channel === channel) return null;

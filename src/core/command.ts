@@ -1,11 +1,35 @@
 // What a /cluster subcommand is: name, zod-backed positional arguments, level, handler → Reply.
 // Adapters (shell, Slack, Discord) never see a handler; they go through the Router.
+// A command's context names every service it may use (AppServices, built by src/app.ts).
 import { z } from 'zod';
 import { NODE_NAME } from '../config.js';
 import type { Reply } from '../chat/reply.js';
-import type { CommandContext } from './context.js';
+import type { BackupScheduler } from '../backup/schedule.js';
+import type { BackupService } from '../backup/service.js';
+import type { MonitorControl } from '../monitor/control.js';
+import type { Level, Principal, Services, Surface } from './context.js';
+import type { PendingActions } from './pending.js';
 
-export type Level = 'viewer' | 'operator' | 'admin';
+export type { Level } from './context.js';
+
+/** The object graph src/app.ts builds: the shared services plus the bot's own parts. */
+export interface AppServices extends Services {
+  /** Every registered command (for help and adapters' registration). */
+  commands: Command[];
+  pending: PendingActions<CommandContext>;
+  backups: BackupService;
+  backupScheduler: BackupScheduler;
+  /** The monitor loop, running inside `clusterbot start` (MonitorControl.running), else stopped. */
+  monitor: MonitorControl;
+}
+
+export interface CommandContext {
+  services: AppServices;
+  user: Principal & { level: Level };
+  surface: Surface;
+  /** Update this command's message in place; a no-op where the adapter cannot. */
+  progress(reply: Reply): Promise<void>;
+}
 export const LEVELS: Level[] = ['viewer', 'operator', 'admin'];
 /** "a viewer", "an operator", "an admin". */
 export const aLevel = (l: Level) => (l === 'viewer' ? 'a viewer' : `an ${l}`);

@@ -1,7 +1,6 @@
 // Ask before acting: a card with Confirm / Cancel buttons backed by a single-use pending action.
 import type { Field, Reply } from '../chat/reply.js';
-import { aLevel, type Level } from './command.js';
-import type { CommandContext } from './context.js';
+import { aLevel, type CommandContext, type Level } from './command.js';
 
 export interface ConfirmRequest {
   command: string;

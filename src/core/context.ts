@@ -3,12 +3,14 @@ import type { Config, NodeConfig } from '../config.js';
 import type { Reply } from '../chat/reply.js';
 import type { ClusterSnapshot } from '../cluster/inspect.js';
 import type { NodePools } from '../db/pools.js';
+import type { LagHistory } from '../monitor/lag-history.js';
+import type { PatroniClient } from '../patroni/client.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { Audit } from './audit.js';
-import type { Command, Level } from './command.js';
 import type { Logger } from './logger.js';
-import type { PendingActions } from './pending.js';
 import type { SecretMasker } from './secrets.js';
+
+export type Level = 'viewer' | 'operator' | 'admin';
 
 export type Platform = 'shell' | 'cli' | 'slack' | 'discord' | 'system';
 
@@ -39,6 +41,18 @@ export interface BackupsView {
   overdue(): Promise<string | null>;
 }
 
+/** The Patroni backend's state, built empty by src/app.ts (CLUSTER_BACKEND=patroni). */
+export interface PatroniState {
+  /** The one Patroni REST client, made on first use. */
+  client: PatroniClient | null;
+  /** The leader change (failover, switchover) or member operation in flight: one at a time. */
+  leaderChange: string | null;
+  memberOp: string | null;
+  /** The watcher's lag samples while it runs (src/patroni/upkeep.ts); /cluster lag reads them live. */
+  lagHistory: LagHistory | null;
+}
+
+/** What every part of the bot may use: configuration, logging, where the nodes run, their pools, the audit. */
 export interface Services {
   config: Config;
   log: Logger;
@@ -46,24 +60,12 @@ export interface Services {
   runtime: Runtime;
   pools: NodePools;
   audit: Audit;
-  pending: PendingActions;
   snapshot(): Promise<ClusterSnapshot>;
-  /** Set by the failover module: is this node fenced? */
+  /** Is this node fenced (kept read-only until /cluster rejoin)? The runtime knows. */
   isFenced?: (node: NodeConfig) => Promise<boolean>;
   node(name: string): NodeConfig;
   statusContributors: StatusContributor[];
-  /** Every registered command (for help and adapters' registration). */
-  commands: Command[];
-  /** Set by the backup module when it is wired in. */
+  /** The backup module as the monitor sees it (src/app.ts builds it; absent in bare test services). */
   backups?: BackupsView;
-  /** Named optional modules (monitor, failover…) register themselves here. */
-  modules: Record<string, unknown>;
-}
-
-export interface CommandContext {
-  services: Services;
-  user: Principal & { level: Level };
-  surface: Surface;
-  /** Update this command's message in place; a no-op where the adapter cannot. */
-  progress(reply: Reply): Promise<void>;
+  patroni: PatroniState;
 }

@@ -3,12 +3,12 @@
 // both run it: the loser is told who handled it.
 import { randomBytes } from 'node:crypto';
 import type { Button, Reply } from '../chat/reply.js';
-import type { Level } from './command.js';
-import type { CommandContext, Principal } from './context.js';
+import type { Level, Principal } from './context.js';
 
 export type PendingState = 'pending' | 'running' | 'done' | 'failed' | 'cancelled' | 'expired';
 
-export interface PendingAction {
+/** `Ctx` is what a confirmed action runs with (CommandContext in the app). */
+export interface PendingAction<Ctx> {
   id: string;
   command: string;
   summary: string;
@@ -20,10 +20,10 @@ export interface PendingAction {
   level: Level;
   state: PendingState;
   handledBy?: { who: Principal; at: number; verb: 'confirmed' | 'cancelled' };
-  run(ctx: CommandContext): Promise<Reply>;
+  run(ctx: Ctx): Promise<Reply>;
 }
 
-export interface NewPending {
+export interface NewPending<Ctx> {
   command: string;
   summary: string;
   requester: Principal;
@@ -31,29 +31,31 @@ export interface NewPending {
   level: Level;
   confirmLabel: string;
   confirmText?: string;
-  run(ctx: CommandContext): Promise<Reply>;
+  run(ctx: Ctx): Promise<Reply>;
 }
 
 export const CONFIRM_PREFIX = 'cb:confirm:';
 export const CANCEL_PREFIX = 'cb:cancel:';
+/** A button whose id is `cb:cmd:/cluster failover` runs that command as the clicker (the router). */
+export const COMMAND_BUTTON_PREFIX = 'cb:cmd:';
 
-export type Take =
-  | { ok: true; action: PendingAction; verb: 'confirmed' | 'cancelled' }
-  | { ok: false; reason: string; action?: PendingAction };
+export type Take<Ctx> =
+  | { ok: true; action: PendingAction<Ctx>; verb: 'confirmed' | 'cancelled' }
+  | { ok: false; reason: string; action?: PendingAction<Ctx> };
 
-export class PendingActions {
-  private readonly actions = new Map<string, PendingAction>();
+export class PendingActions<Ctx> {
+  private readonly actions = new Map<string, PendingAction<Ctx>>();
 
   constructor(
     private readonly ttlSeconds: number,
     private readonly now: () => number = Date.now,
   ) {}
 
-  create(p: NewPending): { action: PendingAction; buttons: Button[] } {
+  create(p: NewPending<Ctx>): { action: PendingAction<Ctx>; buttons: Button[] } {
     this.sweep();
     const id = randomBytes(12).toString('hex');
     const created = this.now();
-    const action: PendingAction = {
+    const action: PendingAction<Ctx> = {
       id,
       command: p.command,
       summary: p.summary,
@@ -75,12 +77,12 @@ export class PendingActions {
     };
   }
 
-  get(id: string): PendingAction | undefined {
+  get(id: string): PendingAction<Ctx> | undefined {
     return this.actions.get(id);
   }
 
   /** Claim an action for confirm or cancel. Checks that do not depend on who clicks happen here. */
-  take(buttonId: string): Take {
+  take(buttonId: string): Take<Ctx> {
     const verb = buttonId.startsWith(CONFIRM_PREFIX) ? 'confirmed' : buttonId.startsWith(CANCEL_PREFIX) ? 'cancelled' : null;
     if (!verb) return { ok: false, reason: 'this button is not one of clusterbot\'s confirmations' };
     const id = buttonId.slice(verb === 'confirmed' ? CONFIRM_PREFIX.length : CANCEL_PREFIX.length);
@@ -101,7 +103,7 @@ export class PendingActions {
   }
 
   /** Mark claimed, synchronously, right after the caller's permission checks pass. */
-  claim(action: PendingAction, who: Principal, verb: 'confirmed' | 'cancelled'): void {
+  claim(action: PendingAction<Ctx>, who: Principal, verb: 'confirmed' | 'cancelled'): void {
     action.state = verb === 'confirmed' ? 'running' : 'cancelled';
     action.handledBy = { who, at: this.now(), verb };
   }

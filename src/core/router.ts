@@ -3,18 +3,20 @@
 import { errorReply, type Reply } from '../chat/reply.js';
 import { errorLine, isUserError } from '../errors.js';
 import { aLevel, atLeast, type Command } from './command.js';
-import type { CommandContext, Principal, Services, Surface } from './context.js';
+import type { AppServices, CommandContext } from './command.js';
+import type { Principal, Surface } from './context.js';
 import { parseArgs, printable, splitCommandLine, suggest } from './parse.js';
 import { levelOf } from './permissions.js';
 
-/** A button whose id is `cb:cmd:/cluster failover` runs that command as the clicker. */
-export const COMMAND_BUTTON_PREFIX = 'cb:cmd:';
+import { COMMAND_BUTTON_PREFIX } from './pending.js';
+
+export { COMMAND_BUTTON_PREFIX };
 
 export class Router {
   private readonly byName = new Map<string, Command>();
 
   constructor(
-    readonly services: Services,
+    readonly services: AppServices,
     readonly commands: Command[],
   ) {
     for (const c of commands) this.byName.set(c.name, c);

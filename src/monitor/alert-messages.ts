@@ -1,7 +1,7 @@
 // How an alert looks in chat at each step of its life: firing, escalated, reminder, resolved.
 import type { Reply } from '../chat/reply.js';
 import { formatSeconds } from '../cluster/lsn.js';
-import { COMMAND_BUTTON_PREFIX } from '../core/router.js';
+import { COMMAND_BUTTON_PREFIX } from '../core/pending.js';
 import type { Finding } from './rules.js';
 
 export type AlertPhase = 'firing' | 'escalated' | 'reminder' | 'resolved';

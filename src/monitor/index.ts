@@ -1,45 +1,25 @@
-// Wiring of the monitor: start/stop with the bot, /metrics and /healthz on the HTTP port, and the
-// lines it adds to /cluster status (which also work in a one-shot `clusterbot run`). This module
-// stays light: the loop, prom-client and node-cron load only when monitoring starts.
-import type { App } from '../app.js';
+// Wiring of the monitor: start/stop with the bot (MonitorControl, control.ts), and the lines it adds
+// to /cluster status (which also work in a one-shot `clusterbot run`). This module stays light: the
+// loop, prom-client and node-cron load only when monitoring starts.
 import type { Config } from '../config.js';
-import type { Services } from '../core/context.js';
+import type { AppServices } from '../core/command.js';
 import type { HttpServer } from '../http/server.js';
 import { loadMonitorState, type AlertRecord } from './alerts.js';
 import { monitorFiles } from './files.js';
 import { activeMaintenance } from './maintenance.js';
-import type { Monitor } from './monitor.js';
+import type { StartMonitoringOptions } from './control.js';
 
 export { observeFailoverStep } from './failover-steps.js';
 
-/** The running monitor of this process, if any. */
-export function runningMonitor(services: Services): Monitor | null {
-  return (services.modules.monitor as Monitor | undefined) ?? null;
+/** Start the monitor loop, alerting and the health report (app.services.monitor). */
+export async function startMonitoring(app: { services: Pick<AppServices, 'monitor'> }, opts: StartMonitoringOptions = {}): Promise<() => Promise<void>> {
+  const { monitor } = app.services;
+  await monitor.start(opts);
+  return () => monitor.stop();
 }
 
-export interface StartMonitoringOptions {
-  /** Serve /metrics and /healthz on this server (the caller listens). */
-  http?: HttpServer;
-}
-
-/** Start the monitor loop, alerting and the health report; returns the stop function. */
-export async function startMonitoring(app: App, opts: StartMonitoringOptions = {}): Promise<() => Promise<void>> {
-  const { services } = app;
-  await stopMonitoring(services);
-  const { Monitor } = await import('./monitor.js');
-  const monitor = new Monitor(services, app.notifier);
-  services.modules.monitor = monitor;
-  if (opts.http) registerRoutes(opts.http, services);
-  monitor.start();
-  services.log.info({ intervalSeconds: services.config.MONITOR_INTERVAL_SECONDS }, 'monitor started');
-  return () => stopMonitoring(services);
-}
-
-export async function stopMonitoring(services: Services): Promise<void> {
-  const m = runningMonitor(services);
-  if (!m) return;
-  delete services.modules.monitor;
-  await m.stop();
+export async function stopMonitoring(services: Pick<AppServices, 'monitor'>): Promise<void> {
+  await services.monitor.stop();
 }
 
 /** Listen on HTTP_PORT; a busy port is reported, not fatal (the chat still works). Returns a status line. */
@@ -52,31 +32,9 @@ export async function listenHttp(http: HttpServer, config: Config): Promise<stri
   }
 }
 
-const routed = new WeakSet<HttpServer>();
-
-function registerRoutes(http: HttpServer, services: Services): void {
-  if (routed.has(http)) return;
-  routed.add(http);
-  // Handlers look the monitor up on each request, so a restarted monitor keeps serving.
-  http.route('/metrics', async (_req, res) => {
-    const m = runningMonitor(services);
-    if (!m) {
-      res.writeHead(503, { 'content-type': 'text/plain' }).end('monitor not running\n');
-      return;
-    }
-    const body = await m.metrics.text();
-    res.writeHead(200, { 'content-type': m.metrics.contentType }).end(body);
-  });
-  http.route('/healthz', (_req, res) => {
-    const m = runningMonitor(services);
-    const health = m ? m.health() : { status: 'stopped' };
-    res.writeHead(health.status === 'ok' ? 200 : 503, { 'content-type': 'application/json' }).end(`${JSON.stringify(health)}\n`);
-  });
-}
-
 /** Firing alerts: from the running monitor, else from the state it left on disk. */
-export function firingAlerts(services: Services): { alerts: AlertRecord[]; lastTickAt: string | null; live: boolean } {
-  const m = runningMonitor(services);
+export function firingAlerts(services: Pick<AppServices, 'config' | 'monitor'>): { alerts: AlertRecord[]; lastTickAt: string | null; live: boolean } {
+  const m = services.monitor.running;
   if (m) return { alerts: m.alerts.firing(), lastTickAt: m.alerts.state.lastTickAt, live: true };
   const state = loadMonitorState(monitorFiles(services.config).alerts);
   return { alerts: Object.values(state.alerts), lastTickAt: state.lastTickAt, live: false };
@@ -85,7 +43,7 @@ export function firingAlerts(services: Services): { alerts: AlertRecord[]; lastT
 const ruleLabel = (a: AlertRecord) => `${a.finding.rule.replace(/_/g, ' ')}${a.finding.subject === 'cluster' ? '' : ` (${a.finding.subject})`}`;
 
 /** Adds "Alerts" and, while it lasts, "Maintenance" to /cluster status. */
-export function installMonitorView(services: Services): void {
+export function installMonitorView(services: AppServices): void {
   services.statusContributors.push(async () => {
     const { alerts, lastTickAt, live } = firingAlerts(services);
     const { config } = services;

@@ -7,7 +7,7 @@ import { monitorFiles } from './files.js';
 import { buildLagSvg, saveChart, svgToPng } from './lag-chart.js';
 import { LagHistory, sampleOf } from './lag-history.js';
 import { level } from './rules.js';
-import { runningMonitor } from './index.js';
+import type { MonitorControl } from './control.js';
 
 function windowLabel(seconds: number): string {
   if (seconds % 86400 === 0) return `${seconds / 86400} d`;
@@ -16,11 +16,11 @@ function windowLabel(seconds: number): string {
   return `${seconds} s`;
 }
 
-export async function lagChart(services: Services, windowSeconds: number): Promise<Reply> {
+export async function lagChart(services: Services & { monitor: MonitorControl }, windowSeconds: number): Promise<Reply> {
   const { config } = services;
-  const monitor = runningMonitor(services);
+  const monitor = services.monitor.running;
   // With CLUSTER_BACKEND=patroni the Patroni watcher keeps the samples (src/patroni/upkeep.ts).
-  const watcher = services.modules.patroniLagHistory as LagHistory | undefined;
+  const watcher = services.patroni.lagHistory;
   const source = monitor ? 'monitor' : watcher ? 'patroni watcher' : 'saved';
   const history = monitor?.history ?? watcher ?? new LagHistory(monitorFiles(config).lagHistory, config.LAG_HISTORY_HOURS, config.MONITOR_INTERVAL_SECONDS, services.log);
   const snap = await services.snapshot();

@@ -3,8 +3,8 @@
 // (pg_stat_wal_receiver streaming, upstream = new leader) and Patroni's /cluster shows it running or
 // streaming — for at most FOLLOW_TIMEOUT_SECONDS, counted from the moment the leader took a write.
 import type { Services } from '../core/context.js';
-import type { Plan } from './leader-change.js';
-import { patroniSnapshot } from './snapshot.js';
+import type { PatroniMember } from './client.js';
+import { patroniSnapshot, type PatroniSnapshot } from './snapshot.js';
 
 const RUNNING = new Set(['running', 'streaming']);
 
@@ -16,7 +16,7 @@ export interface MemberFollow {
 }
 
 /** Members to wait for: configured, running when the change was planned, neither the candidate nor the old leader. */
-export function followersOf(plan: Plan): string[] {
+export function followersOf(plan: { snap: PatroniSnapshot; candidate: PatroniMember; leader: PatroniMember | null }): string[] {
   return plan.snap.patroni.members
     .filter((m) => m.name !== plan.candidate.name && m.name !== plan.leader?.name && RUNNING.has(m.state))
     .map((m) => m.node)

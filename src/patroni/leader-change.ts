@@ -1,7 +1,8 @@
 // Switchover and failover through Patroni: choose a candidate (a reason string when none fits),
 // ask Patroni, then observe the outcome ourselves — /cluster names the candidate as leader AND
 // the candidate accepts a real write — within an honest timeout.
-import type { CommandContext, Services } from '../core/context.js';
+import type { Services } from '../core/context.js';
+import type { CommandContext } from '../core/command.js';
 import type { Reply } from '../chat/reply.js';
 import { formatBytes } from '../cluster/lsn.js';
 import { UserError } from '../errors.js';
@@ -89,14 +90,14 @@ export interface Outcome {
 /** One leader change at a time, in this bot. */
 export async function runLeaderChange(ctx: CommandContext, plan: Plan): Promise<Outcome> {
   const { services } = ctx;
-  if (services.modules.patroniLeaderChange) {
-    throw new UserError(`a ${String(services.modules.patroniLeaderChange)} is already in progress`, 'wait for it to finish, then look at /cluster status', 'busy');
+  if (services.patroni.leaderChange) {
+    throw new UserError(`a ${String(services.patroni.leaderChange)} is already in progress`, 'wait for it to finish, then look at /cluster status', 'busy');
   }
-  services.modules.patroniLeaderChange = plan.kind;
+  services.patroni.leaderChange = plan.kind;
   try {
     return await execute(ctx, plan);
   } finally {
-    delete services.modules.patroniLeaderChange;
+    services.patroni.leaderChange = null;
   }
 }
 

@@ -37,11 +37,8 @@ export interface PatroniSnapshot extends ClusterSnapshot {
 
 /** The one Patroni client of this app (created on first use). */
 export function patroniClient(services: Services): PatroniClient {
-  const existing = services.modules.patroniClient as PatroniClient | undefined;
-  if (existing) return existing;
-  const client = PatroniClient.fromConfig(services.config);
-  services.modules.patroniClient = client;
-  return client;
+  services.patroni.client ??= PatroniClient.fromConfig(services.config);
+  return services.patroni.client;
 }
 
 export function memberFor(node: NodeConfig, members: PatroniMember[]): PatroniMember | undefined {

@@ -31,7 +31,7 @@ export class PatroniUpkeep {
   }
 
   start(): void {
-    this.services.modules.patroniLagHistory = this.history; // /cluster lag reads it live
+    this.services.patroni.lagHistory = this.history; // /cluster lag reads it live
     const loop = () => {
       if (this.stopped) return;
       this.running = this.once()
@@ -47,7 +47,7 @@ export class PatroniUpkeep {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     await this.running;
-    if (this.services.modules.patroniLagHistory === this.history) delete this.services.modules.patroniLagHistory;
+    if (this.services.patroni.lagHistory === this.history) this.services.patroni.lagHistory = null;
   }
 
   private async once(): Promise<void> {

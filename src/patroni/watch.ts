@@ -177,7 +177,7 @@ class Watcher implements PatroniWatch {
 
   /** A switchover, failover or restart this bot is running: its brief outages are not alerts. */
   private planned(): boolean {
-    return Boolean(this.services.modules.patroniLeaderChange ?? this.services.modules.patroniMemberOp);
+    return Boolean(this.services.patroni.leaderChange ?? this.services.patroni.memberOp);
   }
 
   private async watchPause(cluster: PatroniCluster): Promise<void> {

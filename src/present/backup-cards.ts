@@ -4,7 +4,7 @@ import type { BackupEntry } from '../backup/catalog.js';
 import type { RestoreCheckResult } from '../backup/restore-check.js';
 import type { PrunePlan } from '../backup/retention.js';
 import type { VerifyResult } from '../backup/verify.js';
-import { summary } from '../backup/service.js';
+import { summary } from '../backup/summary.js';
 import { formatBytes, formatSeconds } from '../cluster/lsn.js';
 
 const rate = (bps: number) => `${formatBytes(bps)}/s`;

@@ -2,12 +2,13 @@
 // place while steps run, and the final report (who confirmed, step timings, topology, endpoint).
 import type { Field, Reply } from '../chat/reply.js';
 import type { FailoverPlan } from '../cluster/failover/preflight.js';
-import { outcomeOf, type OperationRequest, type OperationResult } from '../cluster/failover/operation.js';
+import type { OperationRequest, OperationResult } from '../cluster/failover/operation.js';
+import { outcomeOf } from '../cluster/failover/outcome.js';
 import type { StepRecord } from '../cluster/failover/steps.js';
 import type { SwitchoverPlan } from '../cluster/failover/switchover.js';
 import { formatBytes, lsnDiff } from '../cluster/lsn.js';
 import type { SyncVerdict } from '../cluster/sync/verdict.js';
-import type { CommandContext } from '../core/context.js';
+import type { CommandContext } from '../core/command.js';
 import { nodeState, statusJson, writeEndpoint } from './status-card.js';
 
 export const bytes = (n: number) => (n < 1024 ? `${n} bytes` : `${formatBytes(n)} (${n} bytes)`);

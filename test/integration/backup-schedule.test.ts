@@ -5,7 +5,7 @@ import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync 
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { backupModule, runCard, startBackupSchedules } from '../../src/backup/install.js';
+import { runCard, startBackupSchedules } from '../../src/backup/install.js';
 import { ShellAdapter } from '../../src/chat/shell/shell-adapter.js';
 import { principal, startTestCluster, type TestCluster } from '../helpers/cluster.js';
 import { eventually } from '../helpers/wait.js';
@@ -77,7 +77,7 @@ describe('backup schedules, channel reports and the WAL archiver', () => {
   });
 
   it('a scheduled retention run prunes the WAL before the newest full, which is kept although 30 days old', async () => {
-    const { scheduler, service } = backupModule(c.app.services);
+    const { backupScheduler: scheduler, backups: service } = c.app.services;
     // The 2-second schedule above may have fired more than once before it was stopped (a busy machine):
     // every backup is 30 days old now, and retention keeps only the newest full.
     const before = service.catalog.list();

@@ -6,7 +6,7 @@ import { principal, startTestCluster, type TestCluster } from '../helpers/cluste
 import { alertOf, isAlert, RecordingAdapter } from '../helpers/recording-adapter.js';
 import { eventually } from '../helpers/wait.js';
 import { waitFor, nodeIn } from '../../src/cluster/wait.js';
-import { runningMonitor, startMonitoring } from '../../src/monitor/index.js';
+import { startMonitoring } from '../../src/monitor/index.js';
 import type { Monitor } from '../../src/monitor/monitor.js';
 import type { LocalRuntime } from '../../src/runtime/local.js';
 
@@ -35,7 +35,7 @@ describe('monitor alerts on a real cluster', () => {
     rec = new RecordingAdapter();
     c.app.notifier.add(rec);
     await startMonitoring(c.app);
-    monitor = runningMonitor(c.app.services)!;
+    monitor = c.app.services.monitor.running!;
     await monitor.settle();
   });
   afterAll(async () => {

@@ -7,7 +7,7 @@ import { principal, startTestCluster, type TestCluster } from '../helpers/cluste
 import { isAlert, RecordingAdapter } from '../helpers/recording-adapter.js';
 import { eventually } from '../helpers/wait.js';
 import { HttpServer } from '../../src/http/server.js';
-import { observeFailoverStep, runningMonitor, startMonitoring, stopMonitoring } from '../../src/monitor/index.js';
+import { observeFailoverStep, startMonitoring, stopMonitoring } from '../../src/monitor/index.js';
 
 interface Sample {
   name: string;
@@ -160,7 +160,7 @@ describe('monitor metrics, health, lag chart and reports', () => {
   });
 
   it('/cluster lag 10m renders a valid PNG with one series per replica', async () => {
-    const monitor = runningMonitor(c.app.services)!;
+    const monitor = c.app.services.monitor.running!;
     await eventually('five lag samples', async () => monitor.history.size, (n) => n >= 5);
     const reply = await c.run('/cluster lag 10m', principal('victor'));
     expect(reply.failed).toBeFalsy();
@@ -195,7 +195,7 @@ describe('monitor metrics, health, lag chart and reports', () => {
     const mark = rec.mark();
     await c.app.services.runtime.stop(node('readonly'));
     const first = await rec.waitFor(isAlert('post', key, 'firing'), 'node-down alert', { after: mark });
-    const saved = runningMonitor(c.app.services)!.history.size;
+    const saved = c.app.services.monitor.running!.history.size;
 
     await stopMonitoring(c.app.services);
     expect((await fetch(`${base}/healthz`)).status).toBe(503);
@@ -210,7 +210,7 @@ describe('monitor metrics, health, lag chart and reports', () => {
 
     const restartMark = rec.mark();
     await startMonitoring(c.app, { http });
-    const monitor = runningMonitor(c.app.services)!;
+    const monitor = c.app.services.monitor.running!;
     for (let i = 0; i < 4; i++) {
       monitor.kick('test');
       await monitor.settle();

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { principal, startTestCluster, type TestCluster } from '../helpers/cluster.js';
 import { alertOf, isAlert, RecordingAdapter } from '../helpers/recording-adapter.js';
-import { runningMonitor, startMonitoring } from '../../src/monitor/index.js';
+import { startMonitoring } from '../../src/monitor/index.js';
 import type { Monitor } from '../../src/monitor/monitor.js';
 
 describe('alerts while the bot runs a failover', () => {
@@ -16,7 +16,7 @@ describe('alerts while the bot runs a failover', () => {
     rec = new RecordingAdapter();
     c.app.notifier.add(rec);
     await startMonitoring(c.app);
-    monitor = runningMonitor(c.app.services)!;
+    monitor = c.app.services.monitor.running!;
     await monitor.settle();
   });
   afterAll(async () => {

@@ -7,7 +7,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Reply } from '../../src/chat/reply.js';
 import { nodeIn } from '../../src/cluster/wait.js';
-import { runningMonitor, startMonitoring } from '../../src/monitor/index.js';
+import { startMonitoring } from '../../src/monitor/index.js';
 import { startTestCluster, type TestCluster } from '../helpers/cluster.js';
 import { WriteLoad } from '../helpers/load.js';
 import { isAlert, RecordingAdapter } from '../helpers/recording-adapter.js';
@@ -116,13 +116,13 @@ describe('sync on: the synchronous replica dies → degrade alert, writes contin
     rec = new RecordingAdapter();
     c.app.notifier.add(rec);
     await startMonitoring(c.app);
-    await runningMonitor(c.app.services)!.settle();
+    await c.app.services.monitor.running!.settle();
   });
   afterAll(async () => c?.destroy());
 
   it('SYNC_MODE=on is applied by the guard; kill -9 of standby → critical alert within SYNC_DEGRADE_SECONDS + 2 s; writes go on', async () => {
     await waitSynchronous(c, 'standby');
-    const metrics = await runningMonitor(c.app.services)!.metrics.text();
+    const metrics = await c.app.services.monitor.running!.metrics.text();
     expect(metrics).toMatch(/clusterbot_sync_mode\{mode="on"\} 1/);
     const load = new WriteLoad(c.config, 1).start();
     try {
@@ -139,7 +139,7 @@ describe('sync on: the synchronous replica dies → degrade alert, writes contin
       expect(alert.reply.text).toMatch(/writes continue, but a crash of the primary now can lose acknowledged commits/);
       await load.waitAcked(100, 15_000);
       expect(await statusField(c, 'Sync replication')).toMatch(/^on — DEGRADED to asynchronous/);
-      expect(await runningMonitor(c.app.services)!.metrics.text()).toMatch(/clusterbot_sync_degraded 1/);
+      expect(await c.app.services.monitor.running!.metrics.text()).toMatch(/clusterbot_sync_degraded 1/);
 
       const back = rec.mark();
       await c.app.services.runtime.start(c.app.services.node('standby'));

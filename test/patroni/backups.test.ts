@@ -5,7 +5,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { backupModule, startBackupSchedules } from '../../src/backup/install.js';
+import { startBackupSchedules } from '../../src/backup/install.js';
 import { botTestEnv } from '../helpers/cluster.js';
 import { person, startPatroniBot, type PatroniBot } from './app.js';
 import { sleep, startPatroniCluster, type PatroniHarness } from './harness.js';
@@ -104,7 +104,7 @@ describe('backups with the Patroni backend', () => {
   it('retention keeps the newest full backup; a scheduled incremental posts its verified report to the backups channel', async () => {
     const prune = await bot.run('/cluster backup prune');
     expect(prune.failed, prune.text).toBeFalsy();
-    expect(backupModule(bot.app.services).service.catalog.list().map((e) => e.id)).toContain(fullId);
+    expect(bot.app.services.backups.catalog.list().map((e) => e.id)).toContain(fullId);
 
     await bot.sql('primary', "INSERT INTO proyecto.logs_replicacion (evento) VALUES ('scheduled incremental test')");
     bot.chat.posts.length = 0;

@@ -5,7 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { Client, Events, GatewayIntentBits, Routes } from 'discord.js';
 import type { APIMessage, RESTGetAPIApplicationCommandsResult } from 'discord-api-types/v10';
 import type { Config } from '../../config.js';
-import type { Services } from '../../core/context.js';
+import type { AppServices } from '../../core/command.js';
 import type { Logger } from '../../core/logger.js';
 import type { Router } from '../../core/router.js';
 import { UserError } from '../../errors.js';
@@ -39,7 +39,7 @@ export class DiscordAdapter implements ChatAdapter {
   readonly answered = new Map<string, readonly string[]>();
 
   constructor(
-    private readonly app: { services: Services; router: Router },
+    private readonly app: { services: AppServices; router: Router },
     private readonly opts: DiscordAdapterOptions = {},
   ) {
     this.config = app.services.config;

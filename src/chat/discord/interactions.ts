@@ -4,7 +4,8 @@
 import { MessageFlags, type ButtonInteraction, type ChatInputCommandInteraction, type Interaction } from 'discord.js';
 import type { Config } from '../../config.js';
 import { atLeast } from '../../core/command.js';
-import type { Principal, Services, Surface } from '../../core/context.js';
+import type { AppServices } from '../../core/command.js';
+import type { Principal, Surface } from '../../core/context.js';
 import type { Logger } from '../../core/logger.js';
 import { splitCommandLine } from '../../core/parse.js';
 import { levelOf } from '../../core/permissions.js';
@@ -19,7 +20,7 @@ import { ROOT_COMMAND, commandText, type ReceivedOption } from './slash-commands
 
 export interface InteractionDeps {
   router: Router;
-  services: Services;
+  services: AppServices;
   log: Logger;
   /** Told once an interaction is fully answered (for observers and tests). */
   answered?: (interactionId: string, steps: readonly string[]) => void;

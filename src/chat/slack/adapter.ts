@@ -3,7 +3,7 @@
 // clicks go to the Router (handlers.ts); the bot's own posts go through an ordered outbox.
 import { App as BoltApp, HTTPReceiver, LogLevel, SocketModeReceiver, type Logger as BoltLogger } from '@slack/bolt';
 import { WebClient, type WebClientOptions } from '@slack/web-api';
-import type { App } from '../../app.js';
+import type { AdapterHost } from '../host.js';
 import type { Config } from '../../config.js';
 import type { Logger } from '../../core/logger.js';
 import { UserError } from '../../errors.js';
@@ -64,7 +64,7 @@ export class SlackAdapter implements ChatAdapter {
   private stopped = false;
 
   constructor(
-    private readonly app: App,
+    private readonly app: AdapterHost,
     private readonly config: Config,
     private readonly opts: SlackAdapterOptions = {},
   ) {

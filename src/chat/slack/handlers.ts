@@ -3,7 +3,8 @@
 // respond / chat.update and keeps every answer inside Slack's 3-second window.
 import type { App as BoltApp, BlockAction, RespondFn as BoltRespond } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
-import type { Principal, Services, Surface } from '../../core/context.js';
+import type { AppServices } from '../../core/command.js';
+import type { Principal, Surface } from '../../core/context.js';
 import { COMMAND_BUTTON_PREFIX, type Router } from '../../core/router.js';
 import { splitCommandLine } from '../../core/parse.js';
 import { errorReply, type Image, type Reply } from '../reply.js';
@@ -14,7 +15,7 @@ import { ReplySession, RESPONSE_URL_USES } from './reply-session.js';
 
 export interface HandlerDeps {
   router: Router;
-  services: Services;
+  services: AppServices;
   people: SlackPeople;
   /** Interactive Web API calls (chat.update of a card, chat.postMessage of a new one). */
   client: WebClient;

@@ -4,6 +4,7 @@ import { errorLine, isUserError, UserError } from '../../errors.js';
 import type { ClusterSnapshot } from '../inspect.js';
 import { withOperationLock } from './lock.js';
 import { Steps, type StepListener, type StepRecord } from './steps.js';
+import { outcomeOf } from './outcome.js';
 
 export type OperationKind = 'failover' | 'switchover' | 'rejoin' | 'follow';
 
@@ -20,9 +21,7 @@ export interface OperationRequest {
   onProgress?: (line: string) => Promise<void>;
 }
 
-/** What the result says it reached: "done" only when every guarantee it names was observed. */
-export const outcomeOf = (r: { ok: boolean; warnings: string[] }): 'done' | 'done with warnings' | 'failed' =>
-  !r.ok ? 'failed' : r.warnings.length ? 'done with warnings' : 'done';
+export { outcomeOf } from './outcome.js';
 
 export interface OperationResult {
   op: OperationKind;

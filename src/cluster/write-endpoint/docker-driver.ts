@@ -6,7 +6,7 @@ import type { NodeConfig } from '../../config.js';
 import type { Services } from '../../core/context.js';
 import { execIn } from '../../runtime/docker-engine.js';
 import type { DockerRuntime } from '../../runtime/docker.js';
-import type { EndpointDriver } from './driver.js';
+import type { EndpointDriver } from './endpoint-driver.js';
 
 export const ENDPOINT_SERVICE = 'pgbouncer';
 const DIR = '/etc/clusterbot/pgbouncer';

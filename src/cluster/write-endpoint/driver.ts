@@ -1,21 +1,10 @@
 // Where the write endpoint's PgBouncer runs: our own process on this machine (local runtime), or the
 // compose service `pgbouncer` of the project (Docker runtime). index.ts drives either the same way.
-import type { NodeConfig } from '../../config.js';
 import type { Services } from '../../core/context.js';
+import type { EndpointDriver } from './endpoint-driver.js';
 import { configuredTarget, endpointPid, startPgbouncer, stopPgbouncer, writeEndpointConfig } from './pgbouncer.js';
 
-export interface EndpointDriver {
-  /** Is there an endpoint to manage (Docker: the compose service was deployed)? */
-  present(): Promise<boolean>;
-  running(): Promise<boolean>;
-  /** The node the endpoint's configuration names, or null. */
-  target(): Promise<string | null>;
-  /** Rewrite the configuration to reach `target` (a RELOAD applies it). */
-  writeTarget(target: NodeConfig): Promise<void>;
-  /** Start it; returns how ("PgBouncer started, pid 123"). */
-  start(): Promise<string>;
-  stop(): Promise<boolean>;
-}
+export type { EndpointDriver } from './endpoint-driver.js';
 
 export function localDriver(s: Pick<Services, 'config'>): EndpointDriver {
   const { config } = s;

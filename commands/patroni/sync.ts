@@ -1,11 +1,11 @@
 // /cluster sync on the Patroni backend: Patroni owns synchronous replication, so the mode maps to its
 // dynamic configuration (PATCH /config): on → synchronous_mode, strict → synchronous_mode_strict too.
 // The outcome is observed (a member with role sync_standby, or none), never assumed.
-import { arg, defineCommand } from '../../core/command.js';
-import { askConfirmation } from '../../core/confirm.js';
-import { modeCost, SYNC_MODES } from '../../cluster/sync/state.js';
-import { describeAnswer } from '../client.js';
-import { patroniClient } from '../snapshot.js';
+import { arg, defineCommand } from '../../src/core/command.js';
+import { askConfirmation } from '../../src/core/confirm.js';
+import { modeCost, SYNC_MODES } from '../../src/cluster/sync/state.js';
+import { describeAnswer } from '../../src/patroni/client.js';
+import { patroniClient } from '../../src/patroni/snapshot.js';
 
 export default defineCommand({
   name: 'sync',

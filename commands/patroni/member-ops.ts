@@ -1,9 +1,9 @@
 // Acting on one Patroni member (restart, reinitialize), then observing the result over SQL.
-import type { Reply } from '../../chat/reply.js';
-import type { CommandContext } from '../../core/context.js';
-import { UserError } from '../../errors.js';
-import { describeAnswer, isLeader, type PatroniMember } from '../client.js';
-import { memberFor, patroniClient, patroniSnapshot } from '../snapshot.js';
+import type { Reply } from '../../src/chat/reply.js';
+import type { CommandContext } from '../../src/core/command.js';
+import { UserError } from '../../src/errors.js';
+import { describeAnswer, isLeader, type PatroniMember } from '../../src/patroni/client.js';
+import { memberFor, patroniClient, patroniSnapshot } from '../../src/patroni/snapshot.js';
 
 export async function findMember(ctx: CommandContext, name: string): Promise<{ member: PatroniMember; members: PatroniMember[] }> {
   const { cluster } = await patroniClient(ctx.services).cluster();
@@ -16,12 +16,12 @@ export type MemberOp = 'restart' | 'reinitialize';
 
 export async function runMemberOp(ctx: CommandContext, name: string, op: MemberOp): Promise<Reply> {
   const { services } = ctx;
-  if (services.modules.patroniMemberOp) throw new UserError(`${String(services.modules.patroniMemberOp)} is already in progress`, 'wait for it to finish', 'busy');
-  services.modules.patroniMemberOp = `${op} of ${name}`;
+  if (services.patroni.memberOp) throw new UserError(`${String(services.patroni.memberOp)} is already in progress`, 'wait for it to finish', 'busy');
+  services.patroni.memberOp = `${op} of ${name}`;
   try {
     return await memberOp(ctx, name, op);
   } finally {
-    delete services.modules.patroniMemberOp;
+    services.patroni.memberOp = null;
   }
 }
 

@@ -1,6 +1,6 @@
-import { arg, defineCommand } from '../../core/command.js';
-import { askConfirmation } from '../../core/confirm.js';
-import { isLeader } from '../client.js';
+import { arg, defineCommand } from '../../src/core/command.js';
+import { askConfirmation } from '../../src/core/confirm.js';
+import { isLeader } from '../../src/patroni/client.js';
 import { findMember, runMemberOp } from './member-ops.js';
 
 export default defineCommand({

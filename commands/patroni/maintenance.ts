@@ -1,7 +1,7 @@
-import { arg, defineCommand } from '../../core/command.js';
-import { UserError } from '../../errors.js';
-import { describeAnswer } from '../client.js';
-import { patroniClient } from '../snapshot.js';
+import { arg, defineCommand } from '../../src/core/command.js';
+import { UserError } from '../../src/errors.js';
+import { describeAnswer } from '../../src/patroni/client.js';
+import { patroniClient } from '../../src/patroni/snapshot.js';
 
 export default defineCommand({
   name: 'maintenance',

@@ -1,7 +1,7 @@
 // /cluster status with the Patroni backend: the usual status card plus Patroni's own view.
-import { defineCommand } from '../../core/command.js';
-import { patroniStatusCard } from '../present.js';
-import { patroniSnapshot } from '../snapshot.js';
+import { defineCommand } from '../../src/core/command.js';
+import { patroniStatusCard } from '../../src/patroni/present.js';
+import { patroniSnapshot } from '../../src/patroni/snapshot.js';
 
 export default defineCommand({
   name: 'status',

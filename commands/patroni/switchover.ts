@@ -1,4 +1,4 @@
-import { arg, defineCommand } from '../../core/command.js';
+import { arg, defineCommand } from '../../src/core/command.js';
 import { leaderChangeCard } from './leader-card.js';
 
 export default defineCommand({

@@ -1,6 +1,6 @@
 // Commands of the native backend that Patroni owns itself: a clear answer instead of "unknown command".
-import { arg, defineCommand, type Command } from '../../core/command.js';
-import { UserError } from '../../errors.js';
+import { arg, defineCommand, type Command } from '../../src/core/command.js';
+import { UserError } from '../../src/errors.js';
 
 function unavailable(name: string, summary: string, instead: string): Command {
   return defineCommand({

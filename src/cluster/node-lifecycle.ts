@@ -1,9 +1,9 @@
 // Shared by /cluster stop and /cluster restart: acting on the primary asks an admin first.
 import type { Reply } from '../chat/reply.js';
-import { runNodeOp, type NodeOp } from '../cluster/node-ops.js';
+import { runNodeOp, type NodeOp } from './node-ops.js';
 import { askConfirmation } from '../core/confirm.js';
-import type { CommandContext } from '../core/context.js';
-import { nodeOpReply } from './node-op-card.js';
+import type { CommandContext } from '../core/command.js';
+import { nodeOpReply } from '../present/node-op-card.js';
 
 export async function nodeLifecycle(ctx: CommandContext, name: string, op: Exclude<NodeOp, 'start'>): Promise<Reply> {
   const s = ctx.services;

@@ -19,6 +19,8 @@ export interface PendingAction {
   /** Level needed to confirm. */
   level: Level;
   state: PendingState;
+  /** Set for actions confirmed by typing this code (never by a button), always by someone other than the requester. */
+  typedCode?: string;
   handledBy?: { who: Principal; at: number; verb: 'confirmed' | 'cancelled' };
   run(ctx: CommandContext): Promise<Reply>;
 }
@@ -31,6 +33,7 @@ export interface NewPending {
   level: Level;
   confirmLabel: string;
   confirmText?: string;
+  typedCode?: string;
   run(ctx: CommandContext): Promise<Reply>;
 }
 
@@ -63,6 +66,7 @@ export class PendingActions {
       expiresAt: created + this.ttlSeconds * 1000,
       level: p.level,
       state: 'pending',
+      typedCode: p.typedCode,
       run: p.run,
     };
     this.actions.set(id, action);
@@ -77,6 +81,13 @@ export class PendingActions {
 
   get(id: string): PendingAction | undefined {
     return this.actions.get(id);
+  }
+
+  /** The action a typed code confirms (without case; the dash may be left out). */
+  byCode(command: string, code: string): PendingAction | undefined {
+    const plain = (c: string) => c.toUpperCase().replace('-', '');
+    for (const a of this.actions.values()) if (a.command === command && a.typedCode && plain(a.typedCode) === plain(code)) return a;
+    return undefined;
   }
 
   /** Claim an action for confirm or cancel. Checks that do not depend on who clicks happen here. */

@@ -16,9 +16,8 @@ export interface ConfirmRequest {
   run(ctx: CommandContext): Promise<Reply>;
 }
 
-export function askConfirmation(ctx: CommandContext, req: ConfirmRequest): Reply {
-  const { pending, config } = ctx.services;
-  const { action, buttons } = pending.create({
+function createPending(ctx: CommandContext, req: ConfirmRequest, typedCode?: string) {
+  return ctx.services.pending.create({
     command: req.command,
     summary: req.summary,
     requester: ctx.user,
@@ -26,8 +25,14 @@ export function askConfirmation(ctx: CommandContext, req: ConfirmRequest): Reply
     level: req.level,
     confirmLabel: req.confirmLabel,
     confirmText: `${req.summary}?`,
+    typedCode,
     run: req.run,
   });
+}
+
+export function askConfirmation(ctx: CommandContext, req: ConfirmRequest): Reply {
+  const { config } = ctx.services;
+  const { action, buttons } = createPending(ctx, req);
   const who = config.REQUIRE_SECOND_APPROVER ? `another ${req.level} (two-person rule)` : aLevel(req.level);
   return {
     title: `Confirm: ${req.summary}`,
@@ -54,18 +59,9 @@ function newCode(): string {
 const hhmmss = (ms: number) => new Date(ms).toISOString().slice(11, 19);
 
 export function askTypedConfirmation(ctx: CommandContext, req: ConfirmRequest): Reply {
-  const { pending, config } = ctx.services;
   const code = newCode();
-  const { action, buttons } = pending.create({
-    command: req.command,
-    summary: req.summary,
-    requester: ctx.user,
-    channel: ctx.surface.channel,
-    level: req.level,
-    confirmLabel: req.confirmLabel,
-    typedCode: code,
-    run: req.run,
-  });
+  const { action, buttons } = createPending(ctx, req, code);
+  const { config } = ctx.services;
   return {
     title: `Confirm: ${req.summary}`,
     severity: 'crit',

@@ -2,29 +2,23 @@
 // then a second admin types the code: the node containers and their data volumes go (as
 // `docker-compose down -v` would, the backups and fence folders stay), a fresh cluster comes up,
 // the endpoint reaches it, the old backups are listed and restorable, no alert storm, audit kept.
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Reply } from '../../src/chat/reply.js';
 import { createApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
-import type { AuditEntry } from '../../src/core/audit.js';
 import { backupModule } from '../../src/backup/install.js';
 import { currentHolder, withOperationLock } from '../../src/cluster/failover/lock.js';
-import { runningMonitor, startMonitoring } from '../../src/monitor/index.js';
 import type { Monitor } from '../../src/monitor/monitor.js';
 import { principal } from '../helpers/cluster.js';
 import { newDockerCluster, sh, twoStreamingReplicas, until, type DockerCluster } from '../helpers/docker.js';
-import { alertOf, RecordingAdapter } from '../helpers/recording-adapter.js';
+import { watchAlerts, type RecordingAdapter } from '../helpers/recording-adapter.js';
+import { askReset, auditLines, endpointOf, expectNoNodeAlerts, fieldOf as field, markOldCluster, oldTableThere as oldTable } from '../helpers/reset.js';
 import { eventually } from '../helpers/wait.js';
 
 const alice = principal('alice');
 const bob = principal('bob');
 const olga = principal('olga');
-const CLUSTER_RULES = ['primary_down', 'node_down', 'no_primary', 'not_streaming', 'archiver_failing', 'split_brain'];
-
-const field = (r: Reply, label: RegExp) => r.fields?.find((f) => label.test(f.label))?.value ?? `(no field ${label} in ${JSON.stringify(r.fields?.map((f) => f.label))})`;
-const endpointOf = (r: Reply) => /^Write endpoint: (.*?)(?: — the primary itself: .*)?$/m.exec(r.text ?? '')?.[1] ?? `(no endpoint line in: ${r.text})`;
 
 describe('/cluster reset with RUNTIME=docker (compose stack with the write endpoint)', () => {
   let c: DockerCluster;
@@ -33,24 +27,18 @@ describe('/cluster reset with RUNTIME=docker (compose stack with the write endpo
   let fullId = '';
   const volumes = async () => (await sh('docker', ['volume', 'ls', '-q', '--filter', `label=com.docker.compose.project=${c.project}`])).stdout.split('\n').filter(Boolean).sort();
   const volumeCreated = async (name: string) => (await sh('docker', ['volume', 'inspect', '--format', '{{.CreatedAt}}', name])).stdout.trim();
-  const oldTableThere = async () => (await c.sql<{ t: string | null }>('primary', "SELECT to_regclass('proyecto.antes')::text AS t"))[0].t !== null;
+  const oldTableThere = () => oldTable(c);
   const ask = async (text: string, who = alice) => {
-    const card = await c.run(text, who);
-    expect(card.failed, card.text).toBeFalsy();
-    return { card, code: (card.data as { code: string }).code, id: (card.data as { pendingAction: string }).pendingAction };
+    const r = await askReset(c, text, who);
+    return { card: r.card, code: r.code, id: r.pendingAction };
   };
 
   beforeAll(async () => {
     c = await newDockerCluster('reset', { env: { ADMINS: 'alice,bob', RESET_ENABLED: 'true', MONITOR_INTERVAL_SECONDS: '0.5', HEALTH_REPORT_CRON: 'off', BACKUP_SCHEDULES: 'false' } });
     await c.compose('--profile', 'endpoint', 'up', '-d');
     await twoStreamingReplicas(c);
-    await c.sql('primary', 'CREATE TABLE proyecto.antes (x int)');
-    await c.sql('primary', "INSERT INTO proyecto.usuarios (nombre, email) VALUES ('antes 1', 'a1@example.com'), ('antes 2', 'a2@example.com')");
-    rec = new RecordingAdapter();
-    c.app.notifier.add(rec);
-    await startMonitoring(c.app);
-    monitor = runningMonitor(c.app.services)!;
-    await monitor.settle();
+    await markOldCluster(c);
+    ({ rec, monitor } = await watchAlerts(c.app));
   });
   afterAll(async () => {
     await c?.destroy();
@@ -136,11 +124,9 @@ describe('/cluster reset with RUNTIME=docker (compose stack with the write endpo
     expect(rc.failed, rc.text).toBeFalsy();
     expect((rc.data as { usuarios: number }).usuarios).toBe(7);
 
-    const ticks = monitor.health().ticks;
-    await until('two monitor loops after the reset', async () => monitor.health().ticks >= ticks + 2, 30_000, 50);
-    expect(rec.since(mark).filter((e) => CLUSTER_RULES.includes(alertOf(e)?.rule ?? '')).map((e) => e.reply.title)).toEqual([]);
+    await expectNoNodeAlerts(rec, monitor, mark);
 
-    const audit = readFileSync(`${c.home}/audit.jsonl`, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as AuditEntry);
+    const audit = auditLines(c.home);
     expect(audit.find((e) => e.command === 'reset' && e.kind === 'event' && e.outcome === 'done')?.detail).toMatchObject({ requestedBy: 'alice', confirmedBy: 'bob' });
     await eventually('the audit trail re-mirrored into the fresh cluster', async () => (await c.sql<{ n: number }>('primary', 'SELECT count(*)::int AS n FROM proyecto.logs_replicacion WHERE audit_id = $1', [audit[0].id]))[0].n, (n) => n === 1, { timeoutMs: 30_000 });
   });

@@ -1,31 +1,24 @@
 // /cluster reset on a real local cluster: every guard rail refused on its own, then the whole flow
 // (a second admin types the code; fresh cluster; endpoint on the new primary; old backups listed and
 // restorable; no alert storm; the audit trail survives), then a reset that purges the backups.
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Reply } from '../../src/chat/reply.js';
 import { createApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { currentHolder, withOperationLock } from '../../src/cluster/failover/lock.js';
 import { backupModule } from '../../src/backup/install.js';
-import { runningMonitor, startMonitoring } from '../../src/monitor/index.js';
 import type { Monitor } from '../../src/monitor/monitor.js';
 import { patroniCommands } from '../../src/patroni/commands/index.js';
-import type { AuditEntry } from '../../src/core/audit.js';
 import { freePort, principal, startTestCluster, type TestCluster } from '../helpers/cluster.js';
-import { alertOf, RecordingAdapter } from '../helpers/recording-adapter.js';
+import { watchAlerts, type RecordingAdapter } from '../helpers/recording-adapter.js';
+import { askReset, auditLines, endpointOf, expectNoNodeAlerts, fieldOf as field, markOldCluster, oldTableThere as oldTable } from '../helpers/reset.js';
 import { eventually, until } from '../helpers/wait.js';
 
 const alice = principal('alice');
 const bob = principal('bob');
 const olga = principal('olga');
 
-interface CardData {
-  pendingAction: string;
-  code: string;
-  nodes: Array<{ name: string; bytes: number | null }>;
-}
 interface Outcome {
   node: string;
   action: string;
@@ -36,9 +29,6 @@ interface StatusData {
   nodes: Array<{ name: string; role: string; up: boolean; streaming: boolean; timeline: number | null; archiver: { failing: boolean; lastArchivedWal: string | null } | null }>;
 }
 
-const field = (r: Reply, label: RegExp) => r.fields?.find((f) => label.test(f.label))?.value ?? `(no field ${label} in ${JSON.stringify(r.fields?.map((f) => f.label))})`;
-const endpointOf = (r: Reply) => /^Write endpoint: (.*?)(?: — the primary itself: .*)?$/m.exec(r.text ?? '')?.[1] ?? `(no endpoint line in: ${r.text})`;
-const CLUSTER_RULES = ['primary_down', 'node_down', 'no_primary', 'not_streaming', 'archiver_failing', 'split_brain'];
 
 describe('/cluster reset on a real local cluster', () => {
   let c: TestCluster;
@@ -47,13 +37,12 @@ describe('/cluster reset on a real local cluster', () => {
   let monitor: Monitor;
   let fullId = '';
   const status = async () => (await c.run('/cluster status')).data as StatusData;
-  const audit = (): AuditEntry[] => readFileSync(`${c.home}/audit.jsonl`, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as AuditEntry);
+  const audit = () => auditLines(c.home);
   const ask = async (text: string, who = alice) => {
-    const card = await c.run(text, who);
-    expect(card.failed, card.text).toBeFalsy();
-    return { card, data: card.data as CardData };
+    const r = await askReset(c, text, who);
+    return { card: r.card, data: r };
   };
-  const oldTableThere = async () => (await c.sql<{ t: string | null }>('primary', "SELECT to_regclass('proyecto.antes')::text AS t"))[0].t !== null;
+  const oldTableThere = () => oldTable(c);
 
   beforeAll(async () => {
     endpointPort = await freePort();
@@ -62,13 +51,8 @@ describe('/cluster reset on a real local cluster', () => {
     });
     const up = await c.run('/cluster up'); // starts the write endpoint
     expect(up.text).toMatch(/Write endpoint: .* → primary/);
-    await c.sql('primary', 'CREATE TABLE proyecto.antes (x int)');
-    await c.sql('primary', "INSERT INTO proyecto.usuarios (nombre, email) VALUES ('antes 1', 'a1@example.com'), ('antes 2', 'a2@example.com')");
-    rec = new RecordingAdapter();
-    c.app.notifier.add(rec);
-    await startMonitoring(c.app);
-    monitor = runningMonitor(c.app.services)!;
-    await monitor.settle();
+    await markOldCluster(c);
+    ({ rec, monitor } = await watchAlerts(c.app));
   });
   afterAll(async () => {
     await c?.destroy();
@@ -188,11 +172,8 @@ describe('/cluster reset on a real local cluster', () => {
     expect((rc.data as { usuarios: number }).usuarios).toBe(7);
 
     // No alert storm: after two more monitor loops, nothing about the nodes was posted.
-    const ticks = monitor.health().ticks;
-    await until('two monitor loops after the reset', async () => monitor.health().ticks >= ticks + 2, 30_000, 50);
-    const primaryArchiver = (await status()).nodes.find((n) => n.name === 'primary')!.archiver;
-    expect(primaryArchiver?.failing).toBe(false);
-    expect(rec.since(mark).filter((e) => CLUSTER_RULES.includes(alertOf(e)?.rule ?? '')).map((e) => e.reply.title)).toEqual([]);
+    await expectNoNodeAlerts(rec, monitor, mark);
+    expect((await status()).nodes.find((n) => n.name === 'primary')!.archiver?.failing).toBe(false);
 
     // The audit trail survived: every earlier line is still there, the reset names who asked and who confirmed,
     // and the trail is copied again into the fresh cluster's logs_replicacion.

@@ -50,7 +50,7 @@ export function resetReply(r: ResetResult<KeptOrPurged>, requestedBy: string, co
     `Deleted the data of ${r.deleted.join(', ')}.`,
     r.backups.line,
     ...r.endpoint,
-    reply.text,
+    reply.failed ? 'Some nodes did not come up: see /cluster logs <node>, fix it, then /cluster up creates what is missing (no second reset needed).' : reply.text,
     reply.failed ? '' : 'Take a first backup of the fresh cluster: /cluster backup full',
   ].filter(Boolean);
   return {

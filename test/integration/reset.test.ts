@@ -165,8 +165,9 @@ describe('/cluster reset on a real local cluster', () => {
     await until(`${seg} archived`, async () => existsSync(`${c.config.walArchiveDir}/${seg}`), 60_000, 100);
 
     // The old backups: still listed, still restorable (with their own WAL archive: 7 usuarios).
-    const list = (await c.run('/cluster backups')).data as { backups: Array<{ id: string }> };
-    expect(list.backups.map((b) => b.id)).toContain(fullId);
+    const list = await c.run('/cluster backups');
+    expect((list.data as { backups: Array<{ id: string }> }).backups.map((b) => b.id)).toContain(fullId);
+    expect(list.tables?.[0].rows.find((r) => r[0] === fullId)?.[3]).toMatch(/^(standby|readonly) \(before reset\)$/);
     const rc = await c.run(`/cluster restore-check ${fullId}`, olga);
     expect(rc.failed, rc.text).toBeFalsy();
     expect((rc.data as { usuarios: number }).usuarios).toBe(7);

@@ -87,6 +87,7 @@ describe('/cluster reset with RUNTIME=docker (compose stack with the write endpo
     const done = await running;
     expect(done.failed, done.text).toBeFalsy();
     expect(done.title).toBe('Cluster reset: done');
+    console.info(`[reset docker] confirm → fresh cluster with both replicas streaming: ${(done.data as { ms: number }).ms} ms`);
     expect((done.data as { outcomes: Array<{ node: string; action: string }> }).outcomes.map((o) => [o.node, o.action])).toEqual([['primary', 'initialised'], ['standby', 'cloned'], ['readonly', 'cloned']]);
     expect(done.text).toMatch(/^Kept 2 backups; the old cluster's WAL archive \(\d+ files\) moved to /m);
     expect(done.context).toMatch(/^Requested by alice, confirmed by bob;/);

@@ -134,6 +134,7 @@ describe('/cluster reset on a real local cluster', () => {
     const done = await running;
     expect(done.failed, done.text).toBeFalsy();
     expect(done.title).toBe('Cluster reset: done');
+    console.info(`[reset local] confirm → fresh cluster with both replicas streaming: ${(done.data as { ms: number }).ms} ms`);
     const outcomes = (done.data as { outcomes: Outcome[] }).outcomes;
     expect(outcomes.map((o) => [o.node, o.action])).toEqual([['primary', 'initialised'], ['standby', 'cloned'], ['readonly', 'cloned']]);
     for (const o of outcomes.slice(1)) expect(o.replication).toMatch(/^streaming from primary after \d+ ms$/);

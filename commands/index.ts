@@ -24,9 +24,10 @@ import verify from './verify.js';
 import restoreCheck from './restore-check.js';
 import logs from './logs.js';
 import sync from './sync.js';
+import reset from './reset.js';
 
 export const commands: Command[] = [
-  status, nodes, connect, start, stop, restart, up, down, logs,
+  status, nodes, connect, start, stop, restart, up, down, reset, logs,
   failover, switchover, rejoin, follow, sync,
   backup, backups, verify, restoreCheck,
   history, lag, maintenance, help,

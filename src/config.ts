@@ -75,6 +75,7 @@ export const configSchema = z.object({
   VIEWERS: list.prefault('').describe('Comma-separated ids, as for ADMINS.'),
   PENDING_ACTION_TTL_SECONDS: positiveInt.default(120).describe('Seconds a confirmation button stays valid.'),
   REQUIRE_SECOND_APPROVER: bool.prefault('false').describe('true: whoever asked for a failover cannot confirm it themselves.'),
+  RESET_ENABLED: bool.prefault('false').describe('true: /cluster reset may delete every node\'s data and start a fresh cluster (lab and staging clusters). Off by default, so a production cluster cannot be wiped from chat unless someone turned this on deliberately.'),
 
   // --- failover ---
   FAILOVER_MAX_LAG_BYTES: z.coerce.number().int().nonnegative().default(16 * 1024 * 1024).describe('A target replica further behind than this is refused unless `force` is given (16 MiB).'),

@@ -20,6 +20,7 @@ export const unavailableCommands: Command[] = [
   unavailable('stop', 'Stop a node', 'stop the patroni service on that host (systemctl stop patroni); to keep PostgreSQL up without Patroni acting, use /cluster maintenance on'),
   unavailable('up', 'Create and start every node', 'Patroni bootstraps the cluster: start patroni on each host (docker-compose.patroni.yml shows how)'),
   unavailable('down', 'Stop every node', 'stop the patroni service on every host, or use patronictl pause (/cluster maintenance on)'),
+  unavailable('reset', "Delete every node's data and start a fresh cluster", "use Patroni's own tools: stop patroni on every member, patronictl remove <cluster>, delete each member's data directory, then start patroni again"),
   unavailable('follow', 'Point a replica at the current primary', 'Patroni re-points replicas at the leader on its own; a replica that cannot follow needs /cluster rejoin <node>'),
   unavailable('logs', "Tail a node's PostgreSQL log", "read Patroni's and PostgreSQL's logs on that host (journalctl -u patroni), or patronictl list for states"),
 ];

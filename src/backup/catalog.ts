@@ -35,7 +35,18 @@ export interface BackupEntry {
   verified: boolean | null;
   verifiedAt: string | null;
   verifyError: string | null;
+  /**
+   * Set on the backups of a cluster that /cluster reset replaced: the folder its WAL archive was moved
+   * to (a fresh cluster restarts WAL names at 000000010000000000000001, so the two never share one).
+   */
+  walDir?: string;
 }
+
+/** The WAL archive a backup restores from: its own retired one after a reset, else the live one. */
+export const walDirOf = (e: Pick<BackupEntry, 'walDir'>, liveArchive: string) => e.walDir ?? liveArchive;
+
+/** Backups of the cluster running now (not of one a reset replaced). */
+export const ofLiveCluster = (entries: BackupEntry[]) => entries.filter((e) => e.walDir === undefined);
 
 interface CatalogFile {
   version: 1;

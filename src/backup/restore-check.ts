@@ -2,7 +2,7 @@
 // into a scratch instance, start it, ask it real questions, then stop and delete it.
 import { existsSync } from 'node:fs';
 import { UserError } from '../errors.js';
-import type { BackupEntry } from './catalog.js';
+import { walDirOf, type BackupEntry } from './catalog.js';
 import { extractTar } from './files.js';
 import type { BackupDeps } from './full.js';
 import { archiveListing } from './incremental.js';
@@ -80,7 +80,8 @@ export async function restoreCheck(deps: BackupDeps, entry: BackupEntry, target:
     if (!existsSync(`${entry.path}/${f}`)) throw new UserError(`${f} is missing from ${entry.id}`, 'run /cluster verify on it, or choose another backup', 'precondition');
   }
   // Without a target time, every archived segment must be replayed: note where the archive ends.
-  const archived = segmentsOf(archiveListing(deps.config.walArchiveDir));
+  const walDir = walDirOf(entry, deps.config.walArchiveDir);
+  const archived = segmentsOf(archiveListing(walDir));
   const archiveEnd = target ? null : (archived[archived.length - 1] ?? null);
   const t0 = performance.now();
   const scratch = await ScratchInstance.create(deps.config);
@@ -88,7 +89,7 @@ export async function restoreCheck(deps: BackupDeps, entry: BackupEntry, target:
     onStep(`extracting ${entry.id} into a scratch instance on 127.0.0.1:${scratch.port}`);
     await extractTar(`${entry.path}/base.tar.gz`, scratch.data);
     await extractTar(`${entry.path}/pg_wal.tar.gz`, `${scratch.data}/pg_wal`);
-    scratch.configureRecovery({ walDir: deps.config.walArchiveDir, targetTime: target });
+    scratch.configureRecovery({ walDir, targetTime: target });
     onStep(target ? `replaying WAL up to ${target.toISOString()}` : 'replaying all archived WAL');
     await scratch.start();
     const [counts] = await scratch.query<{ usuarios: number; tli: number; recovering: boolean; lsn: string }>(

@@ -4,7 +4,7 @@ import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import cron from 'node-cron';
 import type { BackupsView, Services } from '../core/context.js';
 import { UserError } from '../errors.js';
-import { Catalog, type BackupEntry, type BackupKind } from './catalog.js';
+import { Catalog, ofLiveCluster, type BackupEntry, type BackupKind } from './catalog.js';
 import { takeFullBackup, type BackupDeps, type FullProgress } from './full.js';
 import { archiveListing, switchAndArchive, takeIncremental } from './incremental.js';
 import { chooseRestoreBackup, parseTargetTime, restoreCheck, type RestoreCheckResult } from './restore-check.js';
@@ -50,6 +50,18 @@ export class BackupService implements BackupsView {
     }
   }
 
+  /** The backup operation running now (in this process or another), as "a full backup", or null. */
+  runningNow(): string | null {
+    if (this.busy) return this.busy;
+    const holder = readHolder(this.lockFile);
+    return holder && pidAlive(holder.pid) ? holder.what : null;
+  }
+
+  /** Run `fn` while no backup operation runs and none can start (a reset replaces what they read). */
+  whileIdle<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    return this.exclusive(what, fn);
+  }
+
   private get lockFile(): string {
     return `${this.s.config.backupDir}/.backup.lock`;
   }
@@ -66,7 +78,8 @@ export class BackupService implements BackupsView {
   /** null: nothing was archived since the previous backup. */
   incremental(): Promise<BackupEntry | null> {
     return this.exclusive('an incremental backup', async () => {
-      const entry = await takeIncremental(this.deps, this.catalog.list().at(-1));
+      // WAL continues the newest backup of this cluster; one taken before a reset has its own archive.
+      const entry = await takeIncremental(this.deps, ofLiveCluster(this.catalog.list()).at(-1));
       if (entry) {
         this.catalog.add(entry);
         await this.recordInCluster(entry);
@@ -114,7 +127,8 @@ export class BackupService implements BackupsView {
   planPrune(now = new Date()): PrunePlan {
     const dir = this.s.config.walArchiveDir;
     const archive = archiveListing(dir).map((name) => ({ name, sizeBytes: statSync(`${dir}/${name}`).size }));
-    return planPrune(this.catalog.list(), archive, this.s.config.BACKUP_RETENTION_DAYS, now);
+    // Backups from before a reset are outside retention: only /cluster reset purge-backups deletes them.
+    return planPrune(ofLiveCluster(this.catalog.list()), archive, this.s.config.BACKUP_RETENTION_DAYS, now);
   }
 
   /** Re-plan at the moment of deletion and delete only what is in both plans (what was shown and still may go). */
@@ -194,12 +208,7 @@ function takeLock(file: string, what: string): void {
       return;
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-      let holder: { pid: number; what: string; at: string } | null = null;
-      try {
-        holder = JSON.parse(readFileSync(file, 'utf8'));
-      } catch {
-        holder = null;
-      }
+      const holder = readHolder(file);
       if (holder && holder.pid !== process.pid && pidAlive(holder.pid)) {
         throw new UserError(`${holder.what} is already in progress (process ${holder.pid}, since ${holder.at.slice(11, 19)} UTC)`, 'wait for it to finish, then try again', 'busy');
       }
@@ -207,6 +216,14 @@ function takeLock(file: string, what: string): void {
     }
   }
   throw new UserError('another backup operation holds the backup lock', 'wait for it to finish, then try again', 'busy');
+}
+
+function readHolder(file: string): { pid: number; what: string; at: string } | null {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8'));
+  } catch {
+    return null;
+  }
 }
 
 function pidAlive(pid: number): boolean {

@@ -3,7 +3,7 @@
 // Extraction and the checking tools run where the bot runs (like the restore check), on any runtime.
 import { copyFileSync, existsSync, rmSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import type { BackupEntry } from './catalog.js';
+import { walDirOf, type BackupEntry } from './catalog.js';
 import { chownTreeToPostgres, extractTar, mkdirForPostgres, sha256File } from './files.js';
 import type { BackupDeps } from './full.js';
 import { archiveListing } from './incremental.js';
@@ -108,7 +108,7 @@ async function verifyIncremental(deps: BackupDeps, entry: BackupEntry, work: str
 
 /** Every segment from the backup's first one to the newest archived must be in the archive. */
 function archiveContinuity(deps: BackupDeps, entry: BackupEntry, checks: string[]): string[] {
-  const segments = segmentsOf(archiveListing(deps.config.walArchiveDir));
+  const segments = segmentsOf(archiveListing(walDirOf(entry, deps.config.walArchiveDir)));
   const first = parseSegment(entry.firstWal)!;
   // A full backup carries its WAL up to its end; the archive takes over from its last (then partial) segment.
   const from = parseSegment(entry.kind === 'full' ? entry.lastWal : entry.firstWal)!.position;

@@ -1,7 +1,7 @@
 // The audit trail: one JSON line per command, click, refusal and automatic action in
 // CLUSTERBOT_HOME/audit.jsonl, mirrored to proyecto.logs_replicacion when a primary is writable.
 // The mirror keeps a byte offset, so lines written during an outage are replayed later, none dropped.
-import { appendFileSync, existsSync, mkdirSync, openSync, readFileSync, readSync, closeSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, openSync, readFileSync, readSync, closeSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from './logger.js';
@@ -58,6 +58,12 @@ export class Audit {
       this.log.debug({ err: (err as Error).message }, 'audit mirror deferred');
     });
     return this.flushing;
+  }
+
+  /** Mirror every line again (idempotent by audit id), e.g. into a database that a reset re-created. */
+  remirrorAll(): Promise<void> {
+    this.flushing = this.flushing.then(() => rmSync(this.offsetFile, { force: true }));
+    return this.flush();
   }
 
   private async flushOnce(): Promise<void> {

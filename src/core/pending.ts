@@ -19,6 +19,8 @@ export interface PendingAction<Ctx> {
   /** Level needed to confirm. */
   level: Level;
   state: PendingState;
+  /** Set for actions confirmed by typing this code (never by a button), always by someone other than the requester. */
+  typedCode?: string;
   handledBy?: { who: Principal; at: number; verb: 'confirmed' | 'cancelled' };
   run(ctx: Ctx): Promise<Reply>;
 }
@@ -31,6 +33,7 @@ export interface NewPending<Ctx> {
   level: Level;
   confirmLabel: string;
   confirmText?: string;
+  typedCode?: string;
   run(ctx: Ctx): Promise<Reply>;
 }
 
@@ -65,6 +68,7 @@ export class PendingActions<Ctx> {
       expiresAt: created + this.ttlSeconds * 1000,
       level: p.level,
       state: 'pending',
+      typedCode: p.typedCode,
       run: p.run,
     };
     this.actions.set(id, action);
@@ -79,6 +83,13 @@ export class PendingActions<Ctx> {
 
   get(id: string): PendingAction<Ctx> | undefined {
     return this.actions.get(id);
+  }
+
+  /** The action a typed code confirms (without case; the dash may be left out). */
+  byCode(command: string, code: string): PendingAction<Ctx> | undefined {
+    const plain = (c: string) => c.toUpperCase().replace('-', '');
+    for (const a of this.actions.values()) if (a.command === command && a.typedCode && plain(a.typedCode) === plain(code)) return a;
+    return undefined;
   }
 
   /** Claim an action for confirm or cancel. Checks that do not depend on who clicks happen here. */

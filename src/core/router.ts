@@ -89,6 +89,9 @@ export class Router {
       if (!atLeast(level, action.level)) {
         return refuse(`${who.display} ${level ? `is ${aLevel(level)}` : 'has no clusterbot role'}; only ${aLevel(action.level)} can confirm: ${action.summary}`);
       }
+      if (action.typedCode) {
+        return refuse(`${action.summary} is confirmed by typing, not by a button: another ${action.level} types /cluster ${action.command} confirm <code shown on the card>`);
+      }
       if (config.REQUIRE_SECOND_APPROVER && who.id === action.requester.id) {
         return refuse(`two-person rule (REQUIRE_SECOND_APPROVER): ${who.display} asked for this, so another ${action.level} must confirm it`);
       }

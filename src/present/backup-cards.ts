@@ -85,7 +85,7 @@ export function catalogCard(entries: BackupEntry[], totals: { backupBytes: numbe
     e.id,
     e.kind,
     when(e.finishedAt),
-    e.node,
+    e.walDir ? `${e.node} (before reset)` : e.node,
     String(e.timeline),
     formatBytes(e.sizeBytes),
     formatSeconds(e.durationMs / 1000),

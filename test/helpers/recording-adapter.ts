@@ -1,6 +1,9 @@
 // A chat adapter that records what the bot posts and edits, for tests of alerts and reports.
 import type { ChatAdapter, Channel, PostedMessage } from '../../src/chat/adapter.js';
 import type { Reply } from '../../src/chat/reply.js';
+import type { App } from '../../src/app.js';
+import { startMonitoring } from '../../src/monitor/index.js';
+import type { Monitor } from '../../src/monitor/monitor.js';
 
 export interface Recorded {
   kind: 'post' | 'thread' | 'update';
@@ -71,3 +74,13 @@ export class RecordingAdapter implements ChatAdapter {
 /** Predicate: an event of this kind for the alert key (and phase). */
 export const isAlert = (kind: Recorded['kind'], key: string, phase?: AlertData['phase']) => (e: Recorded) =>
   e.kind === kind && alertOf(e)?.key === key && (phase === undefined || alertOf(e)?.phase === phase);
+
+/** A recording adapter on the app's notifier and a running monitor that has finished its first loop. */
+export async function watchAlerts(app: App): Promise<{ rec: RecordingAdapter; monitor: Monitor }> {
+  const rec = new RecordingAdapter();
+  app.notifier.add(rec);
+  await startMonitoring(app);
+  const monitor = app.services.monitor.running!;
+  await monitor.settle();
+  return { rec, monitor };
+}

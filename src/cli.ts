@@ -17,6 +17,7 @@ import { startChatAdapters } from './chat/adapters.js';
 import { listenHttp, startMonitoring } from './monitor/index.js';
 import { startBackupSchedules } from './backup/install.js';
 import { startPatroniWatch } from './patroni/watch.js';
+import { announceInterruptedOperation } from './present/resume-card.js';
 
 const USAGE = `usage:
   clusterbot start                       bring the cluster up and open the chat (terminal when no Slack/Discord tokens)
@@ -93,6 +94,8 @@ async function cmdStart(config: Config): Promise<number> {
     if (outcomes.some((o) => o.action === 'failed')) process.stdout.write('Some nodes failed; the chat opens anyway so you can look (/cluster status, /cluster logs).\n');
     for (const line of await afterClusterUp(app.services)) process.stdout.write(`clusterbot: ${line}\n`);
     return await startChat(app, config, async () => {
+      // First of all: a failover this bot's own crash cut short (operation journal) is posted, never silent.
+      await announceInterruptedOperation(app).catch((err: unknown) => app.services.log.error({ err }, 'could not report the interrupted operation'));
       // One HTTP server per bot (app.http): /metrics, /healthz and Slack's HTTP mode share HTTP_PORT.
       await startMonitoring(app, { http: app.http });
       if (app.http.hasRoutes) process.stdout.write(`clusterbot: ${await listenHttp(app.http, config)}\n`);

@@ -2,6 +2,7 @@
 import type { Services } from '../../core/context.js';
 import { errorLine, isUserError, UserError } from '../../errors.js';
 import type { ClusterSnapshot } from '../inspect.js';
+import { OperationJournal } from './journal.js';
 import { withOperationLock } from './lock.js';
 import { Steps, type StepListener, type StepRecord } from './steps.js';
 
@@ -55,7 +56,9 @@ export async function runOperation(
   body: (steps: Steps, warnings: string[]) => Promise<{ node: string; newPrimary: string | null }>,
 ): Promise<OperationResult> {
   return withOperationLock(s.config.home, op, req.by, async () => {
-    const steps = new Steps(op, s.log, req.onStep);
+    // Durable before the first step: a crash from here on is found again on start.
+    const journal = new OperationJournal(s, op, req);
+    const steps = new Steps(op, s.log, req.onStep, journal);
     const warnings: string[] = [];
     let outcome: { node: string; newPrimary: string | null } = { node: '', newPrimary: null };
     let error: string | null = null;
@@ -65,6 +68,8 @@ export async function runOperation(
       if (isUserError(e) && steps.done.length === 0) throw e;
       error = errorLine(e);
       s.log.error({ op, err: e }, `${op} failed`);
+    } finally {
+      journal.end();
     }
     const snapshot = await s.snapshot();
     const result: OperationResult = {

@@ -34,7 +34,7 @@ export function interruptedOperationCard(ctx: CommandContext, e: JournalEntry, s
   const card = askConfirmation(ctx, {
     command: 'failover',
     summary: `finish the failover to ${left.target}`,
-    confirmLabel: left.kind === 'promote' ? `Finish failover: promote ${left.target}` : `Finish failover: re-point ${left.followers.join(', ')}`,
+    confirmLabel: left.kind === 'promote' ? `Finish failover: promote ${left.target}` : `Finish failover: ${left.followers.length ? `re-point ${left.followers.join(', ')}` : `fence ${left.fence.join(', ')}`}`,
     level: 'admin',
     text: [headline, when, plan(left), `Cancel (or letting it expire) changes nothing; /cluster status shows the cluster${left.kind === 'promote' ? `, /cluster failover ${left.target} starts a new failover` : ''}.`].join('\n'),
     fields: [{ label: 'Left to do', value: plan(left) }],
@@ -51,8 +51,8 @@ export function interruptedOperationCard(ctx: CommandContext, e: JournalEntry, s
 
 function plan(left: Exclude<Remaining, { kind: 'none' }>): string {
   const rest = left.followers.length ? `re-point ${left.followers.join(', ')} at ${left.target}` : 'no replica to re-point';
-  if (left.kind === 'repoint') return `${left.target} was promoted before the interruption. Confirm finishes the rest: prove a write on ${left.target}, move the write endpoint, ${rest}.`;
   const fence = left.fence.length ? `fence ${left.fence.join(', ')} again (stopped if running), ` : '';
+  if (left.kind === 'repoint') return `${left.target} was promoted before the interruption. Confirm finishes the rest: ${fence}prove a write on ${left.target}, move the write endpoint, ${rest}.`;
   return `Nothing is promoted until someone confirms. Confirm finishes it: ${fence}promote ${left.target}, prove a write, move the write endpoint, ${rest}.`;
 }
 

@@ -95,5 +95,8 @@ describe('a failover interrupted by kill -9 of the bot (operation journal)', () 
     await second.until(/Failover \(resumed\) done[^\n]*standby is the primary/, 'the resumed failover to finish', 120_000);
     await eventually('readonly to stream from standby', () => upstreamOf('readonly'), (p) => p === c!.app.services.node('standby').port, { timeoutMs: 60_000 });
     expect(existsSync(journalPath(c.home))).toBe(false);
+    // The old primary (started read-only by this start) is left as a failover leaves it: stopped and fenced.
+    expect(await c.app.services.runtime.isRunning(c.app.services.node('primary'))).toBe(false);
+    expect(await c.app.services.runtime.isFenced(c.app.services.node('primary'))).toBe(true);
   });
 });

@@ -12,8 +12,8 @@ import { promoteNode } from './promote.js';
 export type Remaining =
   /** No node is writable: fence the old primary again (idempotent), promote the target, re-point the rest. */
   | { kind: 'promote'; target: string; fence: string[]; followers: string[] }
-  /** The target was promoted before the crash: only the replicas (and the endpoint) are left. */
-  | { kind: 'repoint'; target: string; followers: string[] }
+  /** The target was promoted before the crash: the replicas and the endpoint are left (and the old primary, if it runs again). */
+  | { kind: 'repoint'; target: string; fence: string[]; followers: string[] }
   | { kind: 'none'; line: string };
 
 /** "failover standby ← primary", as far as the journal knows it. */
@@ -50,9 +50,12 @@ export function remainingWork(e: JournalEntry, snap: ClusterSnapshot): Remaining
     const n = snap.nodes.find((x) => x.name === name);
     return n && !(n.up && n.role === 'replica' && n.streaming && n.upstream === target);
   });
+  const fence = e.facts.fence ?? (e.facts.oldPrimary ? [e.facts.oldPrimary] : []);
   if (primary === target) {
-    if (!followers.length) return { kind: 'none', line: `${target} is the primary and every replica streams from it — nothing left to finish` };
-    return { kind: 'repoint', target, followers };
+    // A fenced old primary that runs again (read-only: started on this start) is stopped as the failover left it.
+    const again = fence.filter((name) => snap.nodes.some((n) => n.name === name && (!n.fenced || n.running !== false)));
+    if (!followers.length && !again.length) return { kind: 'none', line: `${target} is the primary and every replica streams from it — nothing left to finish` };
+    return { kind: 'repoint', target, fence: again, followers };
   }
   if (primary) {
     return { kind: 'none', line: `${primary} accepts writes and ${target} was ${promoted ? 'promoted but is not writable now' : 'not promoted'} — nothing is finished automatically; run /cluster failover ${target} if it is still needed` };
@@ -61,7 +64,6 @@ export function remainingWork(e: JournalEntry, snap: ClusterSnapshot): Remaining
   if (!t || !t.up || t.role !== 'replica') {
     return { kind: 'none', line: `${target} cannot be promoted now (${t ? (t.up ? `role ${t.role}` : `down: ${t.error ?? 'not answering'}`) : 'not in CLUSTER_NODES'}) — start it (/cluster start ${target}), then /cluster failover ${target}` };
   }
-  const fence = e.facts.fence ?? (e.facts.oldPrimary ? [e.facts.oldPrimary] : []);
   return { kind: 'promote', target, fence, followers };
 }
 
@@ -72,10 +74,10 @@ export async function resumeFailover(s: Services, e: JournalEntry, req: Operatio
     if (left.kind === 'none') throw refusal(left.line);
     steps.remember({ ...e.facts });
     const target = s.node(left.target);
+    for (const name of left.fence) {
+      await steps.run(`fence ${name}`, () => fenceNode(s, s.node(name), `resumed failover to ${left.target} confirmed by ${req.by}`), (l) => l);
+    }
     if (left.kind === 'promote') {
-      for (const name of left.fence) {
-        await steps.run(`fence ${name}`, () => fenceNode(s, s.node(name), `resumed failover to ${left.target} confirmed by ${req.by}`), (l) => l);
-      }
       await beforePromotion(s, steps, target);
       await steps.run(`promote ${left.target}`, () => promoteNode(s, target), (l) => l);
     }

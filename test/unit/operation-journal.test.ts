@@ -10,6 +10,8 @@ import { createLogger } from '../../src/core/logger.js';
 import { SecretMasker } from '../../src/core/secrets.js';
 import { journalPath, journalProgress, OperationJournal, readUnfinishedJournal, type JournalEntry } from '../../src/cluster/failover/journal.js';
 import { lockPath } from '../../src/cluster/failover/lock.js';
+import { foreignChannelRefusal } from '../../src/chat/confirmation-channel.js';
+import { PendingActions } from '../../src/core/pending.js';
 import { clusterStateLine, remainingWork } from '../../src/cluster/failover/resume.js';
 import { node, snap } from '../helpers/snapshot.js';
 
@@ -87,5 +89,21 @@ describe('what a restarted bot finishes', () => {
     const targetDown = snap([fencedStopped, node('standby', { role: 'down', up: false, running: false, error: 'stopped' }), node('readonly')]);
     expect(remainingWork(e, targetDown)).toMatchObject({ kind: 'none', line: expect.stringMatching(/\/cluster start standby/) });
     expect(remainingWork(entry([step('stop primary (clean)', true)], { op: 'switchover' }), snap([fencedStopped, node('standby'), node('readonly')]))).toMatchObject({ kind: 'none' });
+  });
+});
+
+describe('the Confirm of a card the bot posted to the alerts channel', () => {
+  it('is taken from the Slack or Discord alert channel, and refused from any other channel', () => {
+    const config = loadConfig({ POSTGRES_ADMIN_PASSWORD: 'a'.repeat(12), POSTGRES_REPLICATOR_PASSWORD: 'b'.repeat(12), SLACK_ALERT_CHANNEL: 'C0ALERTS', DISCORD_ALERT_CHANNEL: '123456789012' });
+    const refusals: unknown[] = [];
+    const pending = new PendingActions(120);
+    const s = { config, pending, audit: { record: (e: unknown) => refusals.push(e) } } as unknown as Services;
+    const who = { id: 'slack:U1', display: 'alice', platform: 'slack' as const };
+    const { buttons } = pending.create({ command: 'failover', summary: 'finish the failover to standby', requester: who, channel: 'alerts', level: 'admin', confirmLabel: 'Finish failover', run: async () => ({ title: '', severity: 'ok' }) });
+    const confirm = buttons[0].actionId;
+    expect(foreignChannelRefusal(s, confirm, 'C0ALERTS', who)).toBeNull();
+    expect(foreignChannelRefusal(s, confirm, '123456789012', who)).toBeNull();
+    expect(foreignChannelRefusal(s, confirm, 'C0OTHER', who)?.text).toMatch(/belongs to another channel/);
+    expect(refusals).toHaveLength(1);
   });
 });

@@ -19,7 +19,7 @@ export type Remaining =
 /** "failover standby ← primary", as far as the journal knows it. */
 export function operationName(e: JournalEntry): string {
   const { target, oldPrimary } = e.facts;
-  if (!target) return `${e.op} (interrupted before it chose a target)`;
+  if (!target) return e.op === 'failover' ? 'failover (interrupted before it chose a target)' : e.op;
   return `${e.op} ${target}${oldPrimary ? ` ← ${oldPrimary}` : ''}`;
 }
 

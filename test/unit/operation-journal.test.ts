@@ -9,7 +9,7 @@ import type { Services } from '../../src/core/context.js';
 import { createLogger } from '../../src/core/logger.js';
 import { SecretMasker } from '../../src/core/secrets.js';
 import { journalPath, journalProgress, OperationJournal, readUnfinishedJournal, type JournalEntry } from '../../src/cluster/failover/journal.js';
-import { lockPath } from '../../src/cluster/failover/lock.js';
+import { busyReason, lockPath } from '../../src/cluster/failover/lock.js';
 import { foreignChannelRefusal } from '../../src/chat/confirmation-channel.js';
 import { PendingActions } from '../../src/core/pending.js';
 import { clusterStateLine, remainingWork } from '../../src/cluster/failover/resume.js';
@@ -58,6 +58,12 @@ describe('operation journal', () => {
     writeFileSync(journalPath(home), JSON.stringify(entry([step('fence primary', true)], { pid: process.pid })));
     writeFileSync(lockPath(home), JSON.stringify({ op: 'failover', by: 'alice', pid: process.pid, at: new Date().toISOString(), token: 't' }));
     expect(readUnfinishedJournal(home)).toBeNull();
+    // A restarted container runs its bot as pid 1 again: a journal and lock from before this process started are a predecessor's.
+    const before = new Date(Date.now() - process.uptime() * 1000 - 60_000).toISOString();
+    writeFileSync(journalPath(home), JSON.stringify(entry([step('fence primary', true)], { pid: process.pid, startedAt: before })));
+    writeFileSync(lockPath(home), JSON.stringify({ op: 'failover', by: 'alice', pid: process.pid, at: before, token: 't' }));
+    expect(readUnfinishedJournal(home)?.facts.target).toBe('standby');
+    expect(busyReason(home)).toBeNull();
   });
 });
 

@@ -6,7 +6,7 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import type { Services } from '../../core/context.js';
 import { syncDir, writeFileDurably } from '../../core/durable-file.js';
 import { errorLine } from '../../errors.js';
-import { currentHolder } from './lock.js';
+import { currentHolder, leftByEarlierProcess } from './lock.js';
 import type { OperationKind, OperationRequest } from './operation.js';
 import type { StepObserver, StepRecord } from './steps.js';
 
@@ -108,6 +108,8 @@ export function readUnfinishedJournal(home: string): JournalEntry | null {
   const entry = JSON.parse(readFileSync(file, 'utf8')) as JournalEntry;
   const holder = currentHolder(home);
   if (holder && holder.pid === entry.pid) return null;
+  // Written by this very process (not a predecessor with the same pid): its operation is running.
+  if (entry.pid === process.pid && !leftByEarlierProcess(entry.pid, entry.startedAt)) return null;
   return entry;
 }
 

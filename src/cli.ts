@@ -17,7 +17,7 @@ import { startChatAdapters } from './chat/adapters.js';
 import { listenHttp, startMonitoring } from './monitor/index.js';
 import { startBackupSchedules } from './backup/install.js';
 import { startPatroniWatch } from './patroni/watch.js';
-import { announceInterruptedOperation } from './present/resume-card.js';
+import { announceInterruptedOperation, interruptedOperationNote } from './present/resume-card.js';
 
 const USAGE = `usage:
   clusterbot start                       bring the cluster up and open the chat (terminal when no Slack/Discord tokens)
@@ -62,6 +62,8 @@ async function cmdRun(config: Config, argv: string[]): Promise<number> {
   const flags = parseRunFlags(argv);
   const user = terminalPrincipal(config, flags.as);
   const app = await createApp(config);
+  const interrupted = interruptedOperationNote(config.home);
+  if (interrupted) process.stderr.write(`⚠ ${interrupted}\n`);
   try {
     const surface = {
       platform: 'cli' as const,

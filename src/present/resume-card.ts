@@ -56,6 +56,17 @@ function plan(left: Exclude<Remaining, { kind: 'none' }>): string {
   return `Nothing is promoted until someone confirms. Confirm finishes it: ${fence}promote ${left.target}, prove a write, move the write endpoint, ${rest}.`;
 }
 
+/** One line for `clusterbot run` (which cannot hold a card): an interrupted operation is waiting, and where it is offered. */
+export function interruptedOperationNote(home: string): string | null {
+  try {
+    const e = readUnfinishedJournal(home);
+    if (!e) return null;
+    return `${operationName(e)} was interrupted after: ${journalProgress(e).lastDone?.step ?? 'nothing (no step had finished)'} (the bot that ran it is gone) — \`clusterbot start\` posts the cluster's state and offers to finish it; /cluster status shows the cluster now`;
+  } catch (err) {
+    return `the operation journal cannot be read (${errorLine(err)}) — an operation may have been interrupted; check /cluster status`;
+  }
+}
+
 /** On start (native backend): post an interrupted operation to the alerts channel; never silent. */
 export async function announceInterruptedOperation(app: App): Promise<void> {
   const s = app.services;

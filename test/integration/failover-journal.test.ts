@@ -2,12 +2,18 @@
 // `clusterbot start` with its terminal chat runs the failover, TEST_PAUSE_AFTER_STEP holds it
 // after one step so the kill lands in a known place, and the second start must find the operation
 // journal, post what state the cluster is in, promote nothing before a new Confirm, and finish.
+import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
+import { promisify } from 'node:util';
 import { afterEach, describe, expect, it, onTestFailed } from 'vitest';
 import { journalPath, type JournalEntry } from '../../src/cluster/failover/journal.js';
 import { BotProcess } from '../helpers/bot-process.js';
 import { startTestCluster, type TestCluster } from '../helpers/cluster.js';
 import { eventually } from '../helpers/wait.js';
+
+const BIN = new URL('../../bin/clusterbot.js', import.meta.url).pathname;
+const runCli = (env: Record<string, string>, line: string) =>
+  promisify(execFile)(process.execPath, [BIN, 'run', line], { env: { PATH: process.env.PATH ?? '', ...env, CLUSTERBOT_ENV_FILE: '/dev/null' } });
 
 const ENV = { MONITOR_INTERVAL_SECONDS: '1', BACKUP_SCHEDULES: 'false' };
 
@@ -55,6 +61,9 @@ describe('a failover interrupted by kill -9 of the bot (operation journal)', () 
     const cut = await killDuringFailover('fence primary', 'fence');
     expect(cut.steps.map((x) => x.step)).not.toContain('promote standby');
     expect(existsSync(journalPath(c.home))).toBe(true);
+    // The one-shot CLI cannot hold a card, but says so.
+    const cli = await runCli(c.env, '/cluster status');
+    expect(cli.stderr).toMatch(/failover standby ← primary was interrupted after: fence primary \(the bot that ran it is gone\) — `clusterbot start`/);
 
     const second = bot();
     await second.until(/interrupted after: fence primary/, 'the recovery post naming the interrupted step', 90_000);

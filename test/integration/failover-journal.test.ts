@@ -7,8 +7,12 @@ import { existsSync, readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it, onTestFailed } from 'vitest';
 import { journalPath, type JournalEntry } from '../../src/cluster/failover/journal.js';
+import { createApp, type App } from '../../src/app.js';
+import { loadConfig } from '../../src/config.js';
+import { announceInterruptedOperation } from '../../src/present/resume-card.js';
 import { BotProcess } from '../helpers/bot-process.js';
-import { startTestCluster, type TestCluster } from '../helpers/cluster.js';
+import { principal, startTestCluster, type TestCluster } from '../helpers/cluster.js';
+import { RecordingAdapter } from '../helpers/recording-adapter.js';
 import { eventually } from '../helpers/wait.js';
 
 const BIN = new URL('../../bin/clusterbot.js', import.meta.url).pathname;
@@ -20,8 +24,10 @@ const ENV = { MONITOR_INTERVAL_SECONDS: '1', BACKUP_SCHEDULES: 'false' };
 describe('a failover interrupted by kill -9 of the bot (operation journal)', () => {
   let c: TestCluster | undefined;
   const bots: BotProcess[] = [];
+  const apps: App[] = [];
   afterEach(async () => {
     for (const b of bots.splice(0)) await b.kill9();
+    for (const a of apps.splice(0)) await a.close();
     await c?.destroy();
     c = undefined;
   });
@@ -110,5 +116,29 @@ describe('a failover interrupted by kill -9 of the bot (operation journal)', () 
     // The old primary (started read-only by this start) is left as a failover leaves it: stopped and fenced.
     expect(await c.app.services.runtime.isRunning(c.app.services.node('primary'))).toBe(false);
     expect(await c.app.services.runtime.isFenced(c.app.services.node('primary'))).toBe(true);
+  });
+
+  it('the finishing Confirm obeys the failover rules: a viewer is refused, and with REQUIRE_SECOND_APPROVER whoever confirmed the interrupted failover cannot finish it alone', async () => {
+    c = await startTestCluster({ env: ENV });
+    await killDuringFailover('fence primary', 'fence');
+    // The bot starts again (in this process, the two-person rule on); what it posts is recorded.
+    const app = await createApp(loadConfig({ ...c.env, REQUIRE_SECOND_APPROVER: 'true' }));
+    apps.push(app);
+    const recorder = new RecordingAdapter();
+    app.notifier.add(recorder);
+    await announceInterruptedOperation(app);
+    const card = recorder.events.find((e) => e.channel === 'alerts')?.reply;
+    expect(card?.text).toMatch(/interrupted after: fence primary; primary is fenced and stopped, no node is writable/);
+    expect(card?.context).toMatch(/Must be confirmed by another admin \(two-person rule\)/);
+    const confirm = card!.buttons![0].actionId;
+    const surface = { platform: 'shell' as const, channel: 'terminal' };
+
+    expect((await app.router.press(confirm, principal('victor'), surface)).text).toMatch(/only an admin can confirm/);
+    expect((await app.router.press(confirm, principal('tester'), surface)).text).toMatch(/two-person rule/);
+    expect(await inRecovery('standby')).toBe(true);
+    const done = await app.router.press(confirm, principal('alice'), surface);
+    expect(done.title).toMatch(/Failover \(resumed\) done — standby is the primary/);
+    expect(await inRecovery('standby')).toBe(false);
+    expect((await app.router.press(confirm, principal('bob'), surface)).text).toMatch(/already confirmed by alice/);
   });
 });

@@ -79,7 +79,7 @@ describe('a failover interrupted by kill -9 of the bot (operation journal)', () 
     expect(card).toMatch(/primary is fenced and (stopped|running read-only), no node is writable/);
     expect(card).toMatch(/Nothing is promoted until someone confirms/);
     // The card waits; the monitor runs and alerts meanwhile — and standby is still a replica then.
-    await eventually('the monitor\'s "No writable primary" alert after the recovery card', () => second.out.slice(cardAt), (o) => /\[#alerts\][^\n]*No writable primary/.test(o), { timeoutMs: 60_000 });
+    await eventually('the monitor\'s first alert about the missing primary, after the recovery card', () => second.out.slice(cardAt), (o) => /\[#alerts\][^\n]*(No writable primary|Primary down)/.test(o), { timeoutMs: 60_000 });
     expect(await inRecovery('standby')).toBe(true);
 
     const confirmedAt = performance.now();

@@ -62,6 +62,15 @@ describe('a failover interrupted by kill -9 of the bot (operation journal)', () 
     return journal!;
   }
 
+  /** The resumed failover's card says done; readonly follows standby; the old primary is left stopped and fenced (also one this start brought up read-only); no journal is left. */
+  async function expectFinished(second: BotProcess): Promise<void> {
+    await second.until(/Failover \(resumed\) done[^\n]*standby is the primary/, 'the resumed failover to finish', 120_000);
+    await eventually('readonly to stream from standby', () => upstreamOf('readonly'), (p) => p === c!.app.services.node('standby').port, { timeoutMs: 60_000 });
+    expect(existsSync(journalPath(c!.home))).toBe(false);
+    expect(await c!.app.services.runtime.isRunning(c!.app.services.node('primary'))).toBe(false);
+    expect(await c!.app.services.runtime.isFenced(c!.app.services.node('primary'))).toBe(true);
+  }
+
   it('killed after the fence, before the promotion: on restart it says no node is writable, promotes nothing until Confirm, then finishes', async () => {
     c = await startTestCluster({ env: ENV });
     const cut = await killDuringFailover('fence primary', 'fence');
@@ -87,13 +96,9 @@ describe('a failover interrupted by kill -9 of the bot (operation journal)', () 
     await eventually('standby to accept writes', () => inRecovery('standby'), (r) => r === false, { timeoutMs: 120_000, everyMs: 5 });
     // A figure for docs/reliability.md, not an assertion (speed is the bench's business).
     console.log(`failover-journal: Confirm → standby writable ${Math.round(performance.now() - confirmedAt)} ms`);
-    await second.until(/Failover \(resumed\) done[^\n]*standby is the primary/, 'the resumed failover to finish', 120_000);
     const rows = await c.sql<{ id: string }>('standby', "INSERT INTO proyecto.logs_replicacion (evento, nodo, usuario, detalle) VALUES ('journal_test', 'standby', 'test', '{}') RETURNING id");
     expect(rows).toHaveLength(1);
-    await eventually('readonly to stream from standby', () => upstreamOf('readonly'), (p) => p === c!.app.services.node('standby').port, { timeoutMs: 60_000 });
-    expect(existsSync(journalPath(c.home))).toBe(false);
-    expect(await c.app.services.runtime.isRunning(c.app.services.node('primary'))).toBe(false);
-    expect(await c.app.services.runtime.isFenced(c.app.services.node('primary'))).toBe(true);
+    await expectFinished(second);
   });
 
   it('killed after the promotion: on restart it says standby is the primary and only finishes re-pointing', async () => {
@@ -110,12 +115,7 @@ describe('a failover interrupted by kill -9 of the bot (operation journal)', () 
     expect(buttonNumber(second, /Finish failover: promote/, cardAt)).toBeNull();
 
     second.send(buttonNumber(second, /Finish failover: re-point readonly/, cardAt)!);
-    await second.until(/Failover \(resumed\) done[^\n]*standby is the primary/, 'the resumed failover to finish', 120_000);
-    await eventually('readonly to stream from standby', () => upstreamOf('readonly'), (p) => p === c!.app.services.node('standby').port, { timeoutMs: 60_000 });
-    expect(existsSync(journalPath(c.home))).toBe(false);
-    // The old primary (started read-only by this start) is left as a failover leaves it: stopped and fenced.
-    expect(await c.app.services.runtime.isRunning(c.app.services.node('primary'))).toBe(false);
-    expect(await c.app.services.runtime.isFenced(c.app.services.node('primary'))).toBe(true);
+    await expectFinished(second);
   });
 
   it('the finishing Confirm obeys the failover rules: a viewer is refused, and with REQUIRE_SECOND_APPROVER whoever confirmed the interrupted failover cannot finish it alone', async () => {

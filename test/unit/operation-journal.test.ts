@@ -49,6 +49,14 @@ describe('operation journal', () => {
     expect(existsSync(journalPath(s.config.home))).toBe(false);
   });
 
+  it('is left alone by an operation refused before its first step (the interrupted one is still offered)', () => {
+    const s = services();
+    writeFileSync(journalPath(s.config.home), JSON.stringify(entry([step('fence primary', true)])));
+    const refused = new OperationJournal(s, 'failover', { by: 'bob' });
+    refused.end();
+    expect(readUnfinishedJournal(s.config.home)).toMatchObject({ by: 'alice', facts: { target: 'standby' } });
+  });
+
   it('is unfinished only when its writer is gone: a live process holding the operation lock is still running it', () => {
     const s = services();
     const home = s.config.home;

@@ -1,6 +1,6 @@
 // The operation journal: one fsync'd JSON document, CLUSTERBOT_HOME/operation-journal.json, that
-// says which failover (switchover, rejoin, follow) runs and how far it got. It is rewritten before
-// and after every step and deleted when the operation ends, done or failed. A journal found on
+// says which failover (switchover, rejoin, follow) runs and how far it got. It is written when the
+// first step starts, rewritten before and after every step and deleted when the operation ends. A journal found on
 // start whose writer is gone is an operation the bot's own crash cut short (see resume.ts).
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import type { Services } from '../../core/context.js';
@@ -45,6 +45,8 @@ export interface JournalEntry {
 export class OperationJournal implements StepObserver {
   private readonly entry: JournalEntry;
   private warned = false;
+  /** Nothing is on disk until the first step starts: a refusal leaves an earlier interrupted journal alone. */
+  private written = false;
 
   constructor(
     private readonly s: Services,
@@ -53,12 +55,11 @@ export class OperationJournal implements StepObserver {
   ) {
     const now = new Date().toISOString();
     this.entry = { op, by: req.by, user: req.user, pid: process.pid, startedAt: now, updatedAt: now, facts: {}, steps: [] };
-    this.write();
   }
 
   remember(facts: OperationFacts): void {
     Object.assign(this.entry.facts, facts);
-    this.write();
+    if (this.written) this.write();
   }
 
   started(step: string): void {
@@ -82,6 +83,7 @@ export class OperationJournal implements StepObserver {
 
   /** The operation ended (done, failed or refused): nothing is left to finish. */
   end(): void {
+    if (!this.written) return;
     try {
       rmSync(journalPath(this.s.config.home), { force: true });
       syncDir(this.s.config.home);
@@ -91,6 +93,7 @@ export class OperationJournal implements StepObserver {
   }
 
   private write(): void {
+    this.written = true;
     this.entry.updatedAt = new Date().toISOString();
     try {
       writeFileDurably(journalPath(this.s.config.home), `${JSON.stringify(this.entry, null, 2)}\n`, 0o644);

@@ -56,7 +56,7 @@ export async function runOperation(
   body: (steps: Steps, warnings: string[]) => Promise<{ node: string; newPrimary: string | null }>,
 ): Promise<OperationResult> {
   return withOperationLock(s.config.home, op, req.by, async () => {
-    // Durable before the first step: a crash from here on is found again on start.
+    // On disk before each step starts: a crash from the first step on is found again on start.
     const journal = new OperationJournal(s, op, req);
     const steps = new Steps(op, s.log, req.onStep, journal);
     const warnings: string[] = [];

@@ -17,6 +17,7 @@ import { startChatAdapters } from './chat/adapters.js';
 import { listenHttp, startMonitoring } from './monitor/index.js';
 import { startBackupSchedules } from './backup/install.js';
 import { startPatroniWatch } from './patroni/watch.js';
+import { announceInterruptedOperation, interruptedOperationNote } from './cluster/failover/resume-offer.js';
 
 const USAGE = `usage:
   clusterbot start                       bring the cluster up and open the chat (terminal when no Slack/Discord tokens)
@@ -61,6 +62,8 @@ async function cmdRun(config: Config, argv: string[]): Promise<number> {
   const flags = parseRunFlags(argv);
   const user = terminalPrincipal(config, flags.as);
   const app = await createApp(config);
+  const interrupted = interruptedOperationNote(config.home);
+  if (interrupted) process.stderr.write(`⚠ ${interrupted}\n`);
   try {
     const surface = {
       platform: 'cli' as const,
@@ -93,6 +96,8 @@ async function cmdStart(config: Config): Promise<number> {
     if (outcomes.some((o) => o.action === 'failed')) process.stdout.write('Some nodes failed; the chat opens anyway so you can look (/cluster status, /cluster logs).\n');
     for (const line of await afterClusterUp(app.services)) process.stdout.write(`clusterbot: ${line}\n`);
     return await startChat(app, config, async () => {
+      // First of all: a failover this bot's own crash cut short (operation journal) is posted, never silent.
+      await announceInterruptedOperation(app).catch((err: unknown) => app.services.log.error({ err }, 'could not report the interrupted operation'));
       // One HTTP server per bot (app.http): /metrics, /healthz and Slack's HTTP mode share HTTP_PORT.
       await startMonitoring(app, { http: app.http });
       if (app.http.hasRoutes) process.stdout.write(`clusterbot: ${await listenHttp(app.http, config)}\n`);

@@ -2,8 +2,9 @@
 // Every record is fsync'd before the call returns, so a message counts as queued only once it
 // would survive a `kill -9` or a power cut. A torn last line (killed mid-write) is ignored.
 // When the queue drains the journal is rewritten (temp file, fsync, rename) down to the id map.
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { writeFileDurably } from '../../core/durable-file.js';
 
 export interface QueuedJob<P = unknown> {
   /** `q-…`: stands in for the platform's message id until the post went through. */
@@ -66,17 +67,8 @@ export class OutboxJournal {
   rewrite(state: JournalState): void {
     const maps = [...state.remote].slice(-MAP_KEEP).map(([id, remote]): JournalRecord => ({ t: 'map', id, remote }));
     const lines = [...maps, ...state.pending.map((job): JournalRecord => ({ t: 'add', job }))].map((r) => `${JSON.stringify(r)}\n`).join('');
-    const tmp = `${this.file}.tmp`;
-    const fd = openSync(tmp, 'w', 0o600);
-    try {
-      writeSync(fd, lines);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
+    writeFileDurably(this.file, lines);
     this.close();
-    renameSync(tmp, this.file);
-    syncDir(dirname(this.file));
     this.fd = openSync(this.file, 'a', 0o600);
     this.records = maps.length + state.pending.length;
   }
@@ -119,17 +111,4 @@ export function replay(text: string): JournalState {
     } else if (r.t === 'map') remote.set(r.id, r.remote);
   }
   return { pending: [...jobs.values()].sort((a, b) => a.seq - b.seq), remote };
-}
-
-function syncDir(dir: string): void {
-  try {
-    const fd = openSync(dir, 'r');
-    try {
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-  } catch {
-    // Some filesystems refuse fsync on a directory; the rename itself is still atomic.
-  }
 }

@@ -1,4 +1,5 @@
 // Failover: re-check, fence the old primary, promote, prove it with a write, re-point the rest.
+import type { NodeConfig } from '../../config.js';
 import type { Services } from '../../core/context.js';
 import { formatBytes } from '../lsn.js';
 import { refusal, runOperation, type OperationRequest, type OperationResult } from './operation.js';
@@ -7,6 +8,7 @@ import { fenceNode } from './fence.js';
 import { planFailover, type FailoverPlan } from './preflight.js';
 import { promoteNode, timelineSwitch, verifyWrite } from './promote.js';
 import { repointFollowers } from './followers.js';
+import type { Steps } from './steps.js';
 import { withConfiguredUpstreams } from './upstream.js';
 import { beforePromotion, repointWriteEndpoint, syncAfterPromotion } from '../ha-hooks.js';
 import { readSyncState } from '../sync/state.js';
@@ -38,6 +40,7 @@ export async function runFailover(s: Services, req: FailoverRequest): Promise<Fa
     const plan = await preflightFailover(s, req.target, req.force);
     if (typeof plan === 'string') throw refusal(plan);
     await steps.run('preflight', async () => plan, (p) => `target ${p.target}, lag ${formatBytes(p.lagBytes)}, at risk ${p.riskIsFloor ? '≥ ' : ''}${p.riskBytes} bytes`);
+    steps.remember({ target: plan.target, oldPrimary: plan.oldPrimary, fence: plan.fence, followers: plan.followers, force: req.force });
     const target = s.node(plan.target);
     if (plan.catchup) {
       const from = plan.catchup.from;
@@ -52,13 +55,18 @@ export async function runFailover(s: Services, req: FailoverRequest): Promise<Fa
     }
     await beforePromotion(s, steps, target);
     await steps.run(`promote ${plan.target}`, () => promoteNode(s, target), (l) => l);
-    await steps.run('verify write', () => verifyWrite(s, target, 'failover', req.by), (l) => l);
-    await syncAfterPromotion(s, steps, [], target); // strict: commits wait from here on; on: settled below
-    await repointWriteEndpoint(s, steps, warnings, target);
-    const sw = await steps.run('read new timeline', () => timelineSwitch(s, target), (t) => `timeline ${t.timeline}, switch point ${t.switchLsn}`);
-    await repointFollowers(s, steps, warnings, plan.followers, target, sw, req.onNote ?? (async () => undefined));
-    await syncAfterPromotion(s, steps, warnings, target);
+    await completePromotion(s, steps, warnings, target, plan.followers, req);
     return { node: plan.target, newPrimary: plan.target };
   });
   return { ...result, catchupShortfall: shortfall };
+}
+
+/** After pg_promote: prove a write, then the endpoint, the timeline and the other replicas (also what a resumed failover finishes). */
+export async function completePromotion(s: Services, steps: Steps, warnings: string[], target: NodeConfig, followers: string[], req: OperationRequest): Promise<void> {
+  await steps.run('verify write', () => verifyWrite(s, target, 'failover', req.by), (l) => l);
+  await syncAfterPromotion(s, steps, [], target); // strict: commits wait from here on; on: settled below
+  await repointWriteEndpoint(s, steps, warnings, target);
+  const sw = await steps.run('read new timeline', () => timelineSwitch(s, target), (t) => `timeline ${t.timeline}, switch point ${t.switchLsn}`);
+  await repointFollowers(s, steps, warnings, followers, target, sw, req.onNote ?? (async () => undefined));
+  await syncAfterPromotion(s, steps, warnings, target);
 }

@@ -22,7 +22,15 @@ export function currentHolder(home: string): LockInfo | null {
   } catch {
     return null;
   }
-  return pidAlive(info.pid) ? info : null;
+  return pidAlive(info.pid) && !leftByEarlierProcess(info.pid, info.at) ? info : null;
+}
+
+/**
+ * Our own pid on a lock (or journal) written before this process started: a previous bot with the
+ * same pid left it (a container restarts its bot as pid 1 again), so it is stale, not ours.
+ */
+export function leftByEarlierProcess(pid: number, at: string): boolean {
+  return pid === process.pid && Date.parse(at) < Date.now() - process.uptime() * 1000;
 }
 
 /** A sentence for the person when another operation runs, else null. */

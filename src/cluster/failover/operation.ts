@@ -2,24 +2,13 @@
 import type { Services } from '../../core/context.js';
 import { errorLine, isUserError, UserError } from '../../errors.js';
 import type { ClusterSnapshot } from '../inspect.js';
+import { OperationJournal } from './journal.js';
 import { withOperationLock } from './lock.js';
-import { Steps, type StepListener, type StepRecord } from './steps.js';
+import { Steps, type StepRecord } from './steps.js';
 import { outcomeOf } from './outcome.js';
 
-export type OperationKind = 'failover' | 'switchover' | 'rejoin' | 'follow';
-
-export interface OperationRequest {
-  /** Who confirmed (or ran) it, as shown to people. */
-  by: string;
-  /** Their id and platform, for the audit trail. */
-  user?: { id: string; platform: string };
-  /** The card is edited as each step starts and ends. */
-  onStep?: StepListener;
-  /** A free sentence for the card (e.g. "re-cloning…"). */
-  onNote?: (line: string) => Promise<void>;
-  /** How far the running step is (e.g. a catch-up's bytes); replaces the previous progress line. */
-  onProgress?: (line: string) => Promise<void>;
-}
+export type { OperationKind, OperationRequest } from './request.js';
+import type { OperationKind, OperationRequest } from './request.js';
 
 export { outcomeOf } from './outcome.js';
 
@@ -54,7 +43,9 @@ export async function runOperation(
   body: (steps: Steps, warnings: string[]) => Promise<{ node: string; newPrimary: string | null }>,
 ): Promise<OperationResult> {
   return withOperationLock(s.config.home, op, req.by, async () => {
-    const steps = new Steps(op, s.log, req.onStep);
+    // On disk before each step starts: a crash from the first step on is found again on start.
+    const journal = new OperationJournal(s, op, req);
+    const steps = new Steps(op, s.log, req.onStep, journal);
     const warnings: string[] = [];
     let outcome: { node: string; newPrimary: string | null } = { node: '', newPrimary: null };
     let error: string | null = null;
@@ -64,6 +55,8 @@ export async function runOperation(
       if (isUserError(e) && steps.done.length === 0) throw e;
       error = errorLine(e);
       s.log.error({ op, err: e }, `${op} failed`);
+    } finally {
+      journal.end();
     }
     const snapshot = await s.snapshot();
     const result: OperationResult = {

@@ -17,6 +17,7 @@ async function currentPrimary(s: Services, name: string): Promise<string> {
 
 export function runRejoin(s: Services, name: string, req: OperationRequest): Promise<OperationResult> {
   return runOperation(s, 'rejoin', req, async (steps, warnings) => {
+    steps.remember({ target: name });
     const primaryName = await currentPrimary(s, name);
     const node = s.node(name);
     const primary = s.node(primaryName);
@@ -40,6 +41,7 @@ export function runRejoin(s: Services, name: string, req: OperationRequest): Pro
 
 export function runFollow(s: Services, name: string, req: OperationRequest): Promise<OperationResult> {
   return runOperation(s, 'follow', req, async (steps, warnings) => {
+    steps.remember({ target: name });
     const primaryName = await currentPrimary(s, name);
     const node = s.node(name);
     const primary = s.node(primaryName);

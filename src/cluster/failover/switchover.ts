@@ -45,6 +45,7 @@ export function runSwitchover(s: Services, req: OperationRequest & { target?: st
     const plan = await preflightSwitchover(s, req.target);
     if (typeof plan === 'string') throw refusal(plan);
     await steps.run('preflight', async () => plan, (p) => `${p.from} → ${p.to}, lag ${p.lagBytes} bytes`);
+    steps.remember({ target: plan.to, oldPrimary: plan.from, followers: plan.followers });
     const oldNode = s.node(plan.from);
     const target = s.node(plan.to);
     const paused = await pauseWriteEndpoint(s, steps, warnings);

@@ -26,7 +26,8 @@ export function patroniDiscardNote(plan: Plan): string[] {
 export function discardedWritesAlert(leader: string, timeline: number, ranges: DiscardedRange[], counts: Count[]): Reply {
   const lines = ranges.map((r, i) => {
     const c = counts[i];
-    const held = c?.ok ? `${c.transactions} committed transaction${c.transactions === 1 ? '' : 's'} (pg_waldump over ${c.source})` : `transactions: could not count (${c?.why ?? 'not tried'})`;
+    const seen = r.xidsSeen !== null ? `; at least ${r.xidsSeen} write transaction${r.xidsSeen === 1 ? '' : 's'} began there while the bot watched` : '';
+    const held = c?.ok ? `${c.transactions} committed transaction${c.transactions === 1 ? '' : 's'} (pg_waldump over ${c.source})` : `pg_waldump could not read it (${c?.why ?? 'not tried'})${seen}`;
     return `timeline ${r.timeline} from ${r.from} to ${r.to} (${formatBytes(r.bytes)}, written on ${r.leader}): ${held}`;
   });
   const holders = [...new Set(ranges.map((r) => r.leader))].filter((n) => n !== leader);

@@ -6,13 +6,14 @@ import pg from 'pg';
 import type { Config, NodeConfig } from '../config.js';
 
 export type LeaderSample =
-  | { ok: true; inRecovery: boolean; timeline: number | null; lsn: string | null }
+  | { ok: true; inRecovery: boolean; timeline: number | null; lsn: string | null; nextXid: number | null }
   | { ok: false; timedOut: boolean; message: string };
 
 // Patroni's own way to read the timeline of a primary: the first 8 hex digits of the current WAL file.
 const SQL = `SELECT pg_is_in_recovery() AS ro,
   CASE WHEN pg_is_in_recovery() THEN NULL ELSE ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int END AS tl,
-  CASE WHEN pg_is_in_recovery() THEN NULL ELSE pg_current_wal_lsn()::text END AS lsn`;
+  CASE WHEN pg_is_in_recovery() THEN NULL ELSE pg_current_wal_lsn()::text END AS lsn,
+  pg_snapshot_xmax(pg_current_snapshot())::text::bigint AS xid`;
 
 export class LeaderProbe {
   private readonly clients = new Map<string, pg.Client>();
@@ -21,10 +22,10 @@ export class LeaderProbe {
 
   /** One answer from `node` within the deadline, or why not (a timeout says so). */
   async sample(node: NodeConfig): Promise<LeaderSample> {
-    const r = await this.rows<{ ro: boolean; tl: number | null; lsn: string | null }>(node, SQL);
+    const r = await this.rows<{ ro: boolean; tl: number | null; lsn: string | null; xid: string | null }>(node, SQL);
     if (!r.ok) return r;
     const row = r.rows[0];
-    return { ok: true, inRecovery: row.ro, timeline: row.tl, lsn: row.lsn };
+    return { ok: true, inRecovery: row.ro, timeline: row.tl, lsn: row.lsn, nextXid: row.xid === null ? null : Number(row.xid) };
   }
 
   /** Any short query on the probe's connection, under the same deadline. */

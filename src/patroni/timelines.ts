@@ -14,6 +14,9 @@ export interface TimelineSpan {
   lastLsn: string;
   firstSeen: number;
   lastSeen: number;
+  /** The next transaction id at the first and the latest probe: write transactions begun in between. */
+  firstXid: number | null;
+  lastXid: number | null;
   /** The bot saw this timeline begin (a promotion while it watched), so its writes may be fresh. */
   promotedWhileWatched: boolean;
 }
@@ -27,6 +30,8 @@ export interface DiscardedRange {
   from: string;
   to: string;
   bytes: number;
+  /** Write transactions (ids assigned) the bot saw begin on that timeline: a lower bound of what it held. */
+  xidsSeen: number | null;
   /** Why the range counts as discarded, one clause. */
   why: string;
 }
@@ -63,14 +68,16 @@ export class TimelineLedger {
     return !this.spans.has(timeline);
   }
 
-  see(leader: string, timeline: number, lsn: string, at: number, start: string | null = null): void {
+  see(leader: string, timeline: number, lsn: string, xid: number | null, at: number, start: string | null = null): void {
     const s = this.spans.get(timeline);
     if (!s) {
       const promotedWhileWatched = this.spans.size > 0 && start !== null;
-      this.spans.set(timeline, { timeline, leader, start, firstLsn: lsn, lastLsn: lsn, firstSeen: at, lastSeen: at, promotedWhileWatched });
+      this.spans.set(timeline, { timeline, leader, start, firstLsn: lsn, lastLsn: lsn, firstSeen: at, lastSeen: at, firstXid: xid, lastXid: xid, promotedWhileWatched });
       return;
     }
     s.lastLsn = lsnMax(s.lastLsn, lsn);
+    s.firstXid ??= xid;
+    if (xid !== null) s.lastXid = Math.max(s.lastXid ?? xid, xid);
     s.lastSeen = at;
     s.leader = leader;
   }
@@ -103,5 +110,6 @@ export class TimelineLedger {
 
 function range(s: TimelineSpan, from: string, why: string): DiscardedRange {
   const bytes = Number((parseLsn(s.lastLsn) ?? 0n) - (parseLsn(from) ?? 0n));
-  return { timeline: s.timeline, leader: s.leader, from, to: s.lastLsn, bytes: Math.max(0, bytes), why };
+  const xidsSeen = s.firstXid !== null && s.lastXid !== null ? s.lastXid - s.firstXid : null;
+  return { timeline: s.timeline, leader: s.leader, from, to: s.lastLsn, bytes: Math.max(0, bytes), xidsSeen, why };
 }

@@ -34,6 +34,7 @@ interface ProbeResult {
   /** The leader's own timeline and LSN, when SQL answered. */
   timeline?: number | null;
   lsn?: string | null;
+  nextXid?: number | null;
   node?: NodeConfig;
 }
 
@@ -147,7 +148,7 @@ class Watcher implements PatroniWatch {
       return;
     }
     const name = leader!.name;
-    if (probe.node && probe.timeline && probe.lsn) await this.watchTimeline(name, probe.node, probe.timeline, probe.lsn, at);
+    if (probe.node && probe.timeline && probe.lsn) await this.watchTimeline(name, probe.node, { timeline: probe.timeline, lsn: probe.lsn, xid: probe.nextXid ?? null }, at);
     if (this.lostAt !== null && this.downAlerted && name !== this.lostLeader) {
       const secs = (at - this.lostAt) / 1000;
       await this.post('patroni promoted', {
@@ -181,7 +182,7 @@ class Watcher implements PatroniWatch {
       if (s.ok) {
         this.sqlSeen.add(node.name);
         if (s.inRecovery) return { ok: false, why: 'it is still read-only (promotion under way)' };
-        return { ok: true, why: '', timeline: s.timeline, lsn: s.lsn, node };
+        return { ok: true, why: '', timeline: s.timeline, lsn: s.lsn, nextXid: s.nextXid, node };
       }
       // Unreachable over SQL from here only counts when the bot could reach it before.
       if (this.sqlSeen.has(node.name)) {
@@ -200,15 +201,16 @@ class Watcher implements PatroniWatch {
   }
 
   /** Record the leader's timeline and LSN; on a new leader or timeline, say which seen writes its history lacks. */
-  private async watchTimeline(name: string, node: NodeConfig, timeline: number, lsn: string, at: number): Promise<void> {
+  private async watchTimeline(name: string, node: NodeConfig, seen: { timeline: number; lsn: string; xid: number | null }, at: number): Promise<void> {
+    const { timeline, lsn, xid } = seen;
     if (!this.ledger.isNew(timeline) && name === this.lastLeader) {
-      this.ledger.see(name, timeline, lsn, at);
+      this.ledger.see(name, timeline, lsn, xid, at);
       return;
     }
     const lineage = timeline > 1 ? await this.lineage(node, timeline) : new Map<number, string>();
     const start = [...lineage.entries()].sort((a, b) => b[0] - a[0])[0]?.[1] ?? null;
     const ranges = this.ledger.discardedBy(timeline, lineage, at);
-    this.ledger.see(name, timeline, lsn, at, start);
+    this.ledger.see(name, timeline, lsn, xid, at, start);
     if (!ranges.length) return;
     // The member that wrote the range first: it is the likeliest to still hold the WAL.
     const others = this.services.config.nodes.filter((n) => n.name !== node.name);

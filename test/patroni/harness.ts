@@ -29,8 +29,9 @@ export interface PatroniHarnessOptions {
   /** Protect the REST API's unsafe endpoints with basic auth. */
   restAuth?: boolean;
   /**
-   * Patroni's DCS client: `etcd3` (default) or `etcd`, the v2 API (etcd started with --enable-v2),
-   * whose leader-key update is a compare-and-swap on the owner's name (docs/patroni.md, "Frozen leaders").
+   * Patroni's DCS client: `etcd` (default), the v2 API (etcd started with --enable-v2), whose
+   * leader-key update is a compare-and-swap on the owner's name; or `etcd3`, where Patroni 3.0.2 lets
+   * a leader that stalled past its TTL overwrite the new leader's key (docs/patroni.md, "Frozen leaders").
    */
   dcs?: 'etcd3' | 'etcd';
   /** Extra dynamic configuration (bootstrap.dcs), e.g. { synchronous_mode: true }. */
@@ -223,7 +224,7 @@ export async function startPatroniCluster(opts: PatroniHarnessOptions = {}): Pro
     launch(
       'etcd',
       [
-        ...(opts.dcs === 'etcd' ? ['--enable-v2=true'] : []),
+        ...((opts.dcs ?? 'etcd') === 'etcd' ? ['--enable-v2=true'] : []),
         '--name', 'e1',
         '--data-dir', join(dir, 'etcd'),
         '--listen-client-urls', `http://127.0.0.1:${etcdPort}`,
@@ -294,7 +295,9 @@ function patroniConfig(m: HarnessMember, c: ConfigInput) {
       ...(c.opts.restAuth ? { authentication: { username: 'clusterbot', password: c.secrets.PATRONI_PASSWORD } } : {}),
     },
     ctl: c.opts.restAuth ? { authentication: { username: 'clusterbot', password: c.secrets.PATRONI_PASSWORD } } : undefined,
-    [c.opts.dcs ?? 'etcd3']: { hosts: [`127.0.0.1:${c.etcdPort}`] },
+    [c.opts.dcs ?? 'etcd']: { hosts: [`127.0.0.1:${c.etcdPort}`] },
+    // Used where the machine has /dev/watchdog (this sandbox has none; Patroni logs that and goes on).
+    watchdog: { mode: 'automatic' },
     bootstrap: {
       dcs: {
         ttl: c.opts.ttl ?? 10,

@@ -30,7 +30,9 @@ export class LeaderProbe {
 
   /** Any short query on the probe's connection, under the same deadline. */
   async rows<R>(node: NodeConfig, sql: string, params: unknown[] = []): Promise<{ ok: true; rows: R[] } | { ok: false; timedOut: boolean; message: string }> {
-    const deadlineMs = this.config.PATRONI_PROBE_TIMEOUT_MS;
+    // A new session also has to log in (a backend forked, SCRAM): that part gets the connect timeout,
+    // so a busy host is not taken for a frozen one; an open session's round trip gets the short deadline.
+    const deadlineMs = this.config.PATRONI_PROBE_TIMEOUT_MS + (this.clients.has(node.name) ? 0 : this.config.PG_CONNECT_TIMEOUT_MS);
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), deadlineMs)));
     const attempt = this.query(node, sql, params).then(

@@ -127,12 +127,14 @@ class Watcher implements PatroniWatch {
 
   private async watchLeader(cluster: PatroniCluster, at: number): Promise<void> {
     const leader = cluster.members.find(isLeader);
+    // An operation of this bot that was running when this look began, or is now, explains an outage.
+    const planned = this.planned();
     const probe: ProbeResult = leader ? await this.probe(leader) : { ok: false, why: 'the cluster has no leader key' };
     if (!probe.ok) {
       if (this.failedProbes++ === 0) this.lostAt = at;
       this.lostLeader ??= leader?.name ?? this.lastLeader;
       // One refused probe can be a hiccup; two in a row, a leader silent past the deadline, or no leader at all, is a lost leader.
-      if (!this.downAlerted && !this.planned() && (this.failedProbes >= 2 || probe.hung || !leader)) {
+      if (!this.downAlerted && !planned && !this.planned() && (this.failedProbes >= 2 || probe.hung || !leader)) {
         this.downAlerted = true;
         const name = this.lostLeader ?? 'unknown';
         const ttl = this.paused ? 'Patroni is PAUSED, so it will not fail over on its own.' : 'Patroni promotes a replica once the leader key expires (ttl), unless it is paused.';
@@ -186,9 +188,8 @@ class Watcher implements PatroniWatch {
       }
       // Unreachable over SQL from here only counts when the bot could reach it before.
       if (this.sqlSeen.has(node.name)) {
-        return s.timedOut
-          ? { ok: false, hung: true, why: `leader ${leader.name} does not answer SQL (${s.message}); Patroni still reports it leader` }
-          : { ok: false, why: `SQL: ${s.message}` };
+        if (s.timedOut && (await this.stillLeader(leader.name))) return { ok: false, hung: true, why: `leader ${leader.name} does not answer SQL (${s.message}); Patroni still reports it leader` };
+        return { ok: false, why: `SQL: ${s.message}` };
       }
     }
     if (!leader.api_url) return { ok: true, why: '' };
@@ -198,6 +199,14 @@ class Watcher implements PatroniWatch {
     } catch (e) {
       return { ok: false, why: `its Patroni REST API: ${(e as Error).message}` };
     }
+  }
+
+  /** Patroni's word now, not at the start of this look (a switchover may have moved the leader meanwhile). */
+  private async stillLeader(name: string): Promise<boolean> {
+    return patroniClient(this.services)
+      .cluster()
+      .then(({ cluster }) => cluster.members.find(isLeader)?.name === name)
+      .catch(() => false);
   }
 
   /** Record the leader's timeline and LSN; on a new leader or timeline, say which seen writes its history lacks. */

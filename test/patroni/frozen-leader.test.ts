@@ -12,7 +12,7 @@ import { parseLsn } from '../../src/cluster/lsn.js';
 import { startPatroniWatch, type PatroniWatch } from '../../src/patroni/watch.js';
 import type { Protection } from '../../src/patroni/protections.js';
 import { startPatroniBot, type PatroniBot } from './app.js';
-import { startPatroniCluster, type PatroniHarness } from './harness.js';
+import { startPatroniCluster, type PatroniHarness, type PatroniHarnessOptions } from './harness.js';
 import { within as until } from '../helpers/wait.js';
 
 interface Range {
@@ -53,23 +53,27 @@ async function freezeFailoverWriteThaw(h: PatroniHarness, bot: PatroniBot, watch
   }
 }
 
-describe('a frozen leader on Patroni 3.0.2 with etcd3: leadership goes back to the old timeline', () => {
-  let h: PatroniHarness;
-  let bot: PatroniBot;
-  let watch: PatroniWatch;
-
+/** One cluster, bot and watcher for a describe block, stopped afterwards even after a failure. */
+function clusterWithWatcher(opts: PatroniHarnessOptions): { h: PatroniHarness; bot: PatroniBot; watch: PatroniWatch } {
+  const ctx = {} as { h: PatroniHarness; bot: PatroniBot; watch: PatroniWatch };
   beforeAll(async () => {
-    h = await startPatroniCluster({ ttl: 10, loopWait: 2, retryTimeout: 4, dcs: 'etcd3' });
-    bot = await startPatroniBot(h);
-    watch = startPatroniWatch(bot.app)!;
+    ctx.h = await startPatroniCluster({ ttl: 10, loopWait: 2, retryTimeout: 4, ...opts });
+    ctx.bot = await startPatroniBot(ctx.h);
+    ctx.watch = startPatroniWatch(ctx.bot.app)!;
   });
   afterAll(async () => {
-    await watch?.stop();
-    await bot?.close().catch(() => undefined);
-    await h?.destroy();
+    await ctx.watch?.stop();
+    await ctx.bot?.close().catch(() => undefined);
+    await ctx.h?.destroy();
   });
+  return ctx;
+}
+
+describe('a frozen leader on Patroni 3.0.2 with etcd3: leadership goes back to the old timeline', () => {
+  const c = clusterWithWatcher({ dcs: 'etcd3' });
 
   it('alerts the frozen leader at once; after the thaw names the discarded timeline-2 range in a critical alert, and the row is gone', async () => {
+    const { h, bot, watch } = c;
     const written = await freezeFailoverWriteThaw(h, bot, watch, 'etcd3');
     const discarded = await until('the discarded-writes alert', 120_000, async () => bot.chat.posts.find((p) => p.reply.title.startsWith('Acknowledged writes discarded')), () => titles(bot));
     console.log(`[etcd3] ${discarded.reply.title}: ${discarded.reply.text}`);
@@ -98,22 +102,10 @@ describe('a frozen leader on Patroni 3.0.2 with etcd3: leadership goes back to t
 });
 
 describe('a frozen leader with the shipped configuration (etcd v2 API): the thawed leader steps down', () => {
-  let h: PatroniHarness;
-  let bot: PatroniBot;
-  let watch: PatroniWatch;
-
-  beforeAll(async () => {
-    h = await startPatroniCluster({ ttl: 10, loopWait: 2, retryTimeout: 4 });
-    bot = await startPatroniBot(h);
-    watch = startPatroniWatch(bot.app)!;
-  });
-  afterAll(async () => {
-    await watch?.stop();
-    await bot?.close().catch(() => undefined);
-    await h?.destroy();
-  });
+  const c = clusterWithWatcher({});
 
   it('alerts the frozen leader at once; the row acknowledged on the new leader survives the thaw on every member', async () => {
+    const { h, bot, watch } = c;
     await freezeFailoverWriteThaw(h, bot, watch, 'etcd v2');
     await until('the thawed primary streaming from standby on timeline 2', 180_000, async () => {
       const rows = await bot.sql<{ ro: boolean; n: number }>('primary', 'SELECT pg_is_in_recovery() AS ro, (SELECT count(*)::int FROM proyecto.frozen_test WHERE id = 2) AS n');
@@ -127,6 +119,7 @@ describe('a frozen leader with the shipped configuration (etcd v2 API): the thaw
   }, 420_000);
 
   it('says "No replica running", critical, when every member but the leader is gone', async () => {
+    const { h, bot } = c;
     await h.killMember('primary');
     await h.killMember('readonly');
     const alone = await until('the no-replica alert', 120_000, async () => bot.chat.posts.find((p) => p.reply.title === 'No replica running'), () => titles(bot));

@@ -42,7 +42,7 @@ export function discardedWritesAlert(leader: string, timeline: number, ranges: D
     fields: [
       { label: 'Discarded WAL', value: lines.join('\n') },
       { label: 'Next step', value: next },
-      { label: 'Why', value: 'a leader that stalled came back after Patroni had failed over (no watchdog fenced it): see docs/patroni.md, "Frozen leaders"' },
+      { label: 'Why', value: 'the new leader\'s history does not contain WAL that was acknowledged; the usual cause is a leader that stalled and came back after Patroni had failed over, with no watchdog to fence it: docs/patroni.md, "Frozen leaders and protections"' },
     ],
     data: { alert: 'writes_discarded', node: leader, timeline, ranges, counts },
   };

@@ -62,7 +62,10 @@ export class LeaderProbe {
         database: this.config.PG_DATABASE,
         application_name: 'clusterbot-probe',
       });
-      client.on('error', () => this.drop(node.name));
+      const own = client;
+      own.on('error', () => {
+        if (this.clients.get(node.name) === own) this.drop(node.name);
+      });
       this.clients.set(node.name, client);
       await client.connect();
     }

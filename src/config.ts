@@ -154,6 +154,7 @@ export const configSchema = z.object({
   PATRONI_TIMEOUT_MS: positiveInt.default(3000).describe('Timeout of one Patroni REST call (ms).'),
   PATRONI_ACTION_TIMEOUT_SECONDS: positiveInt.default(60).describe('How long a switchover, failover, restart or reinitialize may take before it is reported as status unknown.'),
   PATRONI_WATCH_INTERVAL_MS: positiveInt.default(1000).describe('How often the Patroni watcher reads /cluster and probes the leader (ms).'),
+  PATRONI_PROBE_TIMEOUT_MS: positiveInt.default(1000).describe('Deadline of the watcher\'s own SQL probe of the Patroni leader (ms): a leader that does not answer within it is alerted at once, while Patroni may still call it leader.'),
   // --- docker ---
   COMPOSE_PROJECT_NAME: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'lowercase letters, digits, - and _').default('clusterbot').describe('With RUNTIME=docker: the compose project whose postgresql-<node> services are the nodes (docker-compose reads the same key from .env).'),
   DOCKER_IMAGE: z.string().min(1).default('clusterbot/postgres:15').describe('The PostgreSQL node image (postgres/Dockerfile) used when the bot creates containers; build it with bash scripts/docker-prereqs.sh.'),

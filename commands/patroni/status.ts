@@ -1,6 +1,7 @@
 // /cluster status with the Patroni backend: the usual status card plus Patroni's own view.
 import { defineCommand } from '../../src/core/command.js';
 import { patroniStatusCard } from '../../src/patroni/present.js';
+import { patroniProtections } from '../../src/patroni/protections.js';
 import { patroniSnapshot } from '../../src/patroni/snapshot.js';
 
 export default defineCommand({
@@ -12,7 +13,10 @@ export default defineCommand({
   async run(ctx) {
     const { services } = ctx;
     const snap = await patroniSnapshot(services);
-    const extras = (await Promise.all(services.statusContributors.map((c) => c(snap).catch(() => null)))).filter((x) => x !== null);
-    return patroniStatusCard(snap, extras);
+    const [extras, protections] = await Promise.all([
+      Promise.all(services.statusContributors.map((c) => c(snap).catch(() => null))).then((xs) => xs.filter((x) => x !== null)),
+      patroniProtections(services, snap.patroni.raw?.members ?? []).catch(() => null),
+    ]);
+    return patroniStatusCard(snap, extras, protections);
   },
 });

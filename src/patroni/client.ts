@@ -29,6 +29,8 @@ export interface PatroniNodeStatus {
   role: string;
   timeline?: number;
   pause?: boolean;
+  /** Only present (true) when a watchdog in mode "required" could not be activated. */
+  watchdog_failed?: boolean;
   xlog?: { location?: number; received_location?: number; replayed_location?: number; paused?: boolean };
   replication?: Array<{ application_name: string; state: string; sync_state: string }>;
   patroni?: { version: string; scope: string };
@@ -72,9 +74,24 @@ export class PatroniClient {
     throw new PatroniUnreachable(`no Patroni member answered (${problems.join('; ')})`);
   }
 
+  /** The dynamic configuration in the DCS (GET /config), as the first answering member serves it. */
+  async dynamicConfig(): Promise<Record<string, unknown>> {
+    const problems: string[] = [];
+    for (const url of this.urls) {
+      try {
+        const r = await this.request('GET', `${url}/config`);
+        if (r.status === 200) return JSON.parse(r.body) as Record<string, unknown>;
+        problems.push(`${url}: HTTP ${r.status}`);
+      } catch (e) {
+        problems.push(`${url}: ${(e as Error).message}`);
+      }
+    }
+    throw new PatroniUnreachable(`no Patroni member served /config (${problems.join('; ')})`);
+  }
+
   /** One member's own view (GET /patroni on its api_url). */
-  async node(apiUrl: string): Promise<PatroniNodeStatus> {
-    const r = await this.request('GET', apiUrl);
+  async node(apiUrl: string, timeoutMs = this.timeoutMs): Promise<PatroniNodeStatus> {
+    const r = await this.request('GET', apiUrl, undefined, timeoutMs);
     // 503 is how Patroni says "not the leader / not healthy", with the same JSON body.
     if (r.status !== 200 && r.status !== 503) throw new Error(`HTTP ${r.status}`);
     return JSON.parse(r.body) as PatroniNodeStatus;

@@ -8,8 +8,13 @@ import type { Notifier } from '../chat/notifier.js';
 import type { Services } from '../core/context.js';
 import { formatBytes } from '../cluster/lsn.js';
 import { COMMAND_BUTTON_PREFIX } from '../core/router.js';
+import type { NodeConfig } from '../config.js';
 import { isLeader, type PatroniCluster, type PatroniMember } from './client.js';
+import { countDiscarded } from './discarded-wal.js';
+import { discardedWritesAlert } from './discard-note.js';
+import { LeaderProbe } from './leader-probe.js';
 import { nodeFor, patroniClient } from './snapshot.js';
+import { parseHistory, TimelineLedger, type Lineage } from './timelines.js';
 import { PatroniUpkeep } from './upkeep.js';
 
 export interface PatroniWatch {
@@ -21,9 +26,16 @@ export interface PatroniWatch {
 const RUNNING = new Set(['running', 'streaming']);
 const hms = (ms: number) => new Date(ms).toISOString().slice(11, 19);
 
-interface LeaderProbe {
+interface ProbeResult {
   ok: boolean;
   why: string;
+  /** Alert at once: the leader's PostgreSQL did not answer within the probe's deadline. */
+  hung?: boolean;
+  /** The leader's own timeline and LSN, when SQL answered. */
+  timeline?: number | null;
+  lsn?: string | null;
+  nextXid?: number | null;
+  node?: NodeConfig;
 }
 
 /** Start watching when CLUSTER_BACKEND=patroni; null otherwise. */
@@ -52,12 +64,17 @@ class Watcher implements PatroniWatch {
   private readonly sqlSeen = new Set<string>();
   private readonly strikes = new Map<string, number>();
   private readonly upkeep: PatroniUpkeep;
+  private readonly sql: LeaderProbe;
+  private readonly ledger = new TimelineLedger();
+  private noReplicaTicks = 0;
+  private noReplicaAlerted = false;
 
   constructor(
     private readonly services: Services,
     private readonly notifier: Notifier,
   ) {
     this.upkeep = new PatroniUpkeep(services, notifier);
+    this.sql = new LeaderProbe(services.config);
   }
 
   start(): void {
@@ -78,6 +95,7 @@ class Watcher implements PatroniWatch {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     await Promise.all([this.ticking, this.upkeep.stop()]);
+    this.sql.close();
   }
 
   private async post(kind: string, reply: Reply): Promise<void> {
@@ -109,19 +127,21 @@ class Watcher implements PatroniWatch {
 
   private async watchLeader(cluster: PatroniCluster, at: number): Promise<void> {
     const leader = cluster.members.find(isLeader);
-    const probe: LeaderProbe = leader ? await this.probe(leader) : { ok: false, why: 'the cluster has no leader key' };
+    // An operation of this bot that was running when this look began, or is now, explains an outage.
+    const planned = this.planned();
+    const probe: ProbeResult = leader ? await this.probe(leader) : { ok: false, why: 'the cluster has no leader key' };
     if (!probe.ok) {
       if (this.failedProbes++ === 0) this.lostAt = at;
       this.lostLeader ??= leader?.name ?? this.lastLeader;
-      // One failed probe can be a hiccup; two in a row, or no leader at all, is a lost leader.
-      if (!this.downAlerted && !this.planned() && (this.failedProbes >= 2 || !leader)) {
+      // One refused probe can be a hiccup; two in a row, a leader silent past the deadline, or no leader at all, is a lost leader.
+      if (!this.downAlerted && !planned && !this.planned() && (this.failedProbes >= 2 || probe.hung || !leader)) {
         this.downAlerted = true;
         const name = this.lostLeader ?? 'unknown';
         const ttl = this.paused ? 'Patroni is PAUSED, so it will not fail over on its own.' : 'Patroni promotes a replica once the leader key expires (ttl), unless it is paused.';
         await this.post('primary down', {
           title: `Primary down: ${name}`,
           severity: 'crit',
-          text: `The Patroni leader ${name} stopped answering at ${hms(this.lostAt!)} UTC (${probe.why}). ${ttl}`,
+          text: probe.hung ? `${probe.why} (since ${hms(this.lostAt!)} UTC). ${ttl}` : `The Patroni leader ${name} stopped answering at ${hms(this.lostAt!)} UTC (${probe.why}). ${ttl}`,
           fields: [{ label: 'Next step', value: 'watch for the promotion message here; /cluster status; /cluster failover forces a candidate now' }],
           buttons: [{ actionId: `${COMMAND_BUTTON_PREFIX}/cluster failover`, label: 'Start failover…', style: 'danger' }],
           data: { alert: 'primary_down', node: name, lostAt: new Date(this.lostAt!).toISOString() },
@@ -130,6 +150,7 @@ class Watcher implements PatroniWatch {
       return;
     }
     const name = leader!.name;
+    if (probe.node && probe.timeline && probe.lsn) await this.watchTimeline(name, probe.node, { timeline: probe.timeline, lsn: probe.lsn, xid: probe.nextXid ?? null }, at);
     if (this.lostAt !== null && this.downAlerted && name !== this.lostLeader) {
       const secs = (at - this.lostAt) / 1000;
       await this.post('patroni promoted', {
@@ -150,29 +171,69 @@ class Watcher implements PatroniWatch {
     this.lastLeader = name;
   }
 
-  /** Is the leader alive? Its own REST API, and SQL writability when the bot has reached it before. */
-  private async probe(leader: PatroniMember): Promise<LeaderProbe> {
+  /**
+   * Is the leader alive? Its SQL first, under PATRONI_PROBE_TIMEOUT_MS (a frozen PostgreSQL keeps
+   * its Patroni answering /cluster until the leader key expires); its own REST API when the bot has
+   * no SQL view of it.
+   */
+  private async probe(leader: PatroniMember): Promise<ProbeResult> {
     if (!RUNNING.has(leader.state)) return { ok: false, why: `Patroni reports it ${leader.state || 'without a state'}` };
-    if (leader.api_url) {
-      try {
-        const own = await patroniClient(this.services).node(leader.api_url);
-        if (!RUNNING.has(own.state)) return { ok: false, why: `its Patroni reports PostgreSQL ${own.state}` };
-      } catch (e) {
-        return { ok: false, why: `its Patroni REST API: ${(e as Error).message}` };
+    const node = nodeFor(leader, this.services.config.nodes);
+    if (node) {
+      const s = await this.sql.sample(node);
+      if (s.ok) {
+        this.sqlSeen.add(node.name);
+        if (s.inRecovery) return { ok: false, why: 'it is still read-only (promotion under way)' };
+        return { ok: true, why: '', timeline: s.timeline, lsn: s.lsn, nextXid: s.nextXid, node };
+      }
+      // Unreachable over SQL from here only counts when the bot could reach it before.
+      if (this.sqlSeen.has(node.name)) {
+        if (s.timedOut && (await this.stillLeader(leader.name))) return { ok: false, hung: true, why: `leader ${leader.name} does not answer SQL (${s.message}); Patroni still reports it leader` };
+        return { ok: false, why: `SQL: ${s.message}` };
       }
     }
-    const node = nodeFor(leader, this.services.config.nodes);
-    if (!node) return { ok: true, why: '' };
+    if (!leader.api_url) return { ok: true, why: '' };
     try {
-      const r = await this.services.pools.query<{ ro: boolean }>(node, 'SELECT pg_is_in_recovery() AS ro');
-      this.sqlSeen.add(node.name);
-      if (r.rows[0].ro) return { ok: false, why: 'it is still read-only (promotion under way)' };
-      return { ok: true, why: '' };
+      const own = await patroniClient(this.services).node(leader.api_url);
+      return RUNNING.has(own.state) ? { ok: true, why: '' } : { ok: false, why: `its Patroni reports PostgreSQL ${own.state}` };
     } catch (e) {
-      await this.services.pools.reset(node);
-      // Unreachable over SQL from here only counts when the bot could reach it before.
-      return this.sqlSeen.has(node.name) ? { ok: false, why: `SQL: ${(e as Error).message}` } : { ok: true, why: '' };
+      return { ok: false, why: `its Patroni REST API: ${(e as Error).message}` };
     }
+  }
+
+  /** Patroni's word now, not at the start of this look (a switchover may have moved the leader meanwhile). */
+  private async stillLeader(name: string): Promise<boolean> {
+    return patroniClient(this.services)
+      .cluster()
+      .then(({ cluster }) => cluster.members.find(isLeader)?.name === name)
+      .catch(() => false);
+  }
+
+  /** Record the leader's timeline and LSN; on a new leader or timeline, say which seen writes its history lacks. */
+  private async watchTimeline(name: string, node: NodeConfig, seen: { timeline: number; lsn: string; xid: number | null }, at: number): Promise<void> {
+    const { timeline, lsn, xid } = seen;
+    if (!this.ledger.isNew(timeline) && name === this.lastLeader) {
+      this.ledger.see(name, timeline, lsn, xid, at);
+      return;
+    }
+    const lineage = timeline > 1 ? await this.lineage(node, timeline) : new Map<number, string>();
+    const start = [...lineage.entries()].sort((a, b) => b[0] - a[0])[0]?.[1] ?? null;
+    const ranges = this.ledger.discardedBy(timeline, lineage, at);
+    this.ledger.see(name, timeline, lsn, xid, at, start);
+    if (!ranges.length) return;
+    // The member that wrote the range first: it is the likeliest to still hold the WAL.
+    const others = this.services.config.nodes.filter((n) => n.name !== node.name);
+    const counts = await Promise.all(
+      ranges.map((r) => countDiscarded(this.services, r, [...others.filter((n) => n.name === r.leader), ...others.filter((n) => n.name !== r.leader)])),
+    );
+    await this.post('writes discarded', discardedWritesAlert(name, timeline, ranges, counts));
+  }
+
+  /** The leader's timeline history (where each ancestor timeline was left), or empty when unreadable. */
+  private async lineage(node: NodeConfig, timeline: number): Promise<Lineage> {
+    const file = `pg_wal/${timeline.toString(16).toUpperCase().padStart(8, '0')}.history`;
+    const r = await this.sql.rows<{ h: string }>(node, 'SELECT pg_read_file($1) AS h', [file]);
+    return r.ok ? parseHistory(r.rows[0].h) : new Map();
   }
 
   /** A switchover, failover or restart this bot is running: its brief outages are not alerts. */
@@ -220,6 +281,32 @@ class Watcher implements PatroniWatch {
       } else if (lag !== null && lag <= limit && this.lagging.delete(m.name)) {
         await this.post('lag resolved', { title: `${m.name} caught up`, severity: 'ok', text: `${m.name} is ${formatBytes(lag)} behind.`, data: { alert: 'lag_resolved', node: m.name } });
       }
+    }
+    await this.watchReplicas(cluster);
+  }
+
+  /** Every member but the leader stopped, failing to start or gone: the next fault loses the cluster. */
+  private async watchReplicas(cluster: PatroniCluster): Promise<void> {
+    const leader = cluster.members.find(isLeader)?.name ?? null;
+    const replicas = [...this.seen].filter((n) => n !== leader);
+    if (!replicas.length) return;
+    const state = (n: string) => cluster.members.find((m) => m.name === n)?.state || 'gone';
+    const running = replicas.filter((n) => RUNNING.has(state(n)));
+    // Members cycle through "starting" and "running" while they retry: two looks in a row either way.
+    this.noReplicaTicks = running.length ? Math.min(0, this.noReplicaTicks) - 1 : Math.max(0, this.noReplicaTicks) + 1;
+    const states = replicas.map((n) => `${n} ${state(n)}`).join(', ');
+    if (this.noReplicaTicks >= 2 && !this.noReplicaAlerted) {
+      this.noReplicaAlerted = true;
+      await this.post('no replica running', {
+        title: 'No replica running',
+        severity: 'crit',
+        text: `${leader ?? 'The leader'} is the only member running (${states}): nothing can take over, and every acknowledged write exists once.`,
+        fields: [{ label: 'Next step', value: `/cluster status; read the failing member's PostgreSQL log on its host (Patroni: "start failed"); /cluster rejoin ${replicas[0]} re-clones it from the leader` }],
+        data: { alert: 'no_replica_running', leader, replicas: replicas.map((n) => ({ name: n, state: state(n) })) },
+      });
+    } else if (this.noReplicaTicks <= -2 && this.noReplicaAlerted) {
+      this.noReplicaAlerted = false;
+      await this.post('replica running', { title: 'Resolved — No replica running', severity: 'ok', text: `Running again: ${running.join(', ')}.`, data: { alert: 'no_replica_running_resolved', running } });
     }
   }
 }

@@ -33,7 +33,7 @@ interface StatusData {
   backend: string;
   primary: string | null;
   nodes: Array<{ name: string; role: string; up: boolean; streaming: boolean; upstream: string | null }>;
-  patroni: { leader: string | null; members: Array<{ name: string; role: string; state: string }> };
+  patroni: { leader: string | null; members: Array<{ name: string; role: string; state: string }>; protections: Array<{ name: string; state: string }> | null };
 }
 
 /** What the image is built from: postgres/patroni/*, the seed's bootstrap SQL, archive-wal.sh and the postgres ids. */
@@ -189,6 +189,8 @@ describe('docker-compose.patroni.yml on a real Docker engine', () => {
     console.log(`[patroni-compose] up -d ${((tUp - t0) / 1000).toFixed(1)} s; leader + 2 streaming replicas seen by the CLI after ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     expect(status.backend).toBe('patroni');
     expect(status.patroni.members.map((m) => `${m.name}:${m.role}:${m.state}`).sort()).toEqual(['primary:leader:running', 'readonly:replica:running', 'standby:replica:running']);
+    // The compose file's protection against a stalled leader winning a race from an older timeline (docs/patroni.md).
+    expect(status.patroni.protections?.find((p) => p.name === 'check_timeline')?.state).toBe('on');
     app = await createApp(loadConfig({ ...botEnv, HTTP_PORT: String(await freePort()) }));
     for (const node of NODES) {
       const rows = await until(`the seed rows on ${node}`, async () => {

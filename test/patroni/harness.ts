@@ -2,7 +2,7 @@
 // nodes on loopback, free ports, data under a temp dir, run as the postgres OS user when root.
 // Everything is stopped by pid and deleted in destroy(), also when start-up failed half-way.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, closeSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, closeSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -28,6 +28,14 @@ export interface PatroniHarnessOptions {
   retryTimeout?: number;
   /** Protect the REST API's unsafe endpoints with basic auth. */
   restAuth?: boolean;
+  /**
+   * Patroni's DCS client: `etcd` (default), the v2 API (etcd started with --enable-v2), whose
+   * leader-key update is a compare-and-swap on the owner's name; or `etcd3`, where Patroni 3.0.2 lets
+   * a leader that stalled past its TTL overwrite the new leader's key (docs/patroni.md, "Frozen leaders").
+   */
+  dcs?: 'etcd3' | 'etcd';
+  /** Extra dynamic configuration (bootstrap.dcs), e.g. { synchronous_mode: true }. */
+  dynamic?: Record<string, unknown>;
 }
 
 export interface PatroniHarness {
@@ -46,6 +54,10 @@ export interface PatroniHarness {
   killMember(name: string): Promise<void>;
   /** Start a killed member's Patroni again. */
   startMember(name: string): void;
+  /** SIGSTOP a member's postmaster and every child (a stalled data disk); its Patroni keeps running. Returns the pids. */
+  freezePostgres(name: string): number[];
+  /** SIGCONT what freezePostgres stopped. */
+  thawPostgres(name: string): void;
   destroy(): Promise<void>;
 }
 
@@ -91,6 +103,7 @@ export async function startPatroniCluster(opts: PatroniHarnessOptions = {}): Pro
     PATRONI_PASSWORD: randomBytes(12).toString('hex'),
   };
   const procs: ChildProcess[] = [];
+  const frozen = new Map<string, number[]>();
   const members: HarnessMember[] = NAMES.map(([name, nofailover], i) => ({
     name,
     nofailover,
@@ -150,7 +163,22 @@ export async function startPatroniCluster(opts: PatroniHarnessOptions = {}): Pro
       const m = harness.member(name);
       m.proc = launch('patroni', [m.configPath], `patroni-${name}`, patroniEnv, user);
     },
+    freezePostgres(name) {
+      const pm = postmasterPid(harness.member(name).dataDir);
+      if (!pm || !alive(pm)) throw new Error(`${name}: no running postmaster to freeze`);
+      // The postmaster first, so it forks no new child while its children are being stopped.
+      killQuietly(pm, 'SIGSTOP');
+      const pids = [pm, ...childrenOf(pm)];
+      for (const pid of pids.slice(1)) killQuietly(pid, 'SIGSTOP');
+      frozen.set(name, pids);
+      return pids;
+    },
+    thawPostgres(name) {
+      for (const pid of frozen.get(name) ?? []) killQuietly(pid, 'SIGCONT');
+      frozen.delete(name);
+    },
     async destroy() {
+      for (const name of [...frozen.keys()]) harness.thawPostgres(name);
       for (const m of members) if (m.proc?.pid) killQuietly(m.proc.pid, 'SIGTERM');
       for (let i = 0; i < 100 && members.some((m) => m.proc?.pid && alive(m.proc.pid)); i++) await sleep(100);
       for (const p of procs) if (p.pid && alive(p.pid)) killQuietly(p.pid, 'SIGKILL');
@@ -196,6 +224,7 @@ export async function startPatroniCluster(opts: PatroniHarnessOptions = {}): Pro
     launch(
       'etcd',
       [
+        ...((opts.dcs ?? 'etcd') === 'etcd' ? ['--enable-v2=true'] : []),
         '--name', 'e1',
         '--data-dir', join(dir, 'etcd'),
         '--listen-client-urls', `http://127.0.0.1:${etcdPort}`,
@@ -266,13 +295,18 @@ function patroniConfig(m: HarnessMember, c: ConfigInput) {
       ...(c.opts.restAuth ? { authentication: { username: 'clusterbot', password: c.secrets.PATRONI_PASSWORD } } : {}),
     },
     ctl: c.opts.restAuth ? { authentication: { username: 'clusterbot', password: c.secrets.PATRONI_PASSWORD } } : undefined,
-    etcd3: { hosts: [`127.0.0.1:${c.etcdPort}`] },
+    [c.opts.dcs ?? 'etcd']: { hosts: [`127.0.0.1:${c.etcdPort}`] },
+    // Used where the machine has /dev/watchdog (this sandbox has none; Patroni logs that and goes on).
+    watchdog: { mode: 'automatic' },
     bootstrap: {
       dcs: {
         ttl: c.opts.ttl ?? 10,
         loop_wait: c.opts.loopWait ?? 2,
         retry_timeout: c.opts.retryTimeout ?? 4,
         maximum_lag_on_failover: 16 * 1024 * 1024,
+        // A member whose timeline is behind the cluster's never wins a leader race (docs/patroni.md).
+        check_timeline: true,
+        ...c.opts.dynamic,
         postgresql: {
           use_pg_rewind: true,
           use_slots: true,
@@ -346,6 +380,22 @@ function postmasterPid(dataDir: string): number | null {
   } catch {
     return null;
   }
+}
+
+/** Direct children of a process (PostgreSQL's backends and auxiliary processes have the postmaster as parent). */
+function childrenOf(parent: number): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      // The command name in /proc/<pid>/stat is parenthesised and may hold spaces: ppid follows the last ')'.
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === parent) pids.push(Number(entry));
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return pids;
 }
 
 function alive(pid: number): boolean {

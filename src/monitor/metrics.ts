@@ -29,6 +29,8 @@ export class MonitorMetrics {
   private readonly lagBytes: Gauge<'node'>;
   private readonly lagSeconds: Gauge<'node'>;
   private readonly timeline: Gauge<'node'>;
+  private readonly streaming: Gauge<'node'>;
+  private readonly fenced: Gauge<'node'>;
   private readonly archiverFailed: Gauge<'node'>;
   private readonly archiverFailing: Gauge<'node'>;
   private readonly alerts: Gauge<'severity'>;
@@ -47,6 +49,8 @@ export class MonitorMetrics {
     this.lagBytes = g('clusterbot_replication_lag_bytes', 'Bytes of WAL the replica has not replayed yet (primary write LSN − replay LSN)', ['node']);
     this.lagSeconds = g('clusterbot_replication_lag_seconds', 'Replay delay of the replica in seconds', ['node']);
     this.timeline = g('clusterbot_node_timeline', 'The node\'s timeline id', ['node']);
+    this.streaming = g('clusterbot_replica_streaming', 'The replica\'s WAL receiver is streaming (1) or not (0); replicas that answer only', ['node']);
+    this.fenced = g('clusterbot_node_fenced', 'The node was fenced by a failover and waits for /cluster rejoin (1) or not (0)', ['node']);
     this.archiverFailed = g('clusterbot_wal_archiver_failed_count', 'pg_stat_archiver.failed_count on the node', ['node']);
     this.archiverFailing = g('clusterbot_wal_archiver_failing', 'The last WAL archive attempt failed (1) or not (0)', ['node']);
     this.alerts = g('clusterbot_alerts_firing', 'Alerts firing now, by severity', ['severity']);
@@ -90,12 +94,14 @@ export class MonitorMetrics {
   }
 
   updateCluster(s: ClusterSnapshot): void {
-    for (const gauge of [this.lagBytes, this.lagSeconds, this.timeline]) gauge.reset();
+    for (const gauge of [this.lagBytes, this.lagSeconds, this.timeline, this.streaming]) gauge.reset();
     for (const n of s.nodes) {
       this.up.set({ node: n.name }, n.up ? 1 : 0);
       for (const r of ROLES) this.role.set({ node: n.name, role: r }, n.role === r ? 1 : 0);
       if (n.timeline !== null) this.timeline.set({ node: n.name }, n.timeline);
+      this.fenced.set({ node: n.name }, n.fenced ? 1 : 0);
       if (n.role === 'replica') {
+        this.streaming.set({ node: n.name }, n.streaming ? 1 : 0);
         if (n.lagBytes !== null) this.lagBytes.set({ node: n.name }, n.lagBytes);
         if (n.lagSeconds !== null) this.lagSeconds.set({ node: n.name }, n.lagSeconds);
       }

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Prerequisites of the Prometheus rules, dashboard and compose-profile tests (docs/prometheus.md):
+#   1. Debian's prometheus (promtool), prometheus-alertmanager and prometheus-postgres-exporter on
+#      this machine — apt-installed when missing and root, and no system service of theirs left
+#      running (they would take 9090, 9093 and 9187);
+#   2. the image of the compose profile `observability` (OBSERVABILITY_IMAGE), built FROM the same
+#      debian:bookworm-slim as the node image when a Docker engine answers and that base exists
+#      (bash scripts/docker-prereqs.sh makes it); rebuilt only when observability/ changed.
+# Not root and missing: fails loudly with the install line — the suites never skip.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { printf '\033[1m[observability-prereqs]\033[0m %s\n' "$*"; }
+fail() { printf '[observability-prereqs] ERROR: %s\n' "$*" >&2; exit 1; }
+
+PKGS="prometheus prometheus-alertmanager prometheus-postgres-exporter"
+missing() {
+  command -v promtool >/dev/null 2>&1 || return 0
+  [ -x /usr/bin/prometheus-alertmanager ] || return 0
+  [ -x /usr/bin/prometheus-postgres-exporter ] || return 0
+  return 1
+}
+
+if missing; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    say "installing $PKGS (apt-get)"
+    # Keep package scripts from starting services during the install (policy-rc.d 101 = "not allowed").
+    created_policy=0
+    if [ ! -e /usr/sbin/policy-rc.d ]; then
+      printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d && created_policy=1
+    fi
+    apt-get update -qq
+    # shellcheck disable=SC2086
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $PKGS >/dev/null \
+      || { [ "$created_policy" = 1 ] && rm -f /usr/sbin/policy-rc.d; fail "apt-get install $PKGS failed"; }
+    [ "$created_policy" = 1 ] && rm -f /usr/sbin/policy-rc.d
+    missing && fail "$PKGS installed but promtool, /usr/bin/prometheus-alertmanager or /usr/bin/prometheus-postgres-exporter is still missing"
+  else
+    fail "Prometheus tools are missing. Install them (Debian/Ubuntu: sudo apt-get install -y --no-install-recommends $PKGS) — the rules and metrics tests need promtool and the exporter."
+  fi
+fi
+
+# Whatever installed them: no system-wide Prometheus, Alertmanager or exporter left running or enabled.
+if [ "$(id -u)" = 0 ]; then
+  for svc in prometheus prometheus-alertmanager prometheus-postgres-exporter; do
+    if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
+      systemctl disable --now "$svc" >/dev/null 2>&1 || true
+    elif [ -x "/etc/init.d/$svc" ]; then
+      "/etc/init.d/$svc" stop >/dev/null 2>&1 || true
+    fi
+  done
+fi
+
+# --- the compose profile's image -----------------------------------------------------------------
+IMAGE=${OBSERVABILITY_IMAGE:-clusterbot/observability:latest}
+if ! docker info >/dev/null 2>&1 || ! docker image inspect debian:bookworm-slim >/dev/null 2>&1; then
+  say "no Docker engine or no debian:bookworm-slim: $IMAGE not built (bash scripts/docker-prereqs.sh first)"
+  exit 0
+fi
+hash=$( (cd observability && find . -type f -print0 | sort -z | xargs -0 sha256sum) | sha256sum | cut -c1-16)
+have=$(docker image inspect -f '{{ index .Config.Labels "clusterbot.inputs" }}' "$IMAGE" 2>/dev/null || true)
+if [ "$have" != "$hash" ]; then
+  say "building $IMAGE from observability/"
+  docker build --network host --label "clusterbot.inputs=$hash" -t "$IMAGE" observability \
+    >/var/tmp/clusterbot-observability-build.log 2>&1 \
+    || { tail -20 /var/tmp/clusterbot-observability-build.log >&2; fail "building $IMAGE failed (log: /var/tmp/clusterbot-observability-build.log)"; }
+  say "$IMAGE built"
+else
+  say "$IMAGE is up to date (inputs $hash)"
+fi

@@ -89,7 +89,8 @@ export class MonitorMetrics {
         if (b) this.set(b.durationMs / 1000);
       },
     });
-    collectDefaultMetrics({ register: this.own, prefix: 'clusterbot_process_' });
+    // prom-client's names already start with process_ and nodejs_: clusterbot_process_cpu_seconds_total, …
+    collectDefaultMetrics({ register: this.own, prefix: 'clusterbot_' });
     this.registry = Registry.merge([this.own, failoverRegistry]);
   }
 

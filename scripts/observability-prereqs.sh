@@ -13,6 +13,8 @@ cd "$(dirname "$0")/.."
 
 say() { printf '\033[1m[observability-prereqs]\033[0m %s\n' "$*"; }
 fail() { printf '[observability-prereqs] ERROR: %s\n' "$*" >&2; exit 1; }
+# shellcheck source=scripts/apt-services.sh
+. scripts/apt-services.sh
 
 PKGS="prometheus prometheus-alertmanager prometheus-postgres-exporter"
 missing() {
@@ -25,16 +27,8 @@ missing() {
 if missing; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     say "installing $PKGS (apt-get)"
-    # Keep package scripts from starting services during the install (policy-rc.d 101 = "not allowed").
-    created_policy=0
-    if [ ! -e /usr/sbin/policy-rc.d ]; then
-      printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d && created_policy=1
-    fi
-    apt-get update -qq
     # shellcheck disable=SC2086
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $PKGS >/dev/null \
-      || { [ "$created_policy" = 1 ] && rm -f /usr/sbin/policy-rc.d; fail "apt-get install $PKGS failed"; }
-    [ "$created_policy" = 1 ] && rm -f /usr/sbin/policy-rc.d
+    apt_install_quiet --no-install-recommends $PKGS
     missing && fail "$PKGS installed but promtool, /usr/bin/prometheus-alertmanager or /usr/bin/prometheus-postgres-exporter is still missing"
   else
     fail "Prometheus tools are missing. Install them (Debian/Ubuntu: sudo apt-get install -y --no-install-recommends $PKGS) — the rules and metrics tests need promtool and the exporter."
@@ -42,15 +36,7 @@ if missing; then
 fi
 
 # Whatever installed them: no system-wide Prometheus, Alertmanager or exporter left running or enabled.
-if [ "$(id -u)" = 0 ]; then
-  for svc in prometheus prometheus-alertmanager prometheus-postgres-exporter; do
-    if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
-      systemctl disable --now "$svc" >/dev/null 2>&1 || true
-    elif [ -x "/etc/init.d/$svc" ]; then
-      "/etc/init.d/$svc" stop >/dev/null 2>&1 || true
-    fi
-  done
-fi
+stop_services prometheus prometheus-alertmanager prometheus-postgres-exporter
 
 # --- the compose profile's image -----------------------------------------------------------------
 IMAGE=${OBSERVABILITY_IMAGE:-clusterbot/observability:latest}

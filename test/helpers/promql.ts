@@ -162,14 +162,16 @@ export function exposition(text: string): { names: Set<string>; labels: Map<stri
 
 const run = promisify(execFile);
 
-/** promtool, or a failure that says how to install it (the suites never skip). */
-export async function promtool(args: string[], cwd = REPO): Promise<{ code: number; out: string }> {
+const PACKAGE = { promtool: 'prometheus', amtool: 'prometheus-alertmanager' } as const;
+
+/** promtool or amtool: exit code and output, or a failure that says how to install it (the suites never skip). */
+export async function promtool(args: string[], cwd = REPO, tool: keyof typeof PACKAGE = 'promtool'): Promise<{ code: number; out: string }> {
   try {
-    const { stdout, stderr } = await run('promtool', args, { cwd, timeout: 120_000 });
+    const { stdout, stderr } = await run(tool, args, { cwd, timeout: 120_000 });
     return { code: 0, out: stdout + stderr };
   } catch (e) {
     const err = e as NodeJS.ErrnoException & { code?: number | string; stdout?: string; stderr?: string };
-    if (err.code === 'ENOENT') throw new Error('promtool is not installed: run `sudo bash scripts/observability-prereqs.sh` (Debian package prometheus)');
+    if (err.code === 'ENOENT') throw new Error(`${tool} is not installed: run \`sudo bash scripts/observability-prereqs.sh\` (Debian package ${PACKAGE[tool]})`);
     return { code: typeof err.code === 'number' ? err.code : 1, out: `${err.stdout ?? ''}${err.stderr ?? ''}` };
   }
 }

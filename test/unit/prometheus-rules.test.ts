@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import { dashboardQueries, files, loadDashboard, loadRules, metricNames, promtool, RULE_TESTS_DIR, RULES_DIR } from '../helpers/promql.js';
+import { dashboardQueries, files, loadDashboard, loadRules, metricNames, OBSERVABILITY, promtool, RULE_TESTS_DIR, RULES_DIR } from '../helpers/promql.js';
 
 interface RuleTestFile {
   rule_files: string[];
@@ -51,6 +51,30 @@ describe('Prometheus rules (observability/rules)', () => {
 
   it('name no certificate metric: none exists yet (TLS is its own part)', () => {
     for (const r of loadRules()) expect(metricNames(r.expr).filter((n) => /cert|tls|ssl/i.test(n))).toEqual([]);
+  });
+});
+
+describe('the compose profile\'s configuration (observability/)', () => {
+  it('prometheus.yml, as prometheus-start.sh renders it, passes promtool check config and finds both rules files', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'clusterbot-prometheus-'));
+    try {
+      const file = join(dir, 'prometheus.yml');
+      const text = readFileSync(join(OBSERVABILITY, 'prometheus.yml'), 'utf8');
+      expect(text).toContain('bot:@BOT_PORT@');
+      // In the container observability/ is mounted at /etc/clusterbot/observability.
+      writeFileSync(file, text.replace('@BOT_PORT@', '8080').replaceAll('/etc/clusterbot/observability/', `${OBSERVABILITY}/`));
+      const r = await promtool(['check', 'config', file]);
+      expect(r.code, r.out).toBe(0);
+      expect(r.out).toContain('SUCCESS: 2 rule files found');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('alertmanager.yml passes amtool check-config, with its inhibit rules', async () => {
+    const r = await promtool(['check-config', join(OBSERVABILITY, 'alertmanager.yml')], undefined, 'amtool');
+    expect(r.code, r.out).toBe(0);
+    expect(r.out).toMatch(/SUCCESS[\s\S]*3 inhibit rules/);
   });
 });
 

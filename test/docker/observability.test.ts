@@ -81,7 +81,7 @@ describe('docker-compose --profile observability: a killed primary fires in Aler
       expect(id, service).toMatch(/^[0-9a-f]+$/);
       expect((await sh('docker', ['inspect', id])).stdout).not.toContain(c.config.POSTGRES_ADMIN_PASSWORD);
     }
-  });
+  }, 480_000);
 
   it('docker kill of the primary: ClusterbotPrimaryDown and PostgresPrimaryDown are FIRING in /api/v2/alerts', async () => {
     await dockerKill(c, 'primary');
@@ -107,5 +107,5 @@ describe('docker-compose --profile observability: a killed primary fires in Aler
     if (pgDown) expect(pgDown.status.state).toBe('suppressed');
     // The replicas were not reported dead.
     expect(seen.filter((a) => /Down$/.test(a.labels.alertname) && a.labels.node && a.labels.node !== 'primary').map((a) => a.labels.alertname)).toEqual([]);
-  });
+  }, 300_000);
 });

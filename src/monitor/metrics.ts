@@ -5,6 +5,7 @@ import type { ClusterSnapshot } from '../cluster/inspect.js';
 import { SYNC_MODES, type SyncState } from '../cluster/sync/state.js';
 import type { BackupsView } from '../core/context.js';
 import type { AlertRecord } from './alerts.js';
+import type { DiskUsage } from './disk.js';
 import { onFailoverStep } from './failover-steps.js';
 
 // Failover step timings outlive any one monitor: the failover module calls observeFailoverStep().
@@ -41,6 +42,8 @@ export class MonitorMetrics {
   private readonly syncMode: Gauge<'mode'>;
   private readonly syncReplica: Gauge<'node'>;
   private readonly syncDegraded: Gauge;
+  private readonly diskUsed: Gauge<'folder'>;
+  private readonly diskAvail: Gauge<'folder'>;
 
   constructor(backups: () => BackupsView | undefined) {
     const g = <L extends string>(name: string, help: string, labelNames: L[] = []) => new Gauge<L>({ name, help, labelNames, registers: [this.own] });
@@ -61,6 +64,8 @@ export class MonitorMetrics {
     this.syncMode = g('clusterbot_sync_mode', 'Synchronous replication mode: 1 for the mode in force (off, on, strict), 0 for the others', ['mode']);
     this.syncReplica = g('clusterbot_sync_replica', 'The replica is synchronous now: commits wait for it (1) or not (0)', ['node']);
     this.syncDegraded = g('clusterbot_sync_degraded', 'Mode on but degraded to asynchronous (1): commits are not protected');
+    this.diskUsed = g('clusterbot_disk_used_ratio', 'Used share (0–1, as df counts it) of the filesystem holding the folder: node data, WAL archive, backups', ['folder']);
+    this.diskAvail = g('clusterbot_disk_avail_bytes', 'Bytes still available to unprivileged users on the filesystem holding the folder', ['folder']);
     const last = async () => (await backups()?.last().catch(() => null)) ?? null;
     new Gauge({
       name: 'clusterbot_last_backup_timestamp_seconds',
@@ -118,6 +123,17 @@ export class MonitorMetrics {
     for (const m of SYNC_MODES) this.syncMode.set({ mode: m }, st.mode === m ? 1 : 0);
     for (const n of s.nodes) this.syncReplica.set({ node: n.name }, n.role === 'replica' && (n.syncState === 'sync' || n.syncState === 'quorum') ? 1 : 0);
     this.syncDegraded.set(st.mode === 'on' && st.degraded ? 1 : 0);
+  }
+
+  /** One series per watched folder ("data of primary", "WAL archive", "backups"), each with its filesystem's figures. */
+  updateDisks(disks: DiskUsage[]): void {
+    for (const gauge of [this.diskUsed, this.diskAvail]) gauge.reset();
+    for (const d of disks) {
+      for (const folder of d.labels) {
+        this.diskUsed.set({ folder }, d.usedPercent / 100);
+        this.diskAvail.set({ folder }, d.availBytes);
+      }
+    }
   }
 
   updateAlerts(firing: AlertRecord[], maintenance: boolean): void {

@@ -12,6 +12,9 @@ if ! bash scripts/docker-prereqs.sh; then
   fi
   echo "[test] WARNING: Docker prerequisites missing; the Docker suite (test/docker) will FAIL with the reason." >&2
 fi
+# promtool, Alertmanager and postgres_exporter for the Prometheus rules tests, and the image of the
+# compose profile `observability` (built when the Docker prerequisites are there).
+bash scripts/observability-prereqs.sh
 npm run -s typecheck   # src, commands, tests and benchmarks
 mkdir -p .test-results
 set +e

@@ -5,6 +5,7 @@ import type { ClusterSnapshot } from '../cluster/inspect.js';
 import { SYNC_MODES, type SyncState } from '../cluster/sync/state.js';
 import type { BackupsView } from '../core/context.js';
 import type { AlertRecord } from './alerts.js';
+import type { DiskUsage } from './disk.js';
 import { onFailoverStep } from './failover-steps.js';
 
 // Failover step timings outlive any one monitor: the failover module calls observeFailoverStep().
@@ -29,6 +30,8 @@ export class MonitorMetrics {
   private readonly lagBytes: Gauge<'node'>;
   private readonly lagSeconds: Gauge<'node'>;
   private readonly timeline: Gauge<'node'>;
+  private readonly streaming: Gauge<'node'>;
+  private readonly fenced: Gauge<'node'>;
   private readonly archiverFailed: Gauge<'node'>;
   private readonly archiverFailing: Gauge<'node'>;
   private readonly alerts: Gauge<'severity'>;
@@ -39,6 +42,8 @@ export class MonitorMetrics {
   private readonly syncMode: Gauge<'mode'>;
   private readonly syncReplica: Gauge<'node'>;
   private readonly syncDegraded: Gauge;
+  private readonly diskUsed: Gauge<'folder'>;
+  private readonly diskAvail: Gauge<'folder'>;
 
   constructor(backups: () => BackupsView | undefined) {
     const g = <L extends string>(name: string, help: string, labelNames: L[] = []) => new Gauge<L>({ name, help, labelNames, registers: [this.own] });
@@ -47,6 +52,8 @@ export class MonitorMetrics {
     this.lagBytes = g('clusterbot_replication_lag_bytes', 'Bytes of WAL the replica has not replayed yet (primary write LSN − replay LSN)', ['node']);
     this.lagSeconds = g('clusterbot_replication_lag_seconds', 'Replay delay of the replica in seconds', ['node']);
     this.timeline = g('clusterbot_node_timeline', 'The node\'s timeline id', ['node']);
+    this.streaming = g('clusterbot_replica_streaming', 'The replica\'s WAL receiver is streaming (1) or not (0); replicas that answer only', ['node']);
+    this.fenced = g('clusterbot_node_fenced', 'The node was fenced by a failover and waits for /cluster rejoin (1) or not (0)', ['node']);
     this.archiverFailed = g('clusterbot_wal_archiver_failed_count', 'pg_stat_archiver.failed_count on the node', ['node']);
     this.archiverFailing = g('clusterbot_wal_archiver_failing', 'The last WAL archive attempt failed (1) or not (0)', ['node']);
     this.alerts = g('clusterbot_alerts_firing', 'Alerts firing now, by severity', ['severity']);
@@ -57,6 +64,8 @@ export class MonitorMetrics {
     this.syncMode = g('clusterbot_sync_mode', 'Synchronous replication mode: 1 for the mode in force (off, on, strict), 0 for the others', ['mode']);
     this.syncReplica = g('clusterbot_sync_replica', 'The replica is synchronous now: commits wait for it (1) or not (0)', ['node']);
     this.syncDegraded = g('clusterbot_sync_degraded', 'Mode on but degraded to asynchronous (1): commits are not protected');
+    this.diskUsed = g('clusterbot_disk_used_ratio', 'Used share (0–1, as df counts it) of the filesystem holding the folder: node data, WAL archive, backups', ['folder']);
+    this.diskAvail = g('clusterbot_disk_avail_bytes', 'Bytes still available to unprivileged users on the filesystem holding the folder', ['folder']);
     const last = async () => (await backups()?.last().catch(() => null)) ?? null;
     new Gauge({
       name: 'clusterbot_last_backup_timestamp_seconds',
@@ -85,17 +94,20 @@ export class MonitorMetrics {
         if (b) this.set(b.durationMs / 1000);
       },
     });
-    collectDefaultMetrics({ register: this.own, prefix: 'clusterbot_process_' });
+    // prom-client's names already start with process_ and nodejs_: clusterbot_process_cpu_seconds_total, …
+    collectDefaultMetrics({ register: this.own, prefix: 'clusterbot_' });
     this.registry = Registry.merge([this.own, failoverRegistry]);
   }
 
   updateCluster(s: ClusterSnapshot): void {
-    for (const gauge of [this.lagBytes, this.lagSeconds, this.timeline]) gauge.reset();
+    for (const gauge of [this.lagBytes, this.lagSeconds, this.timeline, this.streaming]) gauge.reset();
     for (const n of s.nodes) {
       this.up.set({ node: n.name }, n.up ? 1 : 0);
       for (const r of ROLES) this.role.set({ node: n.name, role: r }, n.role === r ? 1 : 0);
       if (n.timeline !== null) this.timeline.set({ node: n.name }, n.timeline);
+      this.fenced.set({ node: n.name }, n.fenced ? 1 : 0);
       if (n.role === 'replica') {
+        this.streaming.set({ node: n.name }, n.streaming ? 1 : 0);
         if (n.lagBytes !== null) this.lagBytes.set({ node: n.name }, n.lagBytes);
         if (n.lagSeconds !== null) this.lagSeconds.set({ node: n.name }, n.lagSeconds);
       }
@@ -111,6 +123,17 @@ export class MonitorMetrics {
     for (const m of SYNC_MODES) this.syncMode.set({ mode: m }, st.mode === m ? 1 : 0);
     for (const n of s.nodes) this.syncReplica.set({ node: n.name }, n.role === 'replica' && (n.syncState === 'sync' || n.syncState === 'quorum') ? 1 : 0);
     this.syncDegraded.set(st.mode === 'on' && st.degraded ? 1 : 0);
+  }
+
+  /** One series per watched folder ("data of primary", "WAL archive", "backups"), each with its filesystem's figures. */
+  updateDisks(disks: DiskUsage[]): void {
+    for (const gauge of [this.diskUsed, this.diskAvail]) gauge.reset();
+    for (const d of disks) {
+      for (const folder of d.labels) {
+        this.diskUsed.set({ folder }, d.usedPercent / 100);
+        this.diskAvail.set({ folder }, d.availBytes);
+      }
+    }
   }
 
   updateAlerts(firing: AlertRecord[], maintenance: boolean): void {

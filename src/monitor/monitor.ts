@@ -131,6 +131,7 @@ export class Monitor {
       this.history.add(sampleOf(snapshot));
       this.metrics.updateCluster(snapshot);
       this.metrics.updateSync(sync, snapshot);
+      this.metrics.updateDisks(disks);
       this.metrics.updateAlerts(this.alerts.firing(), maintenance !== null);
       this.lastSuccessAt = Date.now();
       this.lastError = null;

@@ -1,0 +1,30 @@
+# Sourced by the prerequisites scripts that apt-install a daemon the tests run themselves (patroni,
+# etcd, prometheus, ...): install it without letting its package start the service, and make sure
+# no system-wide instance of it is left running or enabled afterwards. Needs `fail` from the caller.
+
+# apt_install_quiet [apt options] PKG...: apt-get install with package scripts kept from starting services
+# (policy-rc.d 101 = "not allowed"; one already there is left as it is).
+apt_install_quiet() {
+  local created_policy=0
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d && created_policy=1
+  fi
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null \
+    || { [ "$created_policy" = 1 ] && rm -f /usr/sbin/policy-rc.d; fail "apt-get install $* failed"; }
+  [ "$created_policy" = 1 ] && rm -f /usr/sbin/policy-rc.d
+  return 0
+}
+
+# stop_services SVC...: stopped and disabled (systemd), or stopped (init scripts); root only.
+stop_services() {
+  [ "$(id -u)" = 0 ] || return 0
+  local svc
+  for svc in "$@"; do
+    if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
+      systemctl disable --now "$svc" >/dev/null 2>&1 || true
+    elif [ -x "/etc/init.d/$svc" ]; then
+      "/etc/init.d/$svc" stop >/dev/null 2>&1 || true
+    fi
+  done
+}

@@ -91,3 +91,92 @@ export class AddressLoad {
     await this.client?.end().catch(() => undefined);
   }
 }
+
+/**
+ * One application reading continuously through ONE address (the HAProxy read endpoint): a read query
+ * every few ms, a fresh session every `sessionQueries` queries (as a pool recycles connections, so the
+ * balancing is exercised all along), and a reconnect after an error. It counts every error and
+ * records which server answered each query and whether it was in recovery.
+ */
+export class ReadLoad {
+  readonly errors: string[] = [];
+  /** Every answered query, oldest first: the server's port and whether it was a replica. */
+  readonly answers: Array<{ at: number; port: number; replica: boolean }> = [];
+  private client: pg.Client | null = null;
+  private running = true;
+  private loop: Promise<void> | null = null;
+  private inSession = 0;
+
+  constructor(
+    private readonly config: Config,
+    private readonly port: number,
+    private readonly sessionQueries = 10,
+    private readonly host = '127.0.0.1',
+  ) {}
+
+  start(): this {
+    this.loop = this.run();
+    return this;
+  }
+
+  private async connect(): Promise<pg.Client> {
+    const c = new pg.Client({
+      host: this.host,
+      port: this.port,
+      user: this.config.POSTGRES_ADMIN_USER,
+      password: this.config.POSTGRES_ADMIN_PASSWORD,
+      database: this.config.PG_DATABASE,
+      connectionTimeoutMillis: 10_000,
+      query_timeout: 10_000,
+    } as pg.ClientConfig);
+    c.on('error', () => undefined);
+    await c.connect();
+    return c;
+  }
+
+  private async run(): Promise<void> {
+    while (this.running) {
+      try {
+        if (this.client && this.inSession >= this.sessionQueries) {
+          await this.client.end();
+          this.client = null;
+        }
+        if (!this.client) {
+          this.client = await this.connect();
+          this.inSession = 0;
+        }
+        const r = await this.client.query<{ p: number; r: boolean }>('SELECT inet_server_port() AS p, pg_is_in_recovery() AS r, count(*) FROM proyecto.usuarios');
+        this.inSession++;
+        this.answers.push({ at: Date.now(), port: r.rows[0].p, replica: r.rows[0].r });
+        await sleep(10);
+      } catch (e) {
+        const on = this.client && this.inSession > 0 ? ` (session on :${this.answers.at(-1)?.port})` : '';
+        this.errors.push(`${new Date().toISOString().slice(11, 23)} ${(e as Error).message}${on}`);
+        await this.client?.end().catch(() => undefined);
+        this.client = null;
+        await sleep(100);
+      }
+    }
+  }
+
+  /** Wait for `n` more answered queries; on timeout say what happened meanwhile. */
+  async waitAnswers(n: number, timeoutMs = 60_000): Promise<void> {
+    const target = this.answers.length + n;
+    const t0 = Date.now();
+    while (this.answers.length < target) {
+      if (Date.now() - t0 > timeoutMs) throw new Error(`reads through :${this.port}: ${this.answers.length}/${target} after ${timeoutMs} ms; last errors: ${this.errors.slice(-3).join(' | ') || 'none'}`);
+      await sleep(50);
+    }
+  }
+
+  /** The ports that answered the last `n` queries (distinct, sorted). */
+  recentPorts(n: number): number[] {
+    return [...new Set(this.answers.slice(-n).map((a) => a.port))].sort((a, b) => a - b);
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    await this.loop;
+    await this.client?.end().catch(() => undefined);
+  }
+}

@@ -3,6 +3,7 @@
 // every error and the longest gap between two successful writes (the pause a user would notice).
 import pg from 'pg';
 import type { Config } from '../../src/config.js';
+import { eventually } from './wait.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -92,6 +93,9 @@ export class AddressLoad {
   }
 }
 
+/** How a server names itself in a query, the same through an endpoint as on its own port: "address:port". */
+export const SERVER_ID_SQL = "host(inet_server_addr()) || ':' || inet_server_port()";
+
 /**
  * One application reading continuously through ONE address (the HAProxy read endpoint): a read query
  * every few ms, a fresh session every `sessionQueries` queries (as a pool recycles connections, so the
@@ -100,8 +104,8 @@ export class AddressLoad {
  */
 export class ReadLoad {
   readonly errors: string[] = [];
-  /** Every answered query, oldest first: the server's port and whether it was a replica. */
-  readonly answers: Array<{ at: number; port: number; replica: boolean }> = [];
+  /** Every answered query, oldest first: the server ("address:port" as it sees itself) and whether it was a replica. */
+  readonly answers: Array<{ at: number; server: string; replica: boolean }> = [];
   private client: pg.Client | null = null;
   private running = true;
   private loop: Promise<void> | null = null;
@@ -145,12 +149,12 @@ export class ReadLoad {
           this.client = await this.connect();
           this.inSession = 0;
         }
-        const r = await this.client.query<{ p: number; r: boolean }>('SELECT inet_server_port() AS p, pg_is_in_recovery() AS r, count(*) FROM proyecto.usuarios');
+        const r = await this.client.query<{ id: string; r: boolean }>(`SELECT ${SERVER_ID_SQL} AS id, pg_is_in_recovery() AS r, count(*) FROM proyecto.usuarios`);
         this.inSession++;
-        this.answers.push({ at: Date.now(), port: r.rows[0].p, replica: r.rows[0].r });
+        this.answers.push({ at: Date.now(), server: r.rows[0].id, replica: r.rows[0].r });
         await sleep(10);
       } catch (e) {
-        const on = this.client && this.inSession > 0 ? ` (session on :${this.answers.at(-1)?.port})` : '';
+        const on = this.client && this.inSession > 0 ? ` (session on ${this.answers.at(-1)?.server})` : '';
         this.errors.push(`${new Date().toISOString().slice(11, 23)} ${(e as Error).message}${on}`);
         await this.client?.end().catch(() => undefined);
         this.client = null;
@@ -169,9 +173,9 @@ export class ReadLoad {
     }
   }
 
-  /** The ports that answered the last `n` queries (distinct, sorted). */
-  recentPorts(n: number): number[] {
-    return [...new Set(this.answers.slice(-n).map((a) => a.port))].sort((a, b) => a - b);
+  /** The servers that answered the last `n` queries (distinct, sorted). */
+  recentServers(n: number): string[] {
+    return [...new Set(this.answers.slice(-n).map((a) => a.server))].sort();
   }
 
   async stop(): Promise<void> {
@@ -179,4 +183,13 @@ export class ReadLoad {
     await this.loop;
     await this.client?.end().catch(() => undefined);
   }
+}
+
+type Sql = <R extends Record<string, unknown>>(node: string, text: string) => Promise<R[]>;
+
+/** The reader's last `n` answers came from exactly these nodes (a reload takes effect a moment after the pool changes). */
+export async function answeredBy(sql: Sql, reader: ReadLoad, nodes: string[], n: number, timeoutMs = 60_000): Promise<void> {
+  const want = (await Promise.all(nodes.map(async (x) => (await sql<{ id: string }>(x, `SELECT ${SERVER_ID_SQL} AS id`))[0].id))).sort();
+  await reader.waitAnswers(n, timeoutMs);
+  await eventually(`the last ${n} reads answered by ${nodes.join(', ')} (${want.join(', ')})`, async () => reader.recentServers(n), (got) => got.join(',') === want.join(','), { timeoutMs });
 }

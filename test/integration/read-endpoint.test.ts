@@ -10,19 +10,13 @@ import type { Reply } from '../../src/chat/reply.js';
 import { loadConfig } from '../../src/config.js';
 import { startMonitoring, stopMonitoring } from '../../src/monitor/index.js';
 import { freePort, startTestCluster, type TestCluster } from '../helpers/cluster.js';
-import { ReadLoad } from '../helpers/endpoint-load.js';
+import { answeredBy, ReadLoad, SERVER_ID_SQL } from '../helpers/endpoint-load.js';
 import { eventually } from '../helpers/wait.js';
 
 /** The status card's "Read endpoint: …" line, without the label. */
 const readLine = (r: Reply) => /^Read endpoint: (.*)$/m.exec(r.text ?? '')?.[1] ?? `(no read endpoint line in: ${r.text})`;
 const poolOf = (r: Reply) => (r.data as { readEndpoint?: { members: string[]; fallback: string | null } }).readEndpoint;
 
-/** The reader's last `n` answers came from exactly these nodes (a reload takes effect a moment after the file changes). */
-async function answeredBy(c: TestCluster, reader: ReadLoad, nodes: string[], n: number): Promise<void> {
-  const want = nodes.map((x) => c.app.services.node(x).port).sort((a, b) => a - b);
-  await reader.waitAnswers(n);
-  await eventually(`the last ${n} reads answered by ${nodes.join(', ')} (ports ${want.join(', ')})`, async () => reader.recentPorts(n), (p) => p.join(',') === want.join(','), { timeoutMs: 60_000 });
-}
 
 /** One session, one read, closed. */
 async function oneRead(c: TestCluster, port: number): Promise<void> {
@@ -46,7 +40,6 @@ async function confirm(c: TestCluster, card: Reply): Promise<Reply> {
 describe('read endpoint (HAProxy) on a real cluster', () => {
   let c: TestCluster;
   let port: number;
-  const nodePort = (name: string) => c.app.services.node(name).port;
   const MiB = 1024 * 1024;
 
   beforeAll(async () => {
@@ -77,7 +70,7 @@ describe('read endpoint (HAProxy) on a real cluster', () => {
     await eventually('standby and readonly in the read pool', async () => readLine(await c.run('/cluster status')), (l) => l === `127.0.0.1:${port} → standby, readonly (fallback: primary)`, { timeoutMs: 60_000 });
     const reader = new ReadLoad(c.config, port, 1).start();
     try {
-      await answeredBy(c, reader, ['standby', 'readonly'], 60);
+      await answeredBy(c.sql, reader, ['standby', 'readonly'], 60);
     } finally {
       await reader.stop();
     }
@@ -95,7 +88,7 @@ describe('read endpoint (HAProxy) on a real cluster', () => {
       expect(line).toMatch(/readonly out: lag [\d.]+ [KMG]B > 1\.0 MB/);
       const reader = new ReadLoad(c.config, port, 1).start();
       try {
-        await answeredBy(c, reader, ['standby'], 30);
+        await answeredBy(c.sql, reader, ['standby'], 30);
       } finally {
         await reader.stop();
       }
@@ -130,7 +123,7 @@ describe('read endpoint (HAProxy) on a real cluster', () => {
       await eventually('the primary as the only read target', async () => readLine(await c.run('/cluster status')), (l) => l.startsWith(`127.0.0.1:${port} → NO replica qualifies — reads go to primary`), { timeoutMs: 60_000 });
       const reader = new ReadLoad(c.config, port, 1).start();
       try {
-        await answeredBy(c, reader, ['primary'], 20);
+        await answeredBy(c.sql, reader, ['primary'], 20);
       } finally {
         await reader.stop();
       }
@@ -165,20 +158,21 @@ describe('read endpoint (HAProxy) on a real cluster', () => {
     const perEvent: Record<string, number> = {};
     let baseline = 0;
     try {
-      await answeredBy(c, reader, ['standby', 'readonly'], 50);
+      await answeredBy(c.sql, reader, ['standby', 'readonly'], 50);
       baseline = reader.errors.length;
       // Kill the replica that answered last, so the reader's own session dies with it.
-      const victim = reader.answers.at(-1)!.port === nodePort('standby') ? 'standby' : 'readonly';
+      const [{ id }] = await c.sql<{ id: string }>('standby', `SELECT ${SERVER_ID_SQL} AS id`);
+      const victim = reader.answers.at(-1)!.server === id ? 'standby' : 'readonly';
       const survivor = victim === 'standby' ? 'readonly' : 'standby';
       let before = reader.errors.length;
       await c.app.services.runtime.kill(c.app.services.node(victim));
       await eventually(`${victim} out of the read pool`, async () => poolOf(await c.run('/cluster status'))?.members, (m) => m?.join(',') === survivor, { timeoutMs: 60_000 });
-      await answeredBy(c, reader, [survivor], 50);
+      await answeredBy(c.sql, reader, [survivor], 50);
       console.log(`[read endpoint] kill -9 ${victim}: ${reader.errors.length - before} errors while it was out`);
       // The crash event lasts until the replica is back in the pool and serving.
       await c.app.services.runtime.start(c.app.services.node(victim));
       await eventually(`${victim} back in the read pool`, async () => poolOf(await c.run('/cluster status'))?.members, (m) => m?.join(',') === 'standby,readonly', { timeoutMs: 90_000 });
-      await answeredBy(c, reader, ['standby', 'readonly'], 50);
+      await answeredBy(c.sql, reader, ['standby', 'readonly'], 50);
       perEvent[`kill -9 ${victim}, restart`] = reader.errors.length - before;
 
       before = reader.errors.length;
@@ -186,7 +180,7 @@ describe('read endpoint (HAProxy) on a real cluster', () => {
       const done = await confirm(c, await c.run('/cluster failover standby'));
       expect(done.failed, done.text).toBeFalsy();
       await eventually('readonly the read pool of the new primary standby', async () => poolOf(await c.run('/cluster status')), (p) => p?.members.join(',') === 'readonly' && p.fallback === 'standby', { timeoutMs: 90_000 });
-      await answeredBy(c, reader, ['readonly'], 50);
+      await answeredBy(c.sql, reader, ['readonly'], 50);
       perEvent['failover to standby'] = reader.errors.length - before;
     } finally {
       await reader.stop();

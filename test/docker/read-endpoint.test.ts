@@ -75,7 +75,8 @@ describe('read endpoint (compose service haproxy) on a real Docker engine', () =
   });
 
   it("a reader keeps working across a replica's docker kill and a failover, with at most one reconnect per event", async () => {
-    const reader = new ReadLoad(c.config, port, 10).start();
+    // Long sessions (about 100 queries each), so the killed replica holds the reader's session when it dies.
+    const reader = new ReadLoad(c.config, port, 100).start();
     const perEvent: Record<string, number> = {};
     let baseline = 0;
     try {

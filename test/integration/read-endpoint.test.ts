@@ -154,7 +154,8 @@ describe('read endpoint (HAProxy) on a real cluster', () => {
 
   it("a reader keeps working across a replica's kill -9 and a failover, with at most one reconnect per event", async () => {
     await eventually('both replicas in the read pool', async () => poolOf(await c.run('/cluster status'))?.members, (m) => m?.join(',') === 'standby,readonly', { timeoutMs: 60_000 });
-    const reader = new ReadLoad(c.config, port, 10).start();
+    // Long sessions (about 100 queries each), so the killed replica holds the reader's session when it dies.
+    const reader = new ReadLoad(c.config, port, 100).start();
     const perEvent: Record<string, number> = {};
     let baseline = 0;
     try {

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Reply } from '../../src/chat/reply.js';
 import { startMonitoring, stopMonitoring } from '../../src/monitor/index.js';
-import { answeredBy, ReadLoad, SERVER_ID_SQL } from '../helpers/endpoint-load.js';
+import { answeredBy, lagBehind, ReadLoad, SERVER_ID_SQL } from '../helpers/endpoint-load.js';
 import { dockerKill, newDockerCluster, sh, twoStreamingReplicas, type DockerCluster } from '../helpers/docker.js';
 import { eventually } from '../helpers/wait.js';
 
@@ -24,7 +24,6 @@ describe('read endpoint (compose service haproxy) on a real Docker engine', () =
     port = c.config.READ_ENDPOINT_PORT;
     await c.compose('--profile', 'read-endpoint', 'up', '-d');
     await twoStreamingReplicas(c);
-    await c.sql('primary', 'CREATE TABLE proyecto.bulto (id bigserial PRIMARY KEY, relleno text NOT NULL)');
     await startMonitoring(c.app);
   });
   afterAll(async () => {
@@ -32,12 +31,6 @@ describe('read endpoint (compose service haproxy) on a real Docker engine', () =
     await c?.destroy();
   });
 
-  async function lagBehind(node: string): Promise<void> {
-    await eventually(`${node} more than 2 MiB behind`, async () => {
-      await c.sql('primary', "INSERT INTO proyecto.bulto (relleno) SELECT repeat('x', 500) FROM generate_series(1, 5000)");
-      return (await c.app.services.snapshot()).nodes.find((n) => n.name === node)?.lagBytes ?? 0;
-    }, (lag) => lag > 2 * MiB, { timeoutMs: 120_000 });
-  }
 
   it('status shows both replicas in the read pool; sessions through the published port reach both, never the primary', async () => {
     await eventually('standby and readonly in the read pool', async () => readLine(await c.run('/cluster status')), (l) => l === `127.0.0.1:${port} → standby, readonly (fallback: primary)`, { timeoutMs: 120_000 });
@@ -54,11 +47,11 @@ describe('read endpoint (compose service haproxy) on a real Docker engine', () =
   it('a replica whose replay is paused under write load leaves the pool; with none qualifying, reads go to the primary', async () => {
     await c.sql('readonly', 'SELECT pg_wal_replay_pause()');
     try {
-      await lagBehind('readonly');
+      await lagBehind(c.sql, () => c.app.services.snapshot(), 'readonly', 2 * MiB);
       const line = await eventually('readonly out of the read pool', async () => readLine(await c.run('/cluster status')), (l) => l.startsWith(`127.0.0.1:${port} → standby (fallback: primary)`), { timeoutMs: 120_000 });
       expect(line).toMatch(/readonly out: lag [\d.]+ [KMG]B > 1\.0 MB/);
       await c.sql('standby', 'SELECT pg_wal_replay_pause()');
-      await lagBehind('standby');
+      await lagBehind(c.sql, () => c.app.services.snapshot(), 'standby', 2 * MiB);
       await eventually('the primary as the only read target', async () => readLine(await c.run('/cluster status')), (l) => l.startsWith(`127.0.0.1:${port} → NO replica qualifies — reads go to primary`), { timeoutMs: 120_000 });
       const reader = new ReadLoad(c.config, port, 1).start();
       try {

@@ -7,6 +7,14 @@ import { eventually } from './wait.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** A connected client as the admin user to the project database at one address (errors after connect are ignored: the next query fails). */
+export async function connectAs(config: Config, host: string, port: number, extra: Partial<pg.ClientConfig> = {}): Promise<pg.Client> {
+  const c = new pg.Client({ host, port, user: config.POSTGRES_ADMIN_USER, password: config.POSTGRES_ADMIN_PASSWORD, database: config.PG_DATABASE, ...extra });
+  c.on('error', () => undefined);
+  await c.connect();
+  return c;
+}
+
 export class AddressLoad {
   readonly acked: number[] = [];
   readonly errors: string[] = [];
@@ -30,18 +38,8 @@ export class AddressLoad {
     return this;
   }
 
-  private async connect(): Promise<pg.Client> {
-    const c = new pg.Client({
-      host: this.host,
-      port: this.port,
-      user: this.config.POSTGRES_ADMIN_USER,
-      password: this.config.POSTGRES_ADMIN_PASSWORD,
-      database: this.config.PG_DATABASE,
-      connectionTimeoutMillis: 5000,
-    });
-    c.on('error', () => undefined);
-    await c.connect();
-    return c;
+  private connect(): Promise<pg.Client> {
+    return connectAs(this.config, this.host, this.port, { connectionTimeoutMillis: 5000 });
   }
 
   private async run(): Promise<void> {
@@ -123,19 +121,8 @@ export class ReadLoad {
     return this;
   }
 
-  private async connect(): Promise<pg.Client> {
-    const c = new pg.Client({
-      host: this.host,
-      port: this.port,
-      user: this.config.POSTGRES_ADMIN_USER,
-      password: this.config.POSTGRES_ADMIN_PASSWORD,
-      database: this.config.PG_DATABASE,
-      connectionTimeoutMillis: 10_000,
-      query_timeout: 10_000,
-    } as pg.ClientConfig);
-    c.on('error', () => undefined);
-    await c.connect();
-    return c;
+  private connect(): Promise<pg.Client> {
+    return connectAs(this.config, this.host, this.port, { connectionTimeoutMillis: 10_000, query_timeout: 10_000 });
   }
 
   private async run(): Promise<void> {
@@ -192,4 +179,22 @@ export async function answeredBy(sql: Sql, reader: ReadLoad, nodes: string[], n:
   const want = (await Promise.all(nodes.map(async (x) => (await sql<{ id: string }>(x, `SELECT ${SERVER_ID_SQL} AS id`))[0].id))).sort();
   await reader.waitAnswers(n, timeoutMs);
   await eventually(`the last ${n} reads answered by ${nodes.join(', ')} (${want.join(', ')})`, async () => reader.recentServers(n), (got) => got.join(',') === want.join(','), { timeoutMs });
+}
+
+/**
+ * Real replication lag: bulk inserts on the primary (into proyecto.bulto) until `node`, whose replay
+ * the caller paused, is more than `bytes` behind as the bot's snapshot sees it.
+ */
+export async function lagBehind(
+  sql: Sql,
+  snapshot: () => Promise<{ nodes: Array<{ name: string; lagBytes: number | null }> }>,
+  node: string,
+  bytes: number,
+  timeoutMs = 120_000,
+): Promise<void> {
+  await sql('primary', 'CREATE TABLE IF NOT EXISTS proyecto.bulto (id bigserial PRIMARY KEY, relleno text NOT NULL)');
+  await eventually(`${node} more than ${bytes} bytes behind`, async () => {
+    await sql('primary', "INSERT INTO proyecto.bulto (relleno) SELECT repeat('x', 500) FROM generate_series(1, 5000)");
+    return (await snapshot()).nodes.find((n) => n.name === node)?.lagBytes ?? 0;
+  }, (lag) => lag > bytes, { timeoutMs });
 }

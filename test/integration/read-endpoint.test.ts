@@ -4,13 +4,12 @@
 // when READ_FALLBACK_TO_PRIMARY=false; a reader through the one address keeps working across a
 // replica's kill -9 and a failover with at most the one reconnect each event costs it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import pg from 'pg';
 import { createApp, type App } from '../../src/app.js';
 import type { Reply } from '../../src/chat/reply.js';
 import { loadConfig } from '../../src/config.js';
 import { startMonitoring, stopMonitoring } from '../../src/monitor/index.js';
 import { freePort, startTestCluster, type TestCluster } from '../helpers/cluster.js';
-import { answeredBy, ReadLoad, SERVER_ID_SQL } from '../helpers/endpoint-load.js';
+import { answeredBy, connectAs, lagBehind, ReadLoad, SERVER_ID_SQL } from '../helpers/endpoint-load.js';
 import { eventually } from '../helpers/wait.js';
 
 /** The status card's "Read endpoint: …" line, without the label. */
@@ -20,21 +19,12 @@ const poolOf = (r: Reply) => (r.data as { readEndpoint?: { members: string[]; fa
 
 /** One session, one read, closed. */
 async function oneRead(c: TestCluster, port: number): Promise<void> {
-  const client = new pg.Client({ host: '127.0.0.1', port, user: c.config.POSTGRES_ADMIN_USER, password: c.config.POSTGRES_ADMIN_PASSWORD, database: c.config.PG_DATABASE, connectionTimeoutMillis: 10_000 });
-  client.on('error', () => undefined);
+  const client = await connectAs(c.config, '127.0.0.1', port, { connectionTimeoutMillis: 10_000 });
   try {
-    await client.connect();
     await client.query('SELECT 1');
   } finally {
     await client.end().catch(() => undefined);
   }
-}
-
-async function confirm(c: TestCluster, card: Reply): Promise<Reply> {
-  expect(card.failed, card.text).toBeFalsy();
-  const id = card.buttons?.[0]?.actionId;
-  expect(id, `no confirm button on "${card.title}": ${card.text}`).toBeTruthy();
-  return c.press(id!);
 }
 
 describe('read endpoint (HAProxy) on a real cluster', () => {
@@ -47,21 +37,12 @@ describe('read endpoint (HAProxy) on a real cluster', () => {
     c = await startTestCluster({
       env: { READ_ENDPOINT: 'true', READ_ENDPOINT_PORT: String(port), READ_MAX_LAG_BYTES: String(MiB), MONITOR_INTERVAL_SECONDS: '1' },
     });
-    await c.sql('primary', 'CREATE TABLE proyecto.bulto (id bigserial PRIMARY KEY, relleno text NOT NULL)');
   });
   afterAll(async () => {
     await stopMonitoring(c.app.services).catch(() => undefined);
     await c?.destroy();
   });
 
-  /** Write load on the primary until `node` is more than READ_MAX_LAG_BYTES behind (its replay is paused). */
-  async function lagBehind(node: string): Promise<void> {
-    await eventually(`${node} more than 1 MiB behind`, async () => {
-      await c.sql('primary', "INSERT INTO proyecto.bulto (relleno) SELECT repeat('x', 500) FROM generate_series(1, 5000)");
-      const snap = await c.app.services.snapshot();
-      return snap.nodes.find((n) => n.name === node)?.lagBytes ?? 0;
-    }, (lag) => lag > 2 * MiB, { timeoutMs: 60_000 });
-  }
 
   it('/cluster up starts HAProxy over standby and readonly; sessions reach both replicas and never the primary', async () => {
     const up = await c.run('/cluster up');
@@ -83,7 +64,7 @@ describe('read endpoint (HAProxy) on a real cluster', () => {
   it('a replica whose replay is paused under write load leaves the pool (status says why); resumed, it comes back', async () => {
     await c.sql('readonly', 'SELECT pg_wal_replay_pause()');
     try {
-      await lagBehind('readonly');
+      await lagBehind(c.sql, () => c.app.services.snapshot(), 'readonly', 2 * MiB);
       const line = await eventually('readonly out of the read pool', async () => readLine(await c.run('/cluster status')), (l) => l.startsWith(`127.0.0.1:${port} → standby (fallback: primary)`), { timeoutMs: 60_000 });
       expect(line).toMatch(/readonly out: lag [\d.]+ [KMG]B > 1\.0 MB/);
       const reader = new ReadLoad(c.config, port, 1).start();
@@ -118,8 +99,8 @@ describe('read endpoint (HAProxy) on a real cluster', () => {
     await c.sql('readonly', 'SELECT pg_wal_replay_pause()');
     let strict: App | null = null;
     try {
-      await lagBehind('standby');
-      await lagBehind('readonly');
+      await lagBehind(c.sql, () => c.app.services.snapshot(), 'standby', 2 * MiB);
+      await lagBehind(c.sql, () => c.app.services.snapshot(), 'readonly', 2 * MiB);
       await eventually('the primary as the only read target', async () => readLine(await c.run('/cluster status')), (l) => l.startsWith(`127.0.0.1:${port} → NO replica qualifies — reads go to primary`), { timeoutMs: 60_000 });
       const reader = new ReadLoad(c.config, port, 1).start();
       try {
@@ -178,7 +159,9 @@ describe('read endpoint (HAProxy) on a real cluster', () => {
 
       before = reader.errors.length;
       await c.app.services.runtime.kill(c.app.services.node('primary'));
-      const done = await confirm(c, await c.run('/cluster failover standby'));
+      const card = await c.run('/cluster failover standby');
+      expect(card.buttons?.length, card.text).toBeTruthy();
+      const done = await c.press(card.buttons![0].actionId);
       expect(done.failed, done.text).toBeFalsy();
       await eventually('readonly the read pool of the new primary standby', async () => poolOf(await c.run('/cluster status')), (p) => p?.members.join(',') === 'readonly' && p.fallback === 'standby', { timeoutMs: 90_000 });
       await answeredBy(c.sql, reader, ['readonly'], 50);

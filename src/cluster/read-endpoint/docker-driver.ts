@@ -6,7 +6,7 @@ import type Docker from 'dockerode';
 import type { Services } from '../../core/context.js';
 import { execIn } from '../../runtime/docker-engine.js';
 import type { DockerRuntime } from '../../runtime/docker.js';
-import type { ReadEndpointDriver } from './driver.js';
+import type { ReadEndpointDriver } from './endpoint-driver.js';
 
 export const READ_ENDPOINT_SERVICE = 'haproxy';
 const CFG = '/etc/clusterbot/haproxy/haproxy.cfg';
@@ -21,10 +21,11 @@ export function dockerReadDriver(s: Pick<Services, 'config' | 'runtime'>): ReadE
     });
     return found[0] ? { c: docker.getContainer(found[0].Id), running: found[0].State === 'running' } : null;
   };
+  const missing = () => new Error(`no ${READ_ENDPOINT_SERVICE} container in project ${s.config.COMPOSE_PROJECT_NAME} — docker-compose --profile endpoint up -d ${READ_ENDPOINT_SERVICE}`);
   const must = async () => {
     const f = await find();
-    if (!f) throw new Error(`no ${READ_ENDPOINT_SERVICE} container in project ${s.config.COMPOSE_PROJECT_NAME} — docker-compose --profile endpoint up -d ${READ_ENDPOINT_SERVICE}`);
-    if (!f.running) throw new Error(`the ${READ_ENDPOINT_SERVICE} container is stopped`);
+    if (!f) throw missing();
+    if (!f.running) throw new Error(`the ${READ_ENDPOINT_SERVICE} container is stopped — /cluster up starts it`);
     return f;
   };
   return {
@@ -54,7 +55,7 @@ export function dockerReadDriver(s: Pick<Services, 'config' | 'runtime'>): ReadE
     },
     async start() {
       const f = await find();
-      if (!f) throw new Error(`no ${READ_ENDPOINT_SERVICE} container in project ${s.config.COMPOSE_PROJECT_NAME} — docker-compose --profile endpoint up -d ${READ_ENDPOINT_SERVICE}`);
+      if (!f) throw missing();
       if (!f.running) await f.c.start();
       return f.running ? `${READ_ENDPOINT_SERVICE} container running` : `${READ_ENDPOINT_SERVICE} container started`;
     },

@@ -1,29 +1,10 @@
 // Where the read endpoint's HAProxy runs: our own daemon on this machine (local runtime), or the
 // compose service `haproxy` of the project (Docker runtime). index.ts drives either the same way.
 import type { Services } from '../../core/context.js';
-import { haproxyFiles, haproxyPid, masterCommand, readLocalConfig, signalReload, startHaproxy, stopHaproxy, writeLocalConfig, type ReadServer } from './haproxy.js';
+import { haproxyFiles, haproxyPid, masterCommand, readLocalConfig, signalReload, startHaproxy, stopHaproxy, writeLocalConfig } from './haproxy.js';
+import type { ReadEndpointDriver } from './endpoint-driver.js';
 
-export interface ReadEndpointDriver {
-  /** Is there an endpoint to manage (Docker: the compose service was deployed)? */
-  present(): Promise<boolean>;
-  running(): Promise<boolean>;
-  /** The configuration in force, or null. */
-  config(): Promise<string | null>;
-  /** Check a configuration with haproxy -c and put it in place (a reload applies it). */
-  write(text: string): Promise<void>;
-  /** The master CLI's `show proc`. */
-  showProc(): Promise<string>;
-  /** SIGUSR2 to HAProxy's master. */
-  reload(): Promise<void>;
-  /** Start it; returns how ("HAProxy started, pid 123"). */
-  start(): Promise<string>;
-  stop(): Promise<boolean>;
-  /** Where HAProxy listens, and how it reaches a node. */
-  bind: string;
-  server(name: string): ReadServer;
-  dockerDns: boolean;
-  pidfile?: string;
-}
+export type { ReadEndpointDriver } from './endpoint-driver.js';
 
 export function localDriver(s: Pick<Services, 'config' | 'node'>): ReadEndpointDriver {
   const { config } = s;

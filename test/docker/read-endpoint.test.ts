@@ -32,7 +32,9 @@ describe('read endpoint (compose service haproxy) on a real Docker engine', () =
   });
 
 
-  it('status shows both replicas in the read pool; sessions through the published port reach both, never the primary', async () => {
+  it('/cluster up reloads the running haproxy container; status shows both replicas in the pool; sessions reach both, never the primary', async () => {
+    const up = await c.run('/cluster up');
+    expect(up.text).toMatch(new RegExp(`Read endpoint: 127\\.0\\.0\\.1:${port} → .+ \\(HAProxy running, reloaded\\)`));
     await eventually('standby and readonly in the read pool', async () => readLine(await c.run('/cluster status')), (l) => l === `127.0.0.1:${port} → standby, readonly (fallback: primary)`, { timeoutMs: 120_000 });
     const reader = new ReadLoad(c.config, port, 1).start();
     try {

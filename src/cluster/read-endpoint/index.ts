@@ -7,7 +7,7 @@ import type { Services } from '../../core/context.js';
 import { errorLine } from '../../errors.js';
 import type { ClusterSnapshot } from '../inspect.js';
 import { readDriverFor, type ReadEndpointDriver } from './driver.js';
-import { haproxyConfig, parseShowProc, poolOfConfig } from './haproxy.js';
+import { haproxyConfig, parseShowProc, poolOfConfig, type MasterState } from './haproxy.js';
 import { outSummary, poolSummary, readPoolFor, samePool, type ReadLimits, type ReadPool } from './pool.js';
 
 export { stopHaproxy as stopLocalReadEndpoint } from './haproxy.js';
@@ -68,21 +68,43 @@ async function waitRunning(d: ReadEndpointDriver): Promise<void> {
 /** The pool each bot process last put in force (undefined: not read from the endpoint yet). */
 const applied = new WeakMap<Services, ReadPool | null>();
 
+/** The reload in progress per bot process: /cluster up and the monitor must not reload over each other. */
+const inFlight = new WeakMap<Services, Promise<unknown>>();
+
 /** Write the pool's configuration and, when HAProxy runs, reload it and wait until its master did. */
 async function applyPool(s: Services, d: ReadEndpointDriver, pool: ReadPool): Promise<'reloaded' | 'written'> {
-  await d.write(configText(s, d, pool));
-  if (!(await d.running())) return 'written';
-  await reloadAndWait(d);
-  applied.set(s, pool);
-  return 'reloaded';
+  const run = async (): Promise<'reloaded' | 'written'> => {
+    await d.write(configText(s, d, pool));
+    if (!(await d.running())) return 'written';
+    await reloadAndWait(d);
+    applied.set(s, pool);
+    return 'reloaded';
+  };
+  const next = (inFlight.get(s) ?? Promise.resolve()).catch(() => undefined).then(run);
+  inFlight.set(s, next);
+  return next;
+}
+
+/** `show proc`, retried while the master re-executes itself (its socket is gone for a moment then). */
+async function masterState(d: ReadEndpointDriver): Promise<MasterState> {
+  const t0 = Date.now();
+  for (;;) {
+    try {
+      const st = parseShowProc(await d.showProc());
+      if (st) return st;
+    } catch (e) {
+      if (Date.now() - t0 > RELOAD_TIMEOUT_MS) throw e;
+    }
+    if (Date.now() - t0 > RELOAD_TIMEOUT_MS) throw new Error("HAProxy's master CLI gave no process list");
+    await sleep(100);
+  }
 }
 
 const RELOAD_TIMEOUT_MS = 10_000;
 
 /** SIGUSR2, then `show proc` until the master counts one more reload (a failed one throws). */
 async function reloadAndWait(d: ReadEndpointDriver): Promise<void> {
-  const before = parseShowProc(await d.showProc());
-  if (!before) throw new Error("HAProxy's master CLI gave no process list");
+  const before = await masterState(d);
   await d.reload();
   const t0 = Date.now();
   let last = 'no answer';

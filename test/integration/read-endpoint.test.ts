@@ -173,4 +173,14 @@ describe('read endpoint (HAProxy) on a real cluster', () => {
     expect(baseline, `errors before any event: ${reader.errors.join(' | ')}`).toBe(0);
     for (const [event, n] of Object.entries(perEvent)) expect(n, `${event}: ${reader.errors.join(' | ')}`).toBeLessThanOrEqual(1);
   });
+
+  it('/cluster down stops HAProxy with the cluster, and status says so', async () => {
+    await stopMonitoring(c.app.services);
+    const card = await c.run('/cluster down');
+    expect(card.buttons?.length, card.text).toBeTruthy();
+    const down = await c.press(card.buttons![0].actionId);
+    expect(down.text).toMatch(new RegExp(`Read endpoint 127\\.0\\.0\\.1:${port} \\(HAProxy\\) stopped\\.`));
+    expect(readLine(await c.run('/cluster status'))).toMatch(/HAProxy is NOT running — \/cluster up starts it/);
+    await expect(oneRead(c, port)).rejects.toThrow(/ECONNREFUSED/);
+  });
 });

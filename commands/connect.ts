@@ -1,5 +1,6 @@
 import { defineCommand, arg } from '../src/core/command.js';
 import { endpointActive, endpointAddress } from '../src/cluster/write-endpoint/index.js';
+import { readEndpointActive, readEndpointAddress } from '../src/cluster/read-endpoint/index.js';
 
 export default defineCommand({
   name: 'connect',
@@ -18,6 +19,7 @@ export default defineCommand({
     const ro = `postgresql://${user}@${hosts}/${db}?target_session_attrs=prefer-standby`;
     // One address that follows the primary (PgBouncer), for applications and poolers that take a single host.
     const endpoint = (await endpointActive(ctx.services)) ? `postgresql://${user}@${endpointAddress(ctx.services)}/${db}` : null;
+    const reads = (await readEndpointActive(ctx.services)) ? `postgresql://${user}@${readEndpointAddress(ctx.services)}/${db}` : null;
     return {
       title: `Connect to ${node}`,
       severity: 'info',
@@ -25,10 +27,11 @@ export default defineCommand({
         { label: `psql to ${node}`, value: psql },
         ...(endpoint ? [{ label: 'Write endpoint (one address, follows the primary; PgBouncer, transaction pooling)', value: endpoint }] : []),
         { label: 'Applications (always the writable primary)', value: rw },
+        ...(reads ? [{ label: 'Read endpoint (one address, spread over the streaming replicas; HAProxy)', value: reads }] : []),
         { label: 'Read-only traffic (a replica when one is up)', value: ro },
       ],
       context: 'The password is not shown: psql asks for it, or put it in ~/.pgpass.',
-      data: { node, psql, readWrite: rw, readOnly: ro, writeEndpoint: endpoint },
+      data: { node, psql, readWrite: rw, readOnly: ro, writeEndpoint: endpoint, readEndpoint: reads },
     };
   },
 });

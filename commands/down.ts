@@ -3,6 +3,7 @@ import { clusterDown } from '../src/cluster/provision.js';
 import { askConfirmation } from '../src/core/confirm.js';
 import { lifecycleReply } from '../src/present/lifecycle-card.js';
 import { endpointActive, endpointAddress, stopEndpoint } from '../src/cluster/write-endpoint/index.js';
+import { readEndpointActive, readEndpointAddress, stopReadEndpoint } from '../src/cluster/read-endpoint/index.js';
 
 export default defineCommand({
   name: 'down',
@@ -19,10 +20,12 @@ export default defineCommand({
       text: 'Every node is stopped (primary first, so replicas receive all of its WAL). Nothing is deleted; /cluster up starts it again.',
       run: async (c) => {
         const reply = lifecycleReply('Cluster down', await clusterDown(c.services));
-        if (!(await endpointActive(c.services))) return reply;
-        // The write endpoint goes with the cluster (/cluster up starts both again).
-        const stopped = await stopEndpoint(c.services).then((was) => (was ? 'stopped' : 'was not running'), (e: Error) => `could not be stopped: ${e.message}`);
-        return { ...reply, text: [reply.text, `Write endpoint ${endpointAddress(c.services)} (PgBouncer) ${stopped}.`].filter(Boolean).join('\n') };
+        // The endpoints go with the cluster (/cluster up starts them again).
+        const how = (stop: Promise<boolean>) => stop.then((was) => (was ? 'stopped' : 'was not running'), (e: Error) => `could not be stopped: ${e.message}`);
+        const lines = [reply.text];
+        if (await endpointActive(c.services)) lines.push(`Write endpoint ${endpointAddress(c.services)} (PgBouncer) ${await how(stopEndpoint(c.services))}.`);
+        if (await readEndpointActive(c.services)) lines.push(`Read endpoint ${readEndpointAddress(c.services)} (HAProxy) ${await how(stopReadEndpoint(c.services))}.`);
+        return { ...reply, text: lines.filter(Boolean).join('\n') };
       },
     });
   },

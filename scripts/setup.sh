@@ -61,5 +61,31 @@ if endpoint_wanted && ! have_pgbouncer; then
   fi
 fi
 
+# The read endpoint (READ_ENDPOINT, default true): clusterbot runs its own HAProxy on
+# 127.0.0.1:READ_ENDPOINT_PORT with a configuration under CLUSTERBOT_HOME — never the package's service.
+read_endpoint_wanted() {
+  local v="${READ_ENDPOINT:-}"
+  [ -z "$v" ] && [ -f .env ] && v=$(sed -n 's/^READ_ENDPOINT=//p' .env | tail -1)
+  case "${v:-true}" in false|0|no|off) return 1 ;; *) return 0 ;; esac
+}
+have_haproxy() { [ -x "${HAPROXY_BIN:-/usr/sbin/haproxy}" ] || command -v haproxy >/dev/null; }
+if read_endpoint_wanted && ! have_haproxy; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    say "installing HAProxy for the read endpoint (apt-get install haproxy)"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold haproxy >/dev/null
+    # The package starts a system-wide HAProxy; clusterbot runs its own: stop and disable the service.
+    if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
+      systemctl disable --now haproxy >/dev/null 2>&1 || true
+    else
+      service haproxy stop >/dev/null 2>&1 || true
+      command -v update-rc.d >/dev/null && update-rc.d haproxy disable >/dev/null 2>&1 || true
+    fi
+    have_haproxy || fail "haproxy installed but not found; set HAPROXY_BIN to its path"
+  else
+    fail "HAProxy (the read endpoint) is not installed. Install it (Debian/Ubuntu: sudo apt-get install -y haproxy && sudo systemctl disable --now haproxy), set HAPROXY_BIN to its path, or set READ_ENDPOINT=false in .env."
+  fi
+fi
+
 say "building (tsc)"
 npm run --silent build

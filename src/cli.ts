@@ -2,6 +2,7 @@
 import { createInterface } from 'node:readline/promises';
 import { afterClusterUp } from './cluster/ha-hooks.js';
 import { stopWriteEndpoint } from './cluster/write-endpoint/index.js';
+import { stopLocalReadEndpoint } from './cluster/read-endpoint/index.js';
 import dotenv from 'dotenv';
 import { createApp, type App } from './app.js';
 import { loadConfig, type Config } from './config.js';
@@ -166,6 +167,7 @@ async function cmdDestroy(config: Config, argv: string[]): Promise<number> {
     await app.services.runtime.prepare();
     for (const n of config.nodes) await app.services.runtime.destroy(n);
     await stopWriteEndpoint(config).catch(() => false);
+    await stopLocalReadEndpoint(config).catch(() => false);
     app.services.audit.record({ kind: 'command', user: config.terminalUser, platform: 'cli', command: 'destroy', outcome: 'ok' });
     process.stdout.write(`Deleted the data of ${config.nodes.map((n) => n.name).join(', ')}. Backups in ${config.backupDir} were kept.\n`);
     return 0;

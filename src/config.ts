@@ -92,6 +92,15 @@ export const configSchema = z.object({
   WRITE_ENDPOINT_PORT: port.default(6432),
   PGBOUNCER_BIN: z.string().optional(),
 
+  // --- read endpoint ---
+  READ_ENDPOINT: bool.prefault('true'),
+  READ_ENDPOINT_HOST: z.string().default('127.0.0.1'),
+  READ_ENDPOINT_PORT: port.default(6433),
+  READ_MAX_LAG_BYTES: z.coerce.number().int().nonnegative().default(16 * 1024 * 1024).describe('A replica further behind the primary than this leaves the read pool (bytes, 16 MiB; 0 = no byte limit).'),
+  READ_MAX_LAG_SECONDS: z.coerce.number().nonnegative().default(30).describe('A replica whose replay is further behind than this leaves the read pool (seconds; 0 = no time limit).'),
+  READ_FALLBACK_TO_PRIMARY: bool.prefault('true').describe('true: with no qualifying replica the read endpoint sends sessions to the primary; false: it refuses them.'),
+  HAPROXY_BIN: z.string().optional(),
+
   // --- monitoring and alerts ---
   MONITOR_INTERVAL_SECONDS: z.coerce.number().positive().max(3600).default(5).describe('How often the monitor reads every node (seconds; fractions allowed); a process exit is noticed at once.'),
   ALERT_REMINDER_MINUTES: z.coerce.number().positive().default(30).describe('A firing alert is repeated in its thread this often (minutes; fractions allowed).'),

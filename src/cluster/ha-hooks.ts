@@ -1,4 +1,4 @@
-// What synchronous replication and the write endpoint add to failover, switchover and rejoin, as
+// What synchronous replication and the write and read endpoints add to failover, switchover and rejoin, as
 // steps those procedures call at fixed points. A failure here is a warning on the card, never a
 // stopped failover (except strict sync, whose writes wait by design).
 import type { NodeConfig } from '../config.js';
@@ -7,6 +7,7 @@ import type { Steps } from './failover/steps.js';
 import { errorLine } from '../errors.js';
 import { applySync, applySyncAfterPromotion, prepareSyncForPromotion, syncInUse } from './sync/apply.js';
 import { readSyncState } from './sync/state.js';
+import { ensureReadEndpoint, readEndpointActive, readEndpointEnabled } from './read-endpoint/index.js';
 import { endpointActive, endpointAddress, endpointEnabled, ensureWriteEndpoint, pauseEndpoint, repointEndpoint, resumeEndpoint } from './write-endpoint/index.js';
 
 /** Before pg_promote: the target must not wait for synchronous replicas of its own yet. */
@@ -57,5 +58,6 @@ export async function afterClusterUp(s: Services): Promise<string[]> {
   if (endpointEnabled(s) && (s.config.RUNTIME === 'local' || (await endpointActive(s)))) {
     lines.push(primary ? (await ensureWriteEndpoint(s, primary)).line : `Write endpoint ${endpointAddress(s)} not started: no writable primary`);
   }
+  if (readEndpointEnabled(s) && (s.config.RUNTIME === 'local' || (await readEndpointActive(s)))) lines.push(await ensureReadEndpoint(s, snap));
   return lines;
 }

@@ -1,8 +1,9 @@
-// The lines synchronous replication and the write endpoint add to /cluster status (and its JSON).
+// The lines synchronous replication and the write and read endpoints add to /cluster status (and its JSON).
 import type { Services } from '../core/context.js';
 import type { ClusterSnapshot } from './inspect.js';
 import { readSyncState, standbyNames } from './sync/state.js';
 import { endpointEnabled, endpointStatus } from './write-endpoint/index.js';
+import { readEndpointEnabled, readEndpointStatus } from './read-endpoint/index.js';
 
 /** "on — standby synchronous", "on — DEGRADED to asynchronous since …", "strict — NO synchronous replica: writes wait". */
 export function syncStatusLine(s: Services, snap: ClusterSnapshot): { value: string; data: Record<string, unknown> } {
@@ -22,5 +23,10 @@ export function installHaStatus(s: Services): void {
     if (!endpointEnabled(s)) return null;
     const st = await endpointStatus(s, snap.primary);
     return st ? { label: 'Write endpoint', ...st } : null;
+  });
+  s.statusContributors.push(async (snap) => {
+    if (!readEndpointEnabled(s)) return null;
+    const st = await readEndpointStatus(s, snap);
+    return st ? { label: 'Read endpoint', ...st } : null;
   });
 }

@@ -15,6 +15,7 @@ import { durationConditions, evaluateRules } from './rules.js';
 import { readSyncState } from '../cluster/sync/state.js';
 import { startSyncGuard, type SyncGuard } from '../cluster/sync/guard.js';
 import { syncFindings } from './sync-rules.js';
+import { keepReadPool } from '../cluster/read-endpoint/index.js';
 
 export interface MonitorHealth {
   status: 'ok' | 'starting' | 'stale';
@@ -133,6 +134,8 @@ export class Monitor {
       this.metrics.updateSync(sync, snapshot);
       this.metrics.updateDisks(disks);
       this.metrics.updateAlerts(this.alerts.firing(), maintenance !== null);
+      // The read endpoint follows roles, streaming and lag: rewritten and reloaded when its pool changes.
+      await keepReadPool(services, snapshot).catch((e: unknown) => log.warn({ err: e }, 'read endpoint pool not kept'));
       this.lastSuccessAt = Date.now();
       this.lastError = null;
       this.ticks++;

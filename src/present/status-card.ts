@@ -82,6 +82,7 @@ export function statusJson(s: ClusterSnapshot, extra: Record<string, unknown> = 
 export function statusCard(s: ClusterSnapshot, extras: Array<{ label: string; value: string; data?: Record<string, unknown> }> = []): Reply {
   const endpoint = writeEndpoint(s);
   const proxy = extras.find((e) => e.label === 'Write endpoint');
+  const reads = extras.find((e) => e.label === 'Read endpoint');
   const rows = s.nodes.map((n) => [
     n.name + (n.failover ? '' : ' (no failover)'),
     n.role,
@@ -100,13 +101,17 @@ export function statusCard(s: ClusterSnapshot, extras: Array<{ label: string; va
     title: `Cluster status — ${headline(s)}`,
     severity: clusterSeverity(s),
     // A PgBouncer endpoint (module ha-status) replaces the primary's own address as THE write endpoint.
-    text: proxy
-      ? `Write endpoint: ${proxy.value}${endpoint ? ` — the primary itself: ${endpoint}` : ''}`
-      : endpoint
-        ? `Write endpoint: ${endpoint} (${s.primary})`
-        : 'No write endpoint: no single writable primary. See /cluster failover or /cluster nodes.',
+    text: [
+      proxy
+        ? `Write endpoint: ${proxy.value}${endpoint ? ` — the primary itself: ${endpoint}` : ''}`
+        : endpoint
+          ? `Write endpoint: ${endpoint} (${s.primary})`
+          : 'No write endpoint: no single writable primary. See /cluster failover or /cluster nodes.',
+      // The HAProxy read endpoint (module ha-status): which replicas take read sessions now.
+      ...(reads ? [`Read endpoint: ${reads.value}`] : []),
+    ].join('\n'),
     tables: [{ columns: ['node', 'role', 'state', 'tl', 'lsn', 'lag (bytes / time)', 'upstream'], rows }],
-    fields: [...fencedFields, archiverField(s), ...extras.filter((e) => e !== proxy).map((e) => ({ label: e.label, value: e.value, short: true }))],
+    fields: [...fencedFields, archiverField(s), ...extras.filter((e) => e !== proxy && e !== reads).map((e) => ({ label: e.label, value: e.value, short: true }))],
     context: `read ${s.nodes.length} nodes in ${s.durationMs} ms at ${s.takenAt.slice(11, 19)} UTC`,
     data: statusJson(s, extraData),
   };

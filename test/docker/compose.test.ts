@@ -47,10 +47,11 @@ describe('docker-compose.yml on a real Docker engine', () => {
     expect(raw).not.toMatch(/^\s*\w*PASSWORD:\s*(?!\$\{)\S/m);
     expect(raw).toMatch(/POSTGRES_ADMIN_PASSWORD: \$\{POSTGRES_ADMIN_PASSWORD:\?/);
     const services = (await c.compose('--profile', 'bot', 'config', '--services')).stdout.split('\n').filter(Boolean);
-    // docker-compose 1.x lists profile-gated services too; the write endpoint only starts with --profile endpoint.
+    // docker-compose 1.x lists profile-gated services too; the write and read endpoints only start with --profile endpoint.
     const observability = ['prometheus', 'alertmanager', ...SERVICES.map((s) => s.replace('postgresql-', 'postgres-exporter-'))];
-    expect(services.filter((x) => x !== 'pgbouncer' && !observability.includes(x)).sort()).toEqual(['bot', ...SERVICES].sort());
+    expect(services.filter((x) => x !== 'pgbouncer' && x !== 'haproxy' && !observability.includes(x)).sort()).toEqual(['bot', ...SERVICES].sort());
     expect(raw).toMatch(/ {2}pgbouncer:\n {4}profiles: \[endpoint\]\n/);
+    expect(raw).toMatch(/ {2}haproxy:\n {4}profiles: \[endpoint, read-endpoint\]\n/);
     expect(raw).toMatch(/\$\{WRITE_ENDPOINT_PORT:-6432\}:6432/);
     const bot = (await c.compose('--profile', 'bot', 'config')).stdout;
     expect(bot).toMatch(mount('/var/run/docker.sock', '/var/run/docker.sock'));

@@ -11,6 +11,7 @@ import type { Principal, Surface } from '../../src/core/context.js';
 import type { Reply } from '../../src/chat/reply.js';
 import { LocalRuntime } from '../../src/runtime/local.js';
 import { stopWriteEndpoint } from '../../src/cluster/write-endpoint/index.js';
+import { stopLocalReadEndpoint } from '../../src/cluster/read-endpoint/index.js';
 
 import { freePort } from '../../src/runtime/ports.js';
 
@@ -31,6 +32,8 @@ export async function botTestEnv(): Promise<Record<string, string>> {
     HTTP_PORT: String(await freePort()),
     // PgBouncer only where a test asks for it (WRITE_ENDPOINT=true and its own WRITE_ENDPOINT_PORT).
     WRITE_ENDPOINT: 'false',
+    // HAProxy likewise (READ_ENDPOINT=true and its own READ_ENDPOINT_PORT).
+    READ_ENDPOINT: 'false',
   };
 }
 
@@ -101,6 +104,7 @@ export async function startTestCluster(opts: TestClusterOptions = {}): Promise<T
         else await runtime.stop(n, 'immediate').catch(() => undefined);
       }
       await stopWriteEndpoint(config).catch(() => undefined);
+      await stopLocalReadEndpoint(config).catch(() => undefined);
       rmSync(home, { recursive: true, force: true });
     },
   };

@@ -111,6 +111,7 @@ export async function newDockerCluster(label: string, opts: DockerClusterOptions
   }
   const subnet = await freeSubnet();
   const endpointPort = await freePort();
+  const readEndpointPort = await freePort();
   const secrets = { POSTGRES_ADMIN_PASSWORD: `adm${randomBytes(10).toString('hex')}`, POSTGRES_REPLICATOR_PASSWORD: `rep${randomBytes(10).toString('hex')}` };
   const composeEnv: Record<string, string> = {
     COMPOSE_PROJECT_NAME: project,
@@ -122,6 +123,7 @@ export async function newDockerCluster(label: string, opts: DockerClusterOptions
     POSTGRES_READONLY_PORT: String(ports[2]),
     // The write endpoint (profile endpoint) gets its own port too, so parallel projects never share 6432.
     WRITE_ENDPOINT_PORT: String(endpointPort),
+    READ_ENDPOINT_PORT: String(readEndpointPort),
     CLUSTERBOT_ENV_FILE: join(home, 'bot.env'),
     ...secrets,
     ...opts.composeEnv,
@@ -154,6 +156,7 @@ export async function newDockerCluster(label: string, opts: DockerClusterOptions
     LOG_LEVEL: 'debug',
     HTTP_PORT: String(await freePort()),
     WRITE_ENDPOINT_PORT: String(endpointPort),
+    READ_ENDPOINT_PORT: String(readEndpointPort),
     ...secrets,
     ...opts.env,
   };

@@ -3,8 +3,17 @@
 // every error and the longest gap between two successful writes (the pause a user would notice).
 import pg from 'pg';
 import type { Config } from '../../src/config.js';
+import { eventually } from './wait.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A connected client as the admin user to the project database at one address (errors after connect are ignored: the next query fails). */
+export async function connectAs(config: Config, host: string, port: number, extra: Partial<pg.ClientConfig> = {}): Promise<pg.Client> {
+  const c = new pg.Client({ host, port, user: config.POSTGRES_ADMIN_USER, password: config.POSTGRES_ADMIN_PASSWORD, database: config.PG_DATABASE, ...extra });
+  c.on('error', () => undefined);
+  await c.connect();
+  return c;
+}
 
 export class AddressLoad {
   readonly acked: number[] = [];
@@ -29,18 +38,8 @@ export class AddressLoad {
     return this;
   }
 
-  private async connect(): Promise<pg.Client> {
-    const c = new pg.Client({
-      host: this.host,
-      port: this.port,
-      user: this.config.POSTGRES_ADMIN_USER,
-      password: this.config.POSTGRES_ADMIN_PASSWORD,
-      database: this.config.PG_DATABASE,
-      connectionTimeoutMillis: 5000,
-    });
-    c.on('error', () => undefined);
-    await c.connect();
-    return c;
+  private connect(): Promise<pg.Client> {
+    return connectAs(this.config, this.host, this.port, { connectionTimeoutMillis: 5000 });
   }
 
   private async run(): Promise<void> {
@@ -90,4 +89,112 @@ export class AddressLoad {
     await this.loop;
     await this.client?.end().catch(() => undefined);
   }
+}
+
+/** How a server names itself in a query, the same through an endpoint as on its own port: "address:port". */
+export const SERVER_ID_SQL = "host(inet_server_addr()) || ':' || inet_server_port()";
+
+/**
+ * One application reading continuously through ONE address (the HAProxy read endpoint): a read query
+ * every few ms, a fresh session every `sessionQueries` queries (as a pool recycles connections, so the
+ * balancing is exercised all along), and a reconnect after an error. It counts every error and
+ * records which server answered each query and whether it was in recovery.
+ */
+export class ReadLoad {
+  readonly errors: string[] = [];
+  /** Every answered query, oldest first: the server ("address:port" as it sees itself) and whether it was a replica. */
+  readonly answers: Array<{ at: number; server: string; replica: boolean }> = [];
+  private client: pg.Client | null = null;
+  private running = true;
+  private loop: Promise<void> | null = null;
+  private inSession = 0;
+
+  constructor(
+    private readonly config: Config,
+    private readonly port: number,
+    private readonly sessionQueries = 10,
+    private readonly host = '127.0.0.1',
+  ) {}
+
+  start(): this {
+    this.loop = this.run();
+    return this;
+  }
+
+  private connect(): Promise<pg.Client> {
+    return connectAs(this.config, this.host, this.port, { connectionTimeoutMillis: 10_000, query_timeout: 10_000 });
+  }
+
+  private async run(): Promise<void> {
+    while (this.running) {
+      try {
+        if (this.client && this.inSession >= this.sessionQueries) {
+          await this.client.end();
+          this.client = null;
+        }
+        if (!this.client) {
+          this.client = await this.connect();
+          this.inSession = 0;
+        }
+        const r = await this.client.query<{ id: string; r: boolean }>(`SELECT ${SERVER_ID_SQL} AS id, pg_is_in_recovery() AS r, count(*) FROM proyecto.usuarios`);
+        this.inSession++;
+        this.answers.push({ at: Date.now(), server: r.rows[0].id, replica: r.rows[0].r });
+        await sleep(10);
+      } catch (e) {
+        const on = this.client && this.inSession > 0 ? ` (session on ${this.answers.at(-1)?.server})` : '';
+        this.errors.push(`${new Date().toISOString().slice(11, 23)} ${(e as Error).message}${on}`);
+        await this.client?.end().catch(() => undefined);
+        this.client = null;
+        await sleep(100);
+      }
+    }
+  }
+
+  /** Wait for `n` more answered queries; on timeout say what happened meanwhile. */
+  async waitAnswers(n: number, timeoutMs = 60_000): Promise<void> {
+    const target = this.answers.length + n;
+    const t0 = Date.now();
+    while (this.answers.length < target) {
+      if (Date.now() - t0 > timeoutMs) throw new Error(`reads through :${this.port}: ${this.answers.length}/${target} after ${timeoutMs} ms; last errors: ${this.errors.slice(-3).join(' | ') || 'none'}`);
+      await sleep(50);
+    }
+  }
+
+  /** The servers that answered the last `n` queries (distinct, sorted). */
+  recentServers(n: number): string[] {
+    return [...new Set(this.answers.slice(-n).map((a) => a.server))].sort();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    await this.loop;
+    await this.client?.end().catch(() => undefined);
+  }
+}
+
+type Sql = <R extends Record<string, unknown>>(node: string, text: string) => Promise<R[]>;
+
+/** The reader's last `n` answers came from exactly these nodes (a reload takes effect a moment after the pool changes). */
+export async function answeredBy(sql: Sql, reader: ReadLoad, nodes: string[], n: number, timeoutMs = 60_000): Promise<void> {
+  const want = (await Promise.all(nodes.map(async (x) => (await sql<{ id: string }>(x, `SELECT ${SERVER_ID_SQL} AS id`))[0].id))).sort();
+  await reader.waitAnswers(n, timeoutMs);
+  await eventually(`the last ${n} reads answered by ${nodes.join(', ')} (${want.join(', ')})`, async () => reader.recentServers(n), (got) => got.join(',') === want.join(','), { timeoutMs });
+}
+
+/**
+ * Real replication lag: bulk inserts on the primary (into proyecto.bulto) until `node`, whose replay
+ * the caller paused, is more than `bytes` behind as the bot's snapshot sees it.
+ */
+export async function lagBehind(
+  sql: Sql,
+  snapshot: () => Promise<{ nodes: Array<{ name: string; lagBytes: number | null }> }>,
+  node: string,
+  bytes: number,
+  timeoutMs = 120_000,
+): Promise<void> {
+  await sql('primary', 'CREATE TABLE IF NOT EXISTS proyecto.bulto (id bigserial PRIMARY KEY, relleno text NOT NULL)');
+  await eventually(`${node} more than ${bytes} bytes behind`, async () => {
+    await sql('primary', "INSERT INTO proyecto.bulto (relleno) SELECT repeat('x', 500) FROM generate_series(1, 5000)");
+    return (await snapshot()).nodes.find((n) => n.name === node)?.lagBytes ?? 0;
+  }, (lag) => lag > bytes, { timeoutMs });
 }

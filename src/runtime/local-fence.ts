@@ -1,0 +1,131 @@
+// The processes of one local PostgreSQL instance, found through /proc, and their SIGKILL. Fencing
+// must not trust the postmaster alone: a frozen (SIGSTOPped) child keeps the shared memory and the
+// data directory after its postmaster died, so every process of the instance is found and killed,
+// and then it is proven that none is left.
+import { readdirSync, readFileSync, readlinkSync, realpathSync } from 'node:fs';
+
+interface ProcStat {
+  ppid: number;
+  state: string;
+}
+
+function procStat(pid: number): ProcStat | null {
+  try {
+    // The command name may hold spaces and parentheses: the fields start after the last ')'.
+    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const rest = text.slice(text.lastIndexOf(')') + 2).split(' ');
+    return { state: rest[0], ppid: Number(rest[1]) };
+  } catch {
+    return null;
+  }
+}
+
+/** Gone, or a zombie (it holds no files, memory or port; only its exit status, until reaped). */
+export function processGone(pid: number): boolean {
+  const st = procStat(pid);
+  return st === null || st.state === 'Z' || st.state === 'X';
+}
+
+function under(path: string, dir: string): boolean {
+  return path === dir || path.startsWith(`${dir}/`);
+}
+
+function link(path: string): string | null {
+  try {
+    return readlinkSync(path);
+  } catch {
+    return null;
+  }
+}
+
+/** Does the process work in `dir`, or hold a file open there? */
+function onDir(pid: number, dir: string): boolean {
+  const cwd = link(`/proc/${pid}/cwd`);
+  if (cwd !== null && under(cwd, dir)) return true;
+  let fds: string[];
+  try {
+    fds = readdirSync(`/proc/${pid}/fd`);
+  } catch {
+    return false;
+  }
+  return fds.some((fd) => {
+    const target = link(`/proc/${pid}/fd/${fd}`);
+    return target !== null && under(target, dir);
+  });
+}
+
+function resolved(dir: string): string {
+  try {
+    return realpathSync(dir);
+  } catch {
+    return dir;
+  }
+}
+
+/**
+ * Every live process of the instance whose data directory is `dataDir`: the postmaster's process
+ * tree (only when the postmaster itself works in that directory: a stale postmaster.pid may name a
+ * recycled pid), and any other process whose cwd or open files are on the data directory. Never
+ * this process itself.
+ */
+export function instanceProcesses(dataDir: string, postmaster: number | null): number[] {
+  const dir = resolved(dataDir);
+  const stats = new Map<number, ProcStat>();
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    const st = procStat(Number(name));
+    if (st && st.state !== 'Z' && st.state !== 'X') stats.set(Number(name), st);
+  }
+  const found = new Set<number>();
+  if (postmaster !== null && stats.has(postmaster) && onDir(postmaster, dir)) {
+    found.add(postmaster);
+    for (let grew = true; grew; ) {
+      grew = false;
+      for (const [pid, st] of stats) {
+        if (!found.has(pid) && found.has(st.ppid)) {
+          found.add(pid);
+          grew = true;
+        }
+      }
+    }
+  }
+  for (const pid of stats.keys()) if (!found.has(pid) && onDir(pid, dir)) found.add(pid);
+  found.delete(process.pid);
+  return [...found];
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls (every 5 ms) until every pid is gone or a zombie; false when `ms` passed first. */
+export async function untilGone(pids: number[], ms: number): Promise<boolean> {
+  const deadline = performance.now() + ms;
+  for (;;) {
+    if (pids.every(processGone)) return true;
+    if (performance.now() > deadline) return false;
+    await sleep(5);
+  }
+}
+
+/**
+ * SIGKILL every process of the instance (the postmaster first, so it forks no more), again for any
+ * found after a round, until none is left or `rounds` are spent. A stopped process dies to SIGKILL
+ * too. Returns how many distinct processes were killed.
+ */
+export async function killInstance(dataDir: string, postmaster: number | null, rounds = 3): Promise<number> {
+  const killed = new Set<number>();
+  for (let i = 0; i < rounds; i++) {
+    const pids = instanceProcesses(dataDir, postmaster);
+    if (pids.length === 0) break;
+    pids.sort((a, b) => (a === postmaster ? -1 : b === postmaster ? 1 : 0));
+    for (const pid of pids) {
+      try {
+        process.kill(pid, 'SIGKILL');
+        killed.add(pid);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ESRCH') throw new Error(`cannot SIGKILL process ${pid} of ${dataDir}: ${(e as Error).message}`);
+      }
+    }
+    await untilGone(pids, 2000);
+  }
+  return killed.size;
+}

@@ -1,0 +1,136 @@
+// A primary that is alive but answers nothing: the whole local instance (postmaster and every child)
+// frozen with SIGSTOP under a write load. The confirmed failover must fence it by killing every
+// process of it at once (a clean stop of a frozen instance waits forever), promote the standby, and
+// after the thaw (SIGCONT) nothing of the old instance may run. An independent watcher samples every
+// node for pg_is_in_recovery() = false all along, also after the thaw. With SYNC_MODE=on the same
+// fault loses no acknowledged row.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Reply } from '../../src/chat/reply.js';
+import { runningMonitor, startMonitoring } from '../../src/monitor/index.js';
+import type { LocalRuntime } from '../../src/runtime/local.js';
+import { portFree } from '../../src/runtime/process.js';
+import { principal, startTestCluster, type TestCluster } from '../helpers/cluster.js';
+import { freeze, instancePids, stillRunning, thaw } from '../helpers/freeze.js';
+import { WritableWatcher, WriteLoad } from '../helpers/load.js';
+import { eventually } from '../helpers/wait.js';
+
+interface Step {
+  step: string;
+  ms: number;
+  ok: boolean;
+  detail: string;
+}
+
+const FENCED_BY_KILL = /^primary did not answer in \d+ ms → SIGKILL of \d+ processes \(\d+ ms\), nothing left on its data directory or port \d+, fenced/;
+const field = (r: Reply, label: string) => r.fields?.find((f) => f.label === label)?.value ?? '';
+const stepsOf = (r: Reply) => (r.data as { steps?: Step[] } | undefined)?.steps ?? [];
+
+async function createLoadTable(c: TestCluster): Promise<void> {
+  await c.sql('primary', 'CREATE TABLE proyecto.carga (id bigint PRIMARY KEY, nodo text NOT NULL, at timestamptz NOT NULL DEFAULT now())');
+}
+
+/** SIGSTOP of the whole primary instance, then the failover card confirmed: the result. */
+async function freezeAndFailOver(c: TestCluster, pids: number[]): Promise<Reply> {
+  freeze(pids);
+  const card = await c.run('/cluster failover');
+  expect(card.failed, card.text).toBeFalsy();
+  expect(card.buttons?.map((b) => b.label)).toEqual(['Promote standby', 'Cancel']);
+  const done = await c.press(card.buttons![0].actionId, principal('alice'));
+  expect(done.failed, `${done.title}\n${done.text}\n${JSON.stringify(stepsOf(done), null, 1)}`).toBeFalsy();
+  expect(done.title).toMatch(/^Failover (done|done with warnings) — standby is the primary/);
+  console.info(`[frozen primary] ${stepsOf(done).map((s) => `${s.step}=${s.ms}ms`).join(', ')}\n  fence: ${stepsOf(done).find((s) => s.step === 'fence primary')?.detail}`);
+  return done;
+}
+
+/** After the thaw: none of the frozen processes runs again, and nothing listens on the old port. */
+async function nothingOfTheOldInstance(c: TestCluster, pids: number[]): Promise<void> {
+  await eventually('no process of the frozen instance running after SIGCONT', () => stillRunning(pids), (left) => left.length === 0, { timeoutMs: 10_000 });
+  const old = c.app.services.node('primary');
+  expect(await portFree(old.host, old.port), `something listens on the old primary's port ${old.port}`).toBe(true);
+}
+
+describe('a frozen primary instance (SIGSTOP of the postmaster and all its children)', () => {
+  let c: TestCluster;
+  let watcher: WritableWatcher;
+
+  beforeAll(async () => {
+    c = await startTestCluster();
+    await createLoadTable(c);
+    watcher = new WritableWatcher(c.config).start();
+  });
+  afterAll(async () => {
+    await watcher?.stop();
+    await c?.destroy();
+  });
+
+  it('under write load: failover confirmed → the standby takes writes; the card names the kill; after SIGCONT nothing of it runs; never two writable', async () => {
+    const load = new WriteLoad(c.config, 1).start();
+    const pids = instancePids((c.app.services.runtime as LocalRuntime).paths(c.app.services.node('primary')).data);
+    expect(pids.length, 'a postmaster with its children').toBeGreaterThan(3);
+    try {
+      await load.waitAcked(100);
+      const done = await freezeAndFailOver(c, pids);
+      const fence = stepsOf(done).find((s) => s.step === 'fence primary');
+      expect(fence?.detail).toMatch(FENCED_BY_KILL);
+      expect(done.text).toMatch(/primary is fenced: it can only start read-only — \/cluster rejoin primary/);
+      const acked = load.acked.size;
+      await load.waitAcked(50); // the load found the new primary
+      const onStandby = await c.sql<{ n: number }>('standby', "SELECT count(*)::int AS n FROM proyecto.carga WHERE nodo = 'standby'");
+      expect(onStandby[0].n, `acked before: ${acked}`).toBeGreaterThan(0);
+    } finally {
+      thaw(pids);
+      await load.stop();
+    }
+    await nothingOfTheOldInstance(c, pids);
+    // Keep sampling after the thaw: the old primary must not come back writable.
+    const after = watcher.samples.length;
+    await eventually('40 more samples of every node after the thaw', () => watcher.samples.length, (n) => n >= after + 40, { timeoutMs: 60_000 });
+    const twoWritable = watcher.samples.filter((s) => s.writable.length > 1);
+    expect(twoWritable, 'samples with two writable nodes').toEqual([]);
+    expect(watcher.samples.at(-1)?.writable).toEqual(['standby']);
+    const status = (await c.run('/cluster status')).data as { writable: string[]; nodes: Array<{ name: string; up: boolean; fenced: boolean }> };
+    expect(status.writable).toEqual(['standby']);
+    expect(status.nodes.find((n) => n.name === 'primary')).toMatchObject({ up: false, fenced: true });
+  });
+});
+
+describe('SYNC_MODE=on: a frozen primary instance fails over with no acknowledged row lost', () => {
+  let c: TestCluster;
+  let watcher: WritableWatcher;
+
+  beforeAll(async () => {
+    c = await startTestCluster({ env: { SYNC_MODE: 'on', SYNC_DEGRADE_SECONDS: '30', HEALTH_REPORT_CRON: 'off' } });
+    await createLoadTable(c);
+    await startMonitoring(c.app);
+    await runningMonitor(c.app.services)!.settle();
+    watcher = new WritableWatcher(c.config).start();
+  });
+  afterAll(async () => {
+    await watcher?.stop();
+    await c?.destroy();
+  });
+
+  it('every insert acknowledged before and during the freeze is on the new primary; the fence was a kill', async () => {
+    await eventually('standby synchronous', async () => field(await c.run('/cluster status'), 'Sync replication'), (v) => /^on — standby synchronous/.test(v), { timeoutMs: 30_000 });
+    const load = new WriteLoad(c.config, 1).start();
+    const pids = instancePids((c.app.services.runtime as LocalRuntime).paths(c.app.services.node('primary')).data);
+    let acked: number[] = [];
+    try {
+      await load.waitAcked(200);
+      const done = await freezeAndFailOver(c, pids);
+      expect(stepsOf(done).find((s) => s.step === 'fence primary')?.detail).toMatch(FENCED_BY_KILL);
+      await load.waitAcked(50);
+    } finally {
+      thaw(pids);
+      await load.stop();
+      acked = [...load.acked];
+    }
+    const found = await c.sql<{ n: number }>('standby', 'SELECT count(*)::int AS n FROM proyecto.carga WHERE id = ANY($1::bigint[])', [acked]);
+    console.log(`[frozen sync] ${acked.length} acked inserts, ${found[0].n} on standby, ${load.inDoubt.size} in doubt`);
+    expect(found[0].n, 'acknowledged rows missing on the new primary').toBe(acked.length);
+    await nothingOfTheOldInstance(c, pids);
+    const after = watcher.samples.length;
+    await eventually('20 more samples of every node after the thaw', () => watcher.samples.length, (n) => n >= after + 20, { timeoutMs: 60_000 });
+    expect(watcher.samples.filter((s) => s.writable.length > 1), 'samples with two writable nodes').toEqual([]);
+  });
+});

@@ -281,6 +281,11 @@ export class DockerRuntime implements Runtime {
     await c.wait();
   }
 
+  async frozen(node: NodeConfig): Promise<string | null> {
+    const c = await this.container(node);
+    return c && (await c.inspect()).State.Paused ? 'its container is paused' : null;
+  }
+
   async forceStop(node: NodeConfig, opts: { answers: boolean }): Promise<ForceStopResult> {
     const c = await this.container(node);
     if (!c) return { steps: [], proof: 'it has no container' };

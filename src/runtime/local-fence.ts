@@ -2,7 +2,7 @@
 // must not trust the postmaster alone: a frozen (SIGSTOPped) child keeps the shared memory and the
 // data directory after its postmaster died, so every process of the instance is found and killed,
 // and then it is proven that none is left.
-import { readdirSync, readFileSync, readlinkSync, realpathSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync, realpathSync, statSync } from 'node:fs';
 
 interface ProcStat {
   ppid: number;
@@ -38,10 +38,11 @@ function link(path: string): string | null {
   }
 }
 
-/** Does the process work in `dir`, or hold a file open there? */
-function onDir(pid: number, dir: string): boolean {
+/** Does the process work in `dir`, or (when `files`) hold a file open there? */
+function onDir(pid: number, dir: string, files: boolean): boolean {
   const cwd = link(`/proc/${pid}/cwd`);
   if (cwd !== null && under(cwd, dir)) return true;
+  if (!files) return false;
   let fds: string[];
   try {
     fds = readdirSync(`/proc/${pid}/fd`);
@@ -52,6 +53,14 @@ function onDir(pid: number, dir: string): boolean {
     const target = link(`/proc/${pid}/fd/${fd}`);
     return target !== null && under(target, dir);
   });
+}
+
+function ownerOf(path: string): number | null {
+  try {
+    return statSync(path).uid;
+  } catch {
+    return null;
+  }
 }
 
 function resolved(dir: string): string {
@@ -70,14 +79,18 @@ function resolved(dir: string): string {
  */
 export function instanceProcesses(dataDir: string, postmaster: number | null): number[] {
   const dir = resolved(dataDir);
+  // The data directory is private (0700): only its owner's processes can hold files open in it
+  // (and root's, which runs no PostgreSQL), so open files are read for those alone; cwd for all.
+  const owner = ownerOf(dir);
   const stats = new Map<number, ProcStat>();
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
     const st = procStat(Number(name));
     if (st && st.state !== 'Z' && st.state !== 'X') stats.set(Number(name), st);
   }
+  const files = (pid: number) => owner === null || ownerOf(`/proc/${pid}`) === owner;
   const found = new Set<number>();
-  if (postmaster !== null && stats.has(postmaster) && onDir(postmaster, dir)) {
+  if (postmaster !== null && stats.has(postmaster) && onDir(postmaster, dir, true)) {
     found.add(postmaster);
     for (let grew = true; grew; ) {
       grew = false;
@@ -89,7 +102,7 @@ export function instanceProcesses(dataDir: string, postmaster: number | null): n
       }
     }
   }
-  for (const pid of stats.keys()) if (!found.has(pid) && onDir(pid, dir)) found.add(pid);
+  for (const pid of stats.keys()) if (!found.has(pid) && onDir(pid, dir, files(pid))) found.add(pid);
   found.delete(process.pid);
   return [...found];
 }
@@ -106,16 +119,21 @@ export async function untilGone(pids: number[], ms: number): Promise<boolean> {
   }
 }
 
+/** What killInstance did: how many processes it killed, and what its last look found still running. */
+export interface Killed {
+  killed: number;
+  left: number[];
+}
+
 /**
- * SIGKILL every process of the instance (the postmaster first, so it forks no more), again for any
- * found after a round, until none is left or `rounds` are spent. A stopped process dies to SIGKILL
- * too. Returns how many distinct processes were killed.
+ * SIGKILL every process of the instance (the postmaster first, so it forks no more), looking again
+ * after each round, until a look finds none or `rounds` are spent; the last look is the proof. A
+ * stopped process dies to SIGKILL too.
  */
-export async function killInstance(dataDir: string, postmaster: number | null, rounds = 3): Promise<number> {
+export async function killInstance(dataDir: string, postmaster: number | null, rounds = 3): Promise<Killed> {
   const killed = new Set<number>();
-  for (let i = 0; i < rounds; i++) {
-    const pids = instanceProcesses(dataDir, postmaster);
-    if (pids.length === 0) break;
+  let pids = instanceProcesses(dataDir, postmaster);
+  for (let i = 0; i < rounds && pids.length > 0; i++) {
     pids.sort((a, b) => (a === postmaster ? -1 : b === postmaster ? 1 : 0));
     for (const pid of pids) {
       try {
@@ -126,6 +144,13 @@ export async function killInstance(dataDir: string, postmaster: number | null, r
       }
     }
     await untilGone(pids, 2000);
+    pids = instanceProcesses(dataDir, null);
   }
-  return killed.size;
+  return { killed: killed.size, left: pids };
+}
+
+/** The kernel's state of the process is "stopped" (SIGSTOP) or "traced": it answers nothing. */
+export function processStopped(pid: number): boolean {
+  const st = procStat(pid);
+  return st !== null && (st.state === 'T' || st.state === 't');
 }

@@ -9,7 +9,7 @@ import { postgresAsset } from '../paths.js';
 import { ensurePgBin } from './pg-binaries.js';
 import { chownTo, isZombie, portFree, postgresOsUser, processAlive, runProgram, type OsUser } from './process.js';
 import { hbaText, nodeConfText, pgpassText } from './local-config.js';
-import { instanceProcesses, killInstance, untilGone } from './local-fence.js';
+import { killInstance, processStopped, untilGone } from './local-fence.js';
 import { PG_TOOLS, RuntimeListeners, type ExecOptions, type ExecResult, type FenceStep, type ForceStopResult, type PgTool, type Runtime, type RuntimeEvent, type StopMode } from './runtime.js';
 
 const POLL_MS = 200;
@@ -258,6 +258,11 @@ export class LocalRuntime implements Runtime {
     }
   }
 
+  async frozen(node: NodeConfig): Promise<string | null> {
+    const pid = this.pid(node);
+    return pid !== null && processStopped(pid) ? `its postmaster ${pid} is stopped (SIGSTOP)` : null;
+  }
+
   async forceStop(node: NodeConfig, opts: { answers: boolean }): Promise<ForceStopResult> {
     const data = this.paths(node).data;
     const steps: FenceStep[] = [];
@@ -276,12 +281,12 @@ export class LocalRuntime implements Runtime {
       steps.push({ how: clean ? 'fast stop' : `fast stop (no exit within ${bound} ms)`, ms: Math.round(performance.now() - t) });
     }
     const t = performance.now();
-    const killed = await killInstance(data, postmaster);
+    const { killed, left } = await killInstance(data, postmaster);
     if (killed > 0) steps.push({ how: `SIGKILL of ${killed} process${killed === 1 ? '' : 'es'}`, ms: Math.round(performance.now() - t) });
-    // The proof, before anyone may promote: no process on the data directory, nothing on the port.
-    const left = instanceProcesses(data, null);
-    if (left.length > 0 || (postmaster !== null && processAlive(postmaster))) {
-      const pids = [...new Set([...left, ...(postmaster !== null && processAlive(postmaster) ? [postmaster] : [])])];
+    // The proof, before anyone may promote: no process on the data directory (killInstance's last
+    // look), the postmaster gone, nothing on the port.
+    const pids = [...new Set([...left, ...(postmaster !== null && processAlive(postmaster) ? [postmaster] : [])])];
+    if (pids.length > 0) {
       throw new Error(`${node.name} is not fenced: process${pids.length === 1 ? '' : 'es'} ${pids.join(', ')} still run on ${data} after SIGKILL — kill ${pids.length === 1 ? 'it' : 'them'} by hand (kill -9 ${pids.join(' ')}), then confirm again`);
     }
     if (!(await portFree(node.host, node.port))) {

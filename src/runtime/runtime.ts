@@ -67,6 +67,11 @@ export interface Runtime {
    * has proven nothing of the node is left running; throws when something is (never promote then).
    */
   forceStop(node: NodeConfig, opts: { answers: boolean }): Promise<ForceStopResult>;
+  /**
+   * Why the node cannot answer, when the runtime itself sees it (a stopped postmaster, a paused
+   * container): fencing then kills it without first waiting out a probe. null: not known frozen.
+   */
+  frozen(node: NodeConfig): Promise<string | null>;
   /** SIGKILL the postmaster: a crash, for tests and benchmarks. */
   kill(node: NodeConfig): Promise<void>;
   restart(node: NodeConfig): Promise<void>;

@@ -20,7 +20,7 @@ interface Step {
 
 const stepsOf = (r: Reply) => (r.data as { steps?: Step[] } | undefined)?.steps ?? [];
 const fencedByKill = (node: string) =>
-  new RegExp(`^${node} did not answer in \\d+ ms( \\([^)]*\\))? → docker kill \\(\\d+ ms\\), its container is not running \\(exited, exit 137\\), fenced by marker in the fence directory`);
+  new RegExp(`^${node} (is frozen \\(its container is paused\\)|did not answer in \\d+ ms( \\([^)]*\\))?) → docker kill \\(\\d+ ms\\), its container is not running \\(exited, exit 137\\), fenced by marker in the fence directory`);
 
 describe('a hung primary container (docker pause, docker network disconnect)', () => {
   let c: DockerCluster;

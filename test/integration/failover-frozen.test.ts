@@ -21,7 +21,8 @@ interface Step {
   detail: string;
 }
 
-const FENCED_BY_KILL = /^primary did not answer in \d+ ms → SIGKILL of \d+ processes \(\d+ ms\), nothing left on its data directory or port \d+, fenced/;
+// Frozen: seen stopped by the runtime, or no answer to the probe; either way killed, not stopped.
+const FENCED_BY_KILL = /^primary (is frozen \(its postmaster \d+ is stopped \(SIGSTOP\)\)|did not answer in \d+ ms) → SIGKILL of \d+ processes \(\d+ ms\), nothing left on its data directory or port \d+, fenced/;
 const field = (r: Reply, label: string) => r.fields?.find((f) => f.label === label)?.value ?? '';
 const stepsOf = (r: Reply) => (r.data as { steps?: Step[] } | undefined)?.steps ?? [];
 

@@ -93,6 +93,36 @@ describe('a frozen primary instance (SIGSTOP of the postmaster and all its child
     expect(status.writable).toEqual(['standby']);
     expect(status.nodes.find((n) => n.name === 'primary')).toMatchObject({ up: false, fenced: true });
   });
+
+  it('only the children frozen (the postmaster still forks): bounded clean stop or none, then every process killed; nothing runs after SIGCONT', async () => {
+    const rejoin = await c.run('/cluster rejoin primary', principal('olga'));
+    expect(rejoin.failed, `${rejoin.title}\n${rejoin.text}`).toBeFalsy();
+    await eventually('primary streaming from standby', async () => ((await c.run('/cluster status')).data as { nodes: Array<{ name: string; streaming: boolean; upstream: string | null }> }).nodes.find((n) => n.name === 'primary'), (n) => Boolean(n?.streaming && n.upstream === 'standby'), { timeoutMs: 60_000 });
+    const load = new WriteLoad(c.config, 1_000_000).start();
+    const [postmaster, ...children] = instancePids((c.app.services.runtime as LocalRuntime).paths(c.app.services.node('standby')).data);
+    try {
+      await load.waitAcked(100);
+      freeze(children);
+      const card = await c.run('/cluster failover primary');
+      expect(card.failed, card.text).toBeFalsy();
+      const done = await c.press(card.buttons![0].actionId, principal('alice'));
+      const steps = stepsOf(done);
+      expect(done.failed, `${done.title}\n${done.text}\n${JSON.stringify(steps, null, 1)}`).toBeFalsy();
+      const fence = steps.find((s) => s.step === 'fence standby')?.detail;
+      console.info(`[children frozen] fence: ${fence}`);
+      // A frozen child never lets a fast shutdown finish: the stop, if tried, is cut at FENCE_STOP_MS.
+      expect(fence).toMatch(/^standby (answered in \d+ ms → fast stop \(no exit within 1000 ms\) \(\d+ ms\)|did not answer in \d+ ms) → SIGKILL of \d+ processes \(\d+ ms\), nothing left on its data directory or port \d+, fenced/);
+      await load.waitAcked(50);
+    } finally {
+      thaw(children);
+      await load.stop();
+    }
+    await eventually('no process of the old instance running after SIGCONT', () => stillRunning([postmaster, ...children]), (left) => left.length === 0, { timeoutMs: 10_000 });
+    const after = watcher.samples.length;
+    await eventually('20 more samples of every node after the thaw', () => watcher.samples.length, (n) => n >= after + 20, { timeoutMs: 60_000 });
+    expect(watcher.samples.filter((x) => x.writable.length > 1), 'samples with two writable nodes').toEqual([]);
+    expect(watcher.samples.at(-1)?.writable).toEqual(['primary']);
+  });
 });
 
 describe('SYNC_MODE=on: a frozen primary instance fails over with no acknowledged row lost', () => {

@@ -30,25 +30,29 @@ async function createLoadTable(c: TestCluster): Promise<void> {
   await c.sql('primary', 'CREATE TABLE proyecto.carga (id bigint PRIMARY KEY, nodo text NOT NULL, at timestamptz NOT NULL DEFAULT now())');
 }
 
-/** SIGSTOP of the whole primary instance, then the failover card confirmed: the result. */
-async function freezeAndFailOver(c: TestCluster, pids: number[]): Promise<Reply> {
-  freeze(pids);
-  const card = await c.run('/cluster failover');
+/** `/cluster failover <target>` confirmed (the old primary already frozen): the fence step's line. */
+async function failOver(c: TestCluster, old: string, target: string): Promise<string> {
+  const card = await c.run(`/cluster failover ${target}`);
   expect(card.failed, card.text).toBeFalsy();
-  expect(card.buttons?.map((b) => b.label)).toEqual(['Promote standby', 'Cancel']);
+  expect(card.buttons?.map((b) => b.label)).toEqual([`Promote ${target}`, 'Cancel']);
   const done = await c.press(card.buttons![0].actionId, principal('alice'));
-  expect(done.failed, `${done.title}\n${done.text}\n${JSON.stringify(stepsOf(done), null, 1)}`).toBeFalsy();
-  expect(done.title).toMatch(/^Failover (done|done with warnings) — standby is the primary/);
-  console.info(`[frozen primary] ${stepsOf(done).map((s) => `${s.step}=${s.ms}ms`).join(', ')}\n  fence: ${stepsOf(done).find((s) => s.step === 'fence primary')?.detail}`);
-  return done;
+  const steps = stepsOf(done);
+  expect(done.failed, `${done.title}\n${done.text}\n${JSON.stringify(steps, null, 1)}`).toBeFalsy();
+  expect(done.title).toMatch(new RegExp(`^Failover (done|done with warnings) — ${target} is the primary`));
+  expect(done.text).toMatch(new RegExp(`${old} is fenced: it can only start read-only — /cluster rejoin ${old}`));
+  const fence = steps.find((s) => s.step === `fence ${old}`)?.detail ?? '';
+  console.info(`[frozen ${old}] ${steps.map((s) => `${s.step}=${s.ms}ms`).join(', ')}\n  fence: ${fence}`);
+  return fence;
 }
 
 /** After the thaw: none of the frozen processes runs again, and nothing listens on the old port. */
-async function nothingOfTheOldInstance(c: TestCluster, pids: number[]): Promise<void> {
+async function nothingOfTheOldInstance(c: TestCluster, old: string, pids: number[]): Promise<void> {
   await eventually('no process of the frozen instance running after SIGCONT', () => stillRunning(pids), (left) => left.length === 0, { timeoutMs: 10_000 });
-  const old = c.app.services.node('primary');
-  expect(await portFree(old.host, old.port), `something listens on the old primary's port ${old.port}`).toBe(true);
+  const node = c.app.services.node(old);
+  expect(await portFree(node.host, node.port), `something listens on ${old}'s port ${node.port}`).toBe(true);
 }
+
+const dataDir = (c: TestCluster, name: string) => (c.app.services.runtime as LocalRuntime).paths(c.app.services.node(name)).data;
 
 describe('a frozen primary instance (SIGSTOP of the postmaster and all its children)', () => {
   let c: TestCluster;
@@ -66,14 +70,12 @@ describe('a frozen primary instance (SIGSTOP of the postmaster and all its child
 
   it('under write load: failover confirmed → the standby takes writes; the card names the kill; after SIGCONT nothing of it runs; never two writable', async () => {
     const load = new WriteLoad(c.config, 1).start();
-    const pids = instancePids((c.app.services.runtime as LocalRuntime).paths(c.app.services.node('primary')).data);
+    const pids = instancePids(dataDir(c, 'primary'));
     expect(pids.length, 'a postmaster with its children').toBeGreaterThan(3);
     try {
       await load.waitAcked(100);
-      const done = await freezeAndFailOver(c, pids);
-      const fence = stepsOf(done).find((s) => s.step === 'fence primary');
-      expect(fence?.detail).toMatch(FENCED_BY_KILL);
-      expect(done.text).toMatch(/primary is fenced: it can only start read-only — \/cluster rejoin primary/);
+      freeze(pids);
+      expect(await failOver(c, 'primary', 'standby')).toMatch(FENCED_BY_KILL);
       const acked = load.acked.size;
       await load.waitAcked(50); // the load found the new primary
       const onStandby = await c.sql<{ n: number }>('standby', "SELECT count(*)::int AS n FROM proyecto.carga WHERE nodo = 'standby'");
@@ -82,12 +84,10 @@ describe('a frozen primary instance (SIGSTOP of the postmaster and all its child
       thaw(pids);
       await load.stop();
     }
-    await nothingOfTheOldInstance(c, pids);
+    await nothingOfTheOldInstance(c, 'primary', pids);
     // Keep sampling after the thaw: the old primary must not come back writable.
-    const after = watcher.samples.length;
-    await eventually('40 more samples of every node after the thaw', () => watcher.samples.length, (n) => n >= after + 40, { timeoutMs: 60_000 });
-    const twoWritable = watcher.samples.filter((s) => s.writable.length > 1);
-    expect(twoWritable, 'samples with two writable nodes').toEqual([]);
+    await watcher.moreSamples(40);
+    expect(watcher.splitBrain, 'samples with two writable nodes').toEqual([]);
     expect(watcher.samples.at(-1)?.writable).toEqual(['standby']);
     const status = (await c.run('/cluster status')).data as { writable: string[]; nodes: Array<{ name: string; up: boolean; fenced: boolean }> };
     expect(status.writable).toEqual(['standby']);
@@ -99,28 +99,22 @@ describe('a frozen primary instance (SIGSTOP of the postmaster and all its child
     expect(rejoin.failed, `${rejoin.title}\n${rejoin.text}`).toBeFalsy();
     await eventually('primary streaming from standby', async () => ((await c.run('/cluster status')).data as { nodes: Array<{ name: string; streaming: boolean; upstream: string | null }> }).nodes.find((n) => n.name === 'primary'), (n) => Boolean(n?.streaming && n.upstream === 'standby'), { timeoutMs: 60_000 });
     const load = new WriteLoad(c.config, 1_000_000).start();
-    const [postmaster, ...children] = instancePids((c.app.services.runtime as LocalRuntime).paths(c.app.services.node('standby')).data);
+    const [postmaster, ...children] = instancePids(dataDir(c, 'standby'));
     try {
       await load.waitAcked(100);
       freeze(children);
-      const card = await c.run('/cluster failover primary');
-      expect(card.failed, card.text).toBeFalsy();
-      const done = await c.press(card.buttons![0].actionId, principal('alice'));
-      const steps = stepsOf(done);
-      expect(done.failed, `${done.title}\n${done.text}\n${JSON.stringify(steps, null, 1)}`).toBeFalsy();
-      const fence = steps.find((s) => s.step === 'fence standby')?.detail;
-      console.info(`[children frozen] fence: ${fence}`);
       // A frozen child never lets a fast shutdown finish: the stop, if tried, is cut at FENCE_STOP_MS.
-      expect(fence).toMatch(/^standby (answered in \d+ ms → fast stop \(no exit within 1000 ms\) \(\d+ ms\)|did not answer in \d+ ms) → SIGKILL of \d+ processes \(\d+ ms\), nothing left on its data directory or port \d+, fenced/);
+      expect(await failOver(c, 'standby', 'primary')).toMatch(
+        /^standby (answered in \d+ ms → fast stop \(no exit within 1000 ms\) \(\d+ ms\)|did not answer in \d+ ms) → SIGKILL of \d+ processes \(\d+ ms\), nothing left on its data directory or port \d+, fenced/,
+      );
       await load.waitAcked(50);
     } finally {
       thaw(children);
       await load.stop();
     }
-    await eventually('no process of the old instance running after SIGCONT', () => stillRunning([postmaster, ...children]), (left) => left.length === 0, { timeoutMs: 10_000 });
-    const after = watcher.samples.length;
-    await eventually('20 more samples of every node after the thaw', () => watcher.samples.length, (n) => n >= after + 20, { timeoutMs: 60_000 });
-    expect(watcher.samples.filter((x) => x.writable.length > 1), 'samples with two writable nodes').toEqual([]);
+    await nothingOfTheOldInstance(c, 'standby', [postmaster, ...children]);
+    await watcher.moreSamples(20);
+    expect(watcher.splitBrain, 'samples with two writable nodes').toEqual([]);
     expect(watcher.samples.at(-1)?.writable).toEqual(['primary']);
   });
 });
@@ -144,12 +138,12 @@ describe('SYNC_MODE=on: a frozen primary instance fails over with no acknowledge
   it('every insert acknowledged before and during the freeze is on the new primary; the fence was a kill', async () => {
     await eventually('standby synchronous', async () => field(await c.run('/cluster status'), 'Sync replication'), (v) => /^on — standby synchronous/.test(v), { timeoutMs: 30_000 });
     const load = new WriteLoad(c.config, 1).start();
-    const pids = instancePids((c.app.services.runtime as LocalRuntime).paths(c.app.services.node('primary')).data);
+    const pids = instancePids(dataDir(c, 'primary'));
     let acked: number[] = [];
     try {
       await load.waitAcked(200);
-      const done = await freezeAndFailOver(c, pids);
-      expect(stepsOf(done).find((s) => s.step === 'fence primary')?.detail).toMatch(FENCED_BY_KILL);
+      freeze(pids);
+      expect(await failOver(c, 'primary', 'standby')).toMatch(FENCED_BY_KILL);
       await load.waitAcked(50);
     } finally {
       thaw(pids);
@@ -159,9 +153,8 @@ describe('SYNC_MODE=on: a frozen primary instance fails over with no acknowledge
     const found = await c.sql<{ n: number }>('standby', 'SELECT count(*)::int AS n FROM proyecto.carga WHERE id = ANY($1::bigint[])', [acked]);
     console.log(`[frozen sync] ${acked.length} acked inserts, ${found[0].n} on standby, ${load.inDoubt.size} in doubt`);
     expect(found[0].n, 'acknowledged rows missing on the new primary').toBe(acked.length);
-    await nothingOfTheOldInstance(c, pids);
-    const after = watcher.samples.length;
-    await eventually('20 more samples of every node after the thaw', () => watcher.samples.length, (n) => n >= after + 20, { timeoutMs: 60_000 });
-    expect(watcher.samples.filter((s) => s.writable.length > 1), 'samples with two writable nodes').toEqual([]);
+    await nothingOfTheOldInstance(c, 'primary', pids);
+    await watcher.moreSamples(20);
+    expect(watcher.splitBrain, 'samples with two writable nodes').toEqual([]);
   });
 });

@@ -71,38 +71,47 @@ function resolved(dir: string): string {
   }
 }
 
+/** What instanceProcesses reads of each process. */
+export interface Look {
+  /** The postmaster's process tree (ppid links), when its pid is known. */
+  postmaster: number | null;
+  /** Also open files, not only the working directory (slower: every descriptor is read). */
+  files: boolean;
+}
+
 /**
  * Every live process of the instance whose data directory is `dataDir`: the postmaster's process
  * tree (only when the postmaster itself works in that directory: a stale postmaster.pid may name a
- * recycled pid), and any other process whose cwd or open files are on the data directory. Never
- * this process itself.
+ * recycled pid), and any other process whose working directory (and, with `files`, open files) is
+ * on the data directory. Never this process itself; never a zombie (it has neither).
  */
-export function instanceProcesses(dataDir: string, postmaster: number | null): number[] {
+export function instanceProcesses(dataDir: string, look: Look): number[] {
   const dir = resolved(dataDir);
   // The data directory is private (0700): only its owner's processes can hold files open in it
   // (and root's, which runs no PostgreSQL), so open files are read for those alone; cwd for all.
-  const owner = ownerOf(dir);
-  const stats = new Map<number, ProcStat>();
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    const st = procStat(Number(name));
-    if (st && st.state !== 'Z' && st.state !== 'X') stats.set(Number(name), st);
-  }
-  const files = (pid: number) => owner === null || ownerOf(`/proc/${pid}`) === owner;
+  const owner = look.files ? ownerOf(dir) : null;
+  const readFiles = (pid: number) => look.files && (owner === null || ownerOf(`/proc/${pid}`) === owner);
+  const pids = readdirSync('/proc').filter((n) => /^\d+$/.test(n)).map(Number);
   const found = new Set<number>();
-  if (postmaster !== null && stats.has(postmaster) && onDir(postmaster, dir, true)) {
+  const { postmaster } = look;
+  if (postmaster !== null && !processGone(postmaster) && onDir(postmaster, dir, false)) {
+    const parent = new Map<number, number>();
+    for (const pid of pids) {
+      const st = procStat(pid);
+      if (st && st.state !== 'Z' && st.state !== 'X') parent.set(pid, st.ppid);
+    }
     found.add(postmaster);
     for (let grew = true; grew; ) {
       grew = false;
-      for (const [pid, st] of stats) {
-        if (!found.has(pid) && found.has(st.ppid)) {
+      for (const [pid, ppid] of parent) {
+        if (!found.has(pid) && found.has(ppid)) {
           found.add(pid);
           grew = true;
         }
       }
     }
   }
-  for (const pid of stats.keys()) if (!found.has(pid) && onDir(pid, dir, files(pid))) found.add(pid);
+  for (const pid of pids) if (!found.has(pid) && onDir(pid, dir, readFiles(pid))) found.add(pid);
   found.delete(process.pid);
   return [...found];
 }
@@ -132,7 +141,8 @@ export interface Killed {
  */
 export async function killInstance(dataDir: string, postmaster: number | null, rounds = 3): Promise<Killed> {
   const killed = new Set<number>();
-  let pids = instanceProcesses(dataDir, postmaster);
+  // The first look is quick (the tree and working directories); every later one, the proof, also reads open files.
+  let pids = instanceProcesses(dataDir, { postmaster, files: false });
   for (let i = 0; i < rounds && pids.length > 0; i++) {
     pids.sort((a, b) => (a === postmaster ? -1 : b === postmaster ? 1 : 0));
     for (const pid of pids) {
@@ -144,7 +154,7 @@ export async function killInstance(dataDir: string, postmaster: number | null, r
       }
     }
     await untilGone(pids, 2000);
-    pids = instanceProcesses(dataDir, null);
+    pids = instanceProcesses(dataDir, { postmaster: null, files: true });
   }
   return { killed: killed.size, left: pids };
 }

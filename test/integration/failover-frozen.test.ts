@@ -4,6 +4,7 @@
 // after the thaw (SIGCONT) nothing of the old instance may run. An independent watcher samples every
 // node for pg_is_in_recovery() = false all along, also after the thaw. With SYNC_MODE=on the same
 // fault loses no acknowledged row.
+import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Reply } from '../../src/chat/reply.js';
 import { runningMonitor, startMonitoring } from '../../src/monitor/index.js';
@@ -72,16 +73,24 @@ describe('a frozen primary instance (SIGSTOP of the postmaster and all its child
     const load = new WriteLoad(c.config, 1).start();
     const pids = instancePids(dataDir(c, 'primary'));
     expect(pids.length, 'a postmaster with its children').toBeGreaterThan(3);
+    // A process that is not the postmaster's child but works in its data directory (as an orphaned
+    // archive_command would): it is part of the instance too, and frozen with it.
+    const stray = spawn('sleep', ['600'], { cwd: dataDir(c, 'primary'), detached: true, stdio: 'ignore' });
+    stray.unref();
+    pids.push(stray.pid!);
     try {
       await load.waitAcked(100);
       freeze(pids);
       expect(await failOver(c, 'primary', 'standby')).toMatch(FENCED_BY_KILL);
+      // Before any thaw: the fence killed every frozen process, the stray one included.
+      expect(stillRunning(pids), 'frozen processes still there after the fence').toEqual([]);
       const acked = load.acked.size;
       await load.waitAcked(50); // the load found the new primary
       const onStandby = await c.sql<{ n: number }>('standby', "SELECT count(*)::int AS n FROM proyecto.carga WHERE nodo = 'standby'");
       expect(onStandby[0].n, `acked before: ${acked}`).toBeGreaterThan(0);
     } finally {
       thaw(pids);
+      stray.kill('SIGKILL');
       await load.stop();
     }
     await nothingOfTheOldInstance(c, 'primary', pids);

@@ -7,7 +7,7 @@
 import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Reply } from '../../src/chat/reply.js';
-import { runningMonitor, startMonitoring } from '../../src/monitor/index.js';
+import { startMonitoring } from '../../src/monitor/index.js';
 import type { LocalRuntime } from '../../src/runtime/local.js';
 import { portFree } from '../../src/runtime/process.js';
 import { principal, startTestCluster, type TestCluster } from '../helpers/cluster.js';
@@ -135,8 +135,8 @@ describe('SYNC_MODE=on: a frozen primary instance fails over with no acknowledge
   beforeAll(async () => {
     c = await startTestCluster({ env: { SYNC_MODE: 'on', SYNC_DEGRADE_SECONDS: '30', HEALTH_REPORT_CRON: 'off' } });
     await createLoadTable(c);
+    // The monitor's sync guard applies SYNC_MODE=on; the test waits for status to show it.
     await startMonitoring(c.app);
-    await runningMonitor(c.app.services)!.settle();
     watcher = new WritableWatcher(c.config).start();
   });
   afterAll(async () => {

@@ -30,9 +30,10 @@ function under(path: string, dir: string): boolean {
   return path === dir || path.startsWith(`${dir}/`);
 }
 
+/** Where a /proc link points; a directory or file deleted meanwhile (a lost data disk) still counts. */
 function link(path: string): string | null {
   try {
-    return readlinkSync(path);
+    return readlinkSync(path).replace(/ \(deleted\)$/, '');
   } catch {
     return null;
   }

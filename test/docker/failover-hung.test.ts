@@ -4,6 +4,7 @@
 // the engine still answers. Each time the confirmed failover fences it through the engine at once
 // (docker kill: works on a paused container and on a disconnected one) and the card says so; the
 // thaw (`docker unpause`, `docker start`, the network reconnected) never brings a second writable node.
+// Last, a primary that answers while its children are frozen: the clean stop is cut after 1 s.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Reply } from '../../src/chat/reply.js';
 import { principal } from '../helpers/cluster.js';
@@ -97,5 +98,26 @@ describe('a hung primary container (docker pause, docker network disconnect)', (
     await eventually('the old primary answering again', () => nodeOf('standby'), (n) => n.up, { timeoutMs: 120_000 });
     expect((await nodeOf('standby')).role).not.toBe('primary');
     await onlyWritable('primary');
+  });
+
+  it('the primary answers but its children are frozen (SIGSTOP inside the container): the fast stop is cut after 1 s by the engine\'s SIGKILL', async () => {
+    const rejoin = await c.run('/cluster rejoin standby', principal('olga'));
+    expect(rejoin.failed, `${rejoin.title}\n${rejoin.text}`).toBeFalsy();
+    await eventually('standby streaming from primary', () => nodeOf('standby'), (n) => n.streaming && n.upstream === 'primary', { timeoutMs: 60_000 });
+    const load = new WriteLoad(c.config, 2_000_000).start();
+    try {
+      await load.waitAcked(100);
+      // Every child of the postmaster, as root inside the node's container (its own pid namespace).
+      const freeze = 'pm=$(head -n1 "$PGDATA/postmaster.pid"); n=0; for d in /proc/[0-9]*; do set -- $(cat "$d/stat" 2>/dev/null); if [ "$4" = "$pm" ]; then kill -STOP "${d#/proc/}" && n=$((n+1)); fi; done; echo "$n"';
+      const { stdout } = await sh('docker', ['exec', '-u', 'root', await c.container('primary'), 'sh', '-c', freeze]);
+      expect(Number(stdout.trim()), 'children frozen').toBeGreaterThan(3);
+      const fence = await failOver('primary', 'standby');
+      // Frozen children never let the fast shutdown finish: docker stop -t 1 ends in the engine's SIGKILL.
+      expect(fence.detail).toMatch(/^primary (answered in \d+ ms → fast stop \(no exit within 1 s\), then the engine's SIGKILL \(\d+ ms\)|did not answer in \d+ ms[^→]* → docker kill \(\d+ ms\)), its container is not running \(exited, exit 137\), fenced by marker in the fence directory/);
+      await load.waitAcked(50);
+    } finally {
+      await load.stop();
+    }
+    await onlyWritable('standby');
   });
 });

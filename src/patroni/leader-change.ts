@@ -108,9 +108,12 @@ async function execute(ctx: CommandContext, plan: Plan): Promise<Outcome> {
   const { services } = ctx;
   // Clients of the write endpoint wait instead of failing while the leader moves (the old one still runs).
   const held = plan.leaderAlive ? await holdEndpoint(services) : null;
-  const outcome = await change(ctx, plan);
-  // Not repointed (no change observed, or a leader outside CLUSTER_NODES): never leave clients held.
-  if (!outcome.endpoint) await releaseEndpoint(services);
+  const outcome = await change(ctx, plan).catch(async (e: unknown) => {
+    await releaseEndpoint(services);
+    throw e;
+  });
+  // Not repointed (no change observed, a leader outside CLUSTER_NODES, a failed RELOAD): never leave clients held.
+  if (!outcome.endpoint?.ok) await releaseEndpoint(services);
   if (!outcome.ok && held) return { ...outcome, endpoint: { ok: false, line: `resumed on ${plan.leader?.name ?? 'the old leader'}; the watcher repoints it when it sees a new leader` } };
   if (held && !held.ok && outcome.endpoint) return { ...outcome, endpoint: { ok: false, line: `${held.line}; ${outcome.endpoint.line}` } };
   return outcome;

@@ -21,7 +21,7 @@ import { MonitorControl } from './monitor/control.js';
 import { HttpServer } from './http/server.js';
 import { createBackups } from './backup/install.js';
 import { patroniClient, patroniSnapshot } from './patroni/snapshot.js';
-import { installHaStatus } from './cluster/ha-status.js';
+import { installHaStatus, installWriteEndpointStatus } from './cluster/ha-status.js';
 
 export interface App {
   services: AppServices;
@@ -82,6 +82,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   audit.setMirror((entries) => mirrorAudit(services, entries));
   installMonitorView(services);
   if (config.CLUSTER_BACKEND === 'native') installHaStatus(services);
+  else installWriteEndpointStatus(services);
   services.statusContributors.push(backups.status);
   const router = new Router(services, commands);
   const http = new HttpServer(log);

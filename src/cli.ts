@@ -18,6 +18,7 @@ import { startChatAdapters } from './chat/adapters.js';
 import { listenHttp, startMonitoring } from './monitor/index.js';
 import { startBackupSchedules } from './backup/install.js';
 import { startPatroniWatch } from './patroni/watch.js';
+import { startPatroniEndpoint } from './patroni/endpoint.js';
 import { announceInterruptedOperation, interruptedOperationNote } from './cluster/failover/resume-offer.js';
 
 const USAGE = `usage:
@@ -112,6 +113,8 @@ async function cmdStart(config: Config): Promise<number> {
 /** Patroni runs the nodes: the bot watches, talks and takes the scheduled backups (no clusterUp). */
 async function startPatroni(app: App, config: Config): Promise<number> {
   process.stdout.write(`clusterbot: Patroni backend (${config.PATRONI_URLS.join(', ')}); watching for leader changes.\n`);
+  const endpoint = await startPatroniEndpoint(app.services);
+  if (endpoint) process.stdout.write(`clusterbot: ${endpoint}\n`);
   const watches: Array<NonNullable<ReturnType<typeof startPatroniWatch>>> = [];
   try {
     return await startChat(app, config, async () => {

@@ -17,13 +17,18 @@ export function syncStatusLine(s: Services, snap: ClusterSnapshot): { value: str
   return { value, data: { sync: { mode: st.mode, degraded: st.mode === 'on' && st.degraded, active: st.active, members: st.members, synchronous, primary: st.primary } } };
 }
 
-export function installHaStatus(s: Services): void {
-  s.statusContributors.push(async (snap) => ({ label: 'Sync replication', ...syncStatusLine(s, snap) }));
+/** The PgBouncer write endpoint's line (both backends). */
+export function installWriteEndpointStatus(s: Services): void {
   s.statusContributors.push(async (snap) => {
     if (!endpointEnabled(s)) return null;
     const st = await endpointStatus(s, snap.primary);
     return st ? { label: 'Write endpoint', ...st } : null;
   });
+}
+
+export function installHaStatus(s: Services): void {
+  s.statusContributors.push(async (snap) => ({ label: 'Sync replication', ...syncStatusLine(s, snap) }));
+  installWriteEndpointStatus(s);
   s.statusContributors.push(async (snap) => {
     if (!readEndpointEnabled(s)) return null;
     const st = await readEndpointStatus(s, snap);

@@ -7,6 +7,7 @@ import type { Reply } from '../chat/reply.js';
 import { formatBytes } from '../cluster/lsn.js';
 import { UserError } from '../errors.js';
 import { describeAnswer, isLeader, type PatroniAnswer, type PatroniMember } from './client.js';
+import { endpointToLeader, holdEndpoint, releaseEndpoint } from './endpoint.js';
 import { followersOf, waitMembersFollow, type MemberFollow } from './follow.js';
 import { memberFor, nodeFor, patroniClient, patroniSnapshot, type PatroniSnapshot } from './snapshot.js';
 
@@ -84,6 +85,8 @@ export interface Outcome {
   oldLeader: string | null;
   /** Every other member streaming from the new leader, or why not yet (FOLLOW_TIMEOUT_SECONDS). */
   followers: MemberFollow[];
+  /** The PgBouncer write endpoint: held during the change, then on the new leader (null: none running). */
+  endpoint: { ok: boolean; line: string } | null;
   message: string;
 }
 
@@ -102,6 +105,21 @@ export async function runLeaderChange(ctx: CommandContext, plan: Plan): Promise<
 }
 
 async function execute(ctx: CommandContext, plan: Plan): Promise<Outcome> {
+  const { services } = ctx;
+  // Clients of the write endpoint wait instead of failing while the leader moves (the old one still runs).
+  const held = plan.leaderAlive ? await holdEndpoint(services) : null;
+  const outcome = await change(ctx, plan).catch(async (e: unknown) => {
+    await releaseEndpoint(services);
+    throw e;
+  });
+  // Not repointed (no change observed, a leader outside CLUSTER_NODES, a failed RELOAD): never leave clients held.
+  if (!outcome.endpoint?.ok) await releaseEndpoint(services);
+  if (!outcome.ok && held) return { ...outcome, endpoint: { ok: false, line: `resumed on ${plan.leader?.name ?? 'the old leader'}; the watcher repoints it when it sees a new leader` } };
+  if (held && !held.ok && outcome.endpoint) return { ...outcome, endpoint: { ok: false, line: `${held.line}; ${outcome.endpoint.line}` } };
+  return outcome;
+}
+
+async function change(ctx: CommandContext, plan: Plan): Promise<Outcome> {
   const { services } = ctx;
   const client = patroniClient(services);
   const timeoutMs = services.config.PATRONI_ACTION_TIMEOUT_SECONDS * 1000;
@@ -124,7 +142,7 @@ async function execute(ctx: CommandContext, plan: Plan): Promise<Outcome> {
   const writable = waitWritable(services, plan, started + timeoutMs, abort.signal);
   const [req, writableAt] = await Promise.allSettled([request, writable]);
   if (req.status === 'rejected') {
-    return { ok: false, writableMs: null, patroni: null, newLeader: null, oldLeader: null, followers: [], message: `Patroni did not accept the ${plan.kind}: ${(req.reason as Error).message}` };
+    return { ok: false, writableMs: null, patroni: null, newLeader: null, oldLeader: null, followers: [], endpoint: null, message: `Patroni did not accept the ${plan.kind}: ${(req.reason as Error).message}` };
   }
   const ms = writableAt.status === 'fulfilled' ? writableAt.value : null;
   if (ms === null) {
@@ -138,12 +156,15 @@ async function execute(ctx: CommandContext, plan: Plan): Promise<Outcome> {
       newLeader: null,
       oldLeader: null,
       followers: [],
+      endpoint: null,
       message: unknown ? `${said}. Status unknown after ${Math.round((performance.now() - started) / 1000)} s; it may still be in progress — see /cluster status` : said,
     };
   }
+  const node = nodeFor(plan.candidate, services.config.nodes);
+  const endpoint = node ? await endpointToLeader(services, node) : null;
   const followers = waitMembersFollow(services, plan.candidate.name, followersOf(plan), ms);
   const oldLeader = plan.leader && plan.leaderAlive ? await waitOldLeaderStreams(services, plan.leader.name, ctx) : null;
-  return { ok: true, writableMs: Math.round(ms - started), patroni: answer, newLeader: plan.candidate.name, oldLeader, followers: await followers, message: 'done' };
+  return { ok: true, writableMs: Math.round(ms - started), patroni: answer, newLeader: plan.candidate.name, oldLeader, followers: await followers, endpoint, message: 'done' };
 }
 
 /** Poll until Patroni names the candidate leader and the candidate takes a real write. */
@@ -192,7 +213,7 @@ async function waitOldLeaderStreams(services: Services, name: string, ctx: Comma
 export function outcomeReply(plan: Plan, o: Outcome, who: string, snap: PatroniSnapshot | null): Reply {
   const verb = plan.kind === 'switchover' ? 'Switchover' : 'Failover';
   if (!o.ok) {
-    return { title: `${verb} to ${plan.candidate.name} not confirmed`, severity: 'crit', text: o.message, failed: true, data: { ok: false, kind: plan.kind, patroni: o.patroni } };
+    return { title: `${verb} to ${plan.candidate.name} not confirmed`, severity: 'crit', text: o.endpoint ? `${o.message}\nWrite endpoint: ${o.endpoint.line}` : o.message, failed: true, data: { ok: false, kind: plan.kind, patroni: o.patroni } };
   }
   const fields = [
     { label: 'New leader', value: `${o.newLeader} (writable ${(o.writableMs! / 1000).toFixed(1)} s after the request)`, short: true },
@@ -202,13 +223,15 @@ export function outcomeReply(plan: Plan, o: Outcome, who: string, snap: PatroniS
   ];
   const endpoint = snap?.nodes.find((n) => n.name === snap.primary);
   const lagging = o.followers.filter((f) => !f.ok);
-  const outcome = lagging.length ? 'done with warnings' : 'done';
+  const endpointWarning = o.endpoint !== null && !o.endpoint.ok;
+  if (endpointWarning) fields.push({ label: 'Write endpoint', value: `⚠ ${o.endpoint!.line}` });
+  const outcome = lagging.length || endpointWarning ? 'done with warnings' : 'done';
   if (o.followers.length) fields.push({ label: 'Replicas', value: o.followers.map((f) => `${f.ok ? '✓' : '⚠'} ${f.line}`).join('\n') });
   return {
     title: `${verb} ${outcome}: ${plan.leader?.name ?? 'no leader'} → ${o.newLeader}`,
-    severity: lagging.length ? 'warn' : 'ok',
-    text: endpoint ? `Write endpoint: ${endpoint.host}:${endpoint.port} (${endpoint.name})` : undefined,
+    severity: outcome === 'done' ? 'ok' : 'warn',
+    text: o.endpoint ? `Write endpoint: ${o.endpoint.line}` : endpoint ? `Write endpoint: ${endpoint.host}:${endpoint.port} (${endpoint.name})` : undefined,
     fields,
-    data: { ok: true, outcome, kind: plan.kind, from: plan.leader?.name ?? null, to: o.newLeader, writableMs: o.writableMs, oldLeader: o.oldLeader, followers: o.followers, primary: snap?.primary ?? null },
+    data: { ok: true, outcome, kind: plan.kind, from: plan.leader?.name ?? null, to: o.newLeader, writableMs: o.writableMs, oldLeader: o.oldLeader, followers: o.followers, endpoint: o.endpoint, primary: snap?.primary ?? null },
   };
 }

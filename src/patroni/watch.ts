@@ -12,6 +12,7 @@ import type { NodeConfig } from '../config.js';
 import { isLeader, type PatroniCluster, type PatroniMember } from './client.js';
 import { countDiscarded } from './discarded-wal.js';
 import { discardedWritesAlert } from './discard-note.js';
+import { followLeader } from './endpoint.js';
 import { LeaderProbe } from './leader-probe.js';
 import { nodeFor, patroniClient } from './snapshot.js';
 import { parseHistory, TimelineLedger, type Lineage } from './timelines.js';
@@ -150,6 +151,8 @@ class Watcher implements PatroniWatch {
       return;
     }
     const name = leader!.name;
+    // The write endpoint follows a leader that answers; the bot's own change repoints it itself.
+    if (probe.node && !planned && !this.planned()) await this.followEndpoint(probe.node);
     if (probe.node && probe.timeline && probe.lsn) await this.watchTimeline(name, probe.node, { timeline: probe.timeline, lsn: probe.lsn, xid: probe.nextXid ?? null }, at);
     if (this.lostAt !== null && this.downAlerted && name !== this.lostLeader) {
       const secs = (at - this.lostAt) / 1000;
@@ -234,6 +237,12 @@ class Watcher implements PatroniWatch {
     const file = `pg_wal/${timeline.toString(16).toUpperCase().padStart(8, '0')}.history`;
     const r = await this.sql.rows<{ h: string }>(node, 'SELECT pg_read_file($1) AS h', [file]);
     return r.ok ? parseHistory(r.rows[0].h) : new Map();
+  }
+
+  private async followEndpoint(leader: NodeConfig): Promise<void> {
+    const r = await followLeader(this.services, leader);
+    if (r?.ok) this.services.audit.record({ kind: 'auto', user: 'clusterbot', platform: 'system', command: 'patroni-watch', outcome: 'endpoint repointed', detail: r.line });
+    else if (r) await this.post('endpoint not repointed', { title: `Write endpoint not on the leader ${leader.name}`, severity: 'crit', text: r.line, data: { alert: 'endpoint_not_repointed', node: leader.name } });
   }
 
   /** A switchover, failover or restart this bot is running: its brief outages are not alerts. */

@@ -1,5 +1,6 @@
-// Where the write endpoint's PgBouncer runs: our own process on this machine (local runtime), or the
-// compose service `pgbouncer` of the project (Docker runtime). index.ts drives either the same way.
+// Where the write endpoint's PgBouncer runs: our own process on this machine (local runtime, and the
+// Patroni backend, whose members the bot reaches by address), or the compose service `pgbouncer` of
+// the project (Docker runtime). index.ts drives either the same way.
 import type { Services } from '../../core/context.js';
 import type { EndpointDriver } from './endpoint-driver.js';
 import { configuredTarget, endpointPid, startPgbouncer, stopPgbouncer, writeEndpointConfig } from './pgbouncer.js';
@@ -18,8 +19,11 @@ export function localDriver(s: Pick<Services, 'config'>): EndpointDriver {
   };
 }
 
+/** Our own PgBouncer process on this machine (not a container of the project). */
+export const ownProcess = (s: Pick<Services, 'config'>) => s.config.RUNTIME === 'local' || s.config.CLUSTER_BACKEND === 'patroni';
+
 export async function driverFor(s: Pick<Services, 'config' | 'runtime'>): Promise<EndpointDriver> {
-  if (s.config.RUNTIME === 'docker') {
+  if (!ownProcess(s)) {
     const { dockerDriver } = await import('./docker-driver.js');
     return dockerDriver(s);
   }

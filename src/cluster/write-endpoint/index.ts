@@ -1,20 +1,20 @@
 // The stable write endpoint: a PgBouncer on WRITE_ENDPOINT_HOST:PORT that always reaches the
-// primary. Started by /cluster up, repointed by failover, switchover and rejoin. Any failure here
-// is reported as a sentence and never stops a failover.
+// primary. Native: started by /cluster up, repointed by failover, switchover and rejoin. Patroni:
+// started by clusterbot start, kept on the leader by src/patroni/endpoint.ts. Any failure here is
+// reported as a sentence and never stops a failover.
 import type { NodeConfig } from '../../config.js';
 import type { Services } from '../../core/context.js';
 import { errorLine } from '../../errors.js';
-import { driverFor } from './driver.js';
+import { driverFor, ownProcess } from './driver.js';
 import { adminCommand } from './pgbouncer.js';
 
 export { stopPgbouncer as stopWriteEndpoint } from './pgbouncer.js';
 
 const PAUSE_TIMEOUT_MS = 10_000;
 
-/** The endpoint applies: enabled, native backend (local runtime, or Docker with the compose service). */
+/** The endpoint applies (WRITE_ENDPOINT): either backend; on Docker, only with the compose service (endpointActive). */
 export function endpointEnabled(s: Pick<Services, 'config'>): boolean {
-  const c = s.config;
-  return c.WRITE_ENDPOINT && c.CLUSTER_BACKEND === 'native';
+  return s.config.WRITE_ENDPOINT;
 }
 
 /** Enabled and deployed: on Docker only when the project has the pgbouncer service (profile endpoint). */
@@ -56,7 +56,7 @@ export async function ensureWriteEndpoint(s: Services, primary: NodeConfig): Pro
       await adminCommand(s.config, 'RELOAD');
       return { ok: true, line: `Write endpoint: ${addr} → ${primary.name} (PgBouncer running, reloaded)` };
     }
-    if (s.config.RUNTIME === 'local') {
+    if (ownProcess(s)) {
       await d.writeTarget(primary);
       return { ok: true, line: `Write endpoint: ${addr} → ${primary.name} (${await d.start()})` };
     }
@@ -124,7 +124,7 @@ export async function endpointStatus(s: Services, primary: string | null): Promi
   if (!(await d.present().catch(() => false))) return null;
   const [target, running] = await Promise.all([d.target().catch(() => null), d.running().catch(() => false)]);
   const problems: string[] = [];
-  if (!running) problems.push('PgBouncer is NOT running — /cluster up starts it');
+  if (!running) problems.push(`PgBouncer is NOT running — ${s.config.CLUSTER_BACKEND === 'patroni' ? 'clusterbot start starts it' : '/cluster up starts it'}`);
   if (running && target && primary && target !== primary) problems.push(`the primary is ${primary}: repoint pending`);
   return {
     value: `${addr} → ${target ?? 'nothing'}${problems.length ? ` (${problems.join('; ')})` : ''}`,

@@ -30,7 +30,8 @@ describe('fencing nodes of an older compose file without the fence directory (RU
       .join('\n')
       // Written elsewhere: build contexts stay the repository's.
       .replace('context: ./postgres', `context: ${join(REPO, 'postgres')}`)
-      .replace('context: .\n', `context: ${REPO}\n`);
+      .replace('context: .\n', `context: ${REPO}\n`)
+      .replace('context: ./observability', `context: ${join(REPO, 'observability')}`);
     expect(old).not.toContain(':/fence');
     oldCompose = join(c.home, 'docker-compose.old.yml');
     writeFileSync(oldCompose, old);

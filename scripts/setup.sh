@@ -35,57 +35,32 @@ if ! have_pg; then
   fi
 fi
 
-# The write endpoint (WRITE_ENDPOINT, default true): clusterbot runs its own PgBouncer on
-# 127.0.0.1:WRITE_ENDPOINT_PORT with an ini under CLUSTERBOT_HOME — never the package's service.
-endpoint_wanted() {
-  local v="${WRITE_ENDPOINT:-}"
-  [ -z "$v" ] && [ -f .env ] && v=$(sed -n 's/^WRITE_ENDPOINT=//p' .env | tail -1)
+# The endpoints: clusterbot runs its own daemons with their configuration under CLUSTERBOT_HOME —
+# never the package's service. WRITE_ENDPOINT (default true): PgBouncer on WRITE_ENDPOINT_PORT;
+# READ_ENDPOINT (default true): HAProxy on READ_ENDPOINT_PORT.
+# shellcheck source=scripts/apt-services.sh
+. scripts/apt-services.sh
+setting_on() { # setting_on NAME: the environment's value, else .env's, else true
+  local v="${!1:-}"
+  [ -z "$v" ] && [ -f .env ] && v=$(sed -n "s/^$1=//p" .env | tail -1)
   case "${v:-true}" in false|0|no|off) return 1 ;; *) return 0 ;; esac
 }
-have_pgbouncer() { [ -x "${PGBOUNCER_BIN:-/usr/sbin/pgbouncer}" ] || command -v pgbouncer >/dev/null; }
-if endpoint_wanted && ! have_pgbouncer; then
+# ensure_daemon SETTING PACKAGE BIN_VARIABLE DEFAULT_BIN WHAT
+ensure_daemon() {
+  local setting=$1 pkg=$2 binvar=$3 bin=${!3:-$4} what=$5
+  setting_on "$setting" || return 0
+  { [ -x "$bin" ] || command -v "$pkg" >/dev/null; } && return 0
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    say "installing PgBouncer for the write endpoint (apt-get install pgbouncer)"
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold pgbouncer >/dev/null
-    # The package starts a system-wide PgBouncer on 6432, the port clusterbot's endpoint uses: stop and disable it.
-    if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
-      systemctl disable --now pgbouncer >/dev/null 2>&1 || true
-    else
-      service pgbouncer stop >/dev/null 2>&1 || true
-      command -v update-rc.d >/dev/null && update-rc.d pgbouncer disable >/dev/null 2>&1 || true
-    fi
-    have_pgbouncer || fail "pgbouncer installed but not found; set PGBOUNCER_BIN to its path"
+    say "installing $what (apt-get install $pkg)"
+    apt_install_quiet -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold "$pkg"
+    stop_services "$pkg"
+    { [ -x "$bin" ] || command -v "$pkg" >/dev/null; } || fail "$pkg installed but not found; set $binvar to its path"
   else
-    fail "PgBouncer (the write endpoint) is not installed. Install it (Debian/Ubuntu: sudo apt-get install -y pgbouncer && sudo systemctl disable --now pgbouncer), set PGBOUNCER_BIN to its path, or set WRITE_ENDPOINT=false in .env."
+    fail "$what is not installed. Install it (Debian/Ubuntu: sudo apt-get install -y $pkg && sudo systemctl disable --now $pkg), set $binvar to its path, or set $setting=false in .env."
   fi
-fi
-
-# The read endpoint (READ_ENDPOINT, default true): clusterbot runs its own HAProxy on
-# 127.0.0.1:READ_ENDPOINT_PORT with a configuration under CLUSTERBOT_HOME — never the package's service.
-read_endpoint_wanted() {
-  local v="${READ_ENDPOINT:-}"
-  [ -z "$v" ] && [ -f .env ] && v=$(sed -n 's/^READ_ENDPOINT=//p' .env | tail -1)
-  case "${v:-true}" in false|0|no|off) return 1 ;; *) return 0 ;; esac
 }
-have_haproxy() { [ -x "${HAPROXY_BIN:-/usr/sbin/haproxy}" ] || command -v haproxy >/dev/null; }
-if read_endpoint_wanted && ! have_haproxy; then
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    say "installing HAProxy for the read endpoint (apt-get install haproxy)"
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold haproxy >/dev/null
-    # The package starts a system-wide HAProxy; clusterbot runs its own: stop and disable the service.
-    if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
-      systemctl disable --now haproxy >/dev/null 2>&1 || true
-    else
-      service haproxy stop >/dev/null 2>&1 || true
-      command -v update-rc.d >/dev/null && update-rc.d haproxy disable >/dev/null 2>&1 || true
-    fi
-    have_haproxy || fail "haproxy installed but not found; set HAPROXY_BIN to its path"
-  else
-    fail "HAProxy (the read endpoint) is not installed. Install it (Debian/Ubuntu: sudo apt-get install -y haproxy && sudo systemctl disable --now haproxy), set HAPROXY_BIN to its path, or set READ_ENDPOINT=false in .env."
-  fi
-fi
+ensure_daemon WRITE_ENDPOINT pgbouncer PGBOUNCER_BIN /usr/sbin/pgbouncer "PgBouncer for the write endpoint"
+ensure_daemon READ_ENDPOINT haproxy HAPROXY_BIN /usr/sbin/haproxy "HAProxy for the read endpoint"
 
 say "building (tsc)"
 npm run --silent build

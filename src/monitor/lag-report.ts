@@ -19,10 +19,8 @@ function windowLabel(seconds: number): string {
 export async function lagChart(services: Services & { monitor: MonitorControl }, windowSeconds: number): Promise<Reply> {
   const { config } = services;
   const monitor = services.monitor.running;
-  // With CLUSTER_BACKEND=patroni the Patroni watcher keeps the samples (src/patroni/upkeep.ts).
-  const watcher = services.patroni.lagHistory;
-  const source = monitor ? 'monitor' : watcher ? 'patroni watcher' : 'saved';
-  const history = monitor?.history ?? watcher ?? new LagHistory(monitorFiles(config).lagHistory, config.LAG_HISTORY_HOURS, config.MONITOR_INTERVAL_SECONDS, services.log);
+  const source = monitor ? 'monitor' : 'saved';
+  const history = monitor?.history ?? new LagHistory(monitorFiles(config).lagHistory, config.LAG_HISTORY_HOURS, config.MONITOR_INTERVAL_SECONDS, services.log);
   const snap = await services.snapshot();
   const fresh = sampleOf(snap);
   const to = fresh.t;

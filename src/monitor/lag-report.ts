@@ -53,7 +53,7 @@ export async function lagChart(services: Services & { monitor: MonitorControl },
     severity,
     text: (series.length ? lines.join('\n') : 'No replica answered in this window: nothing to chart.') + sparse + coverage,
     image: { path: saved.pngPath, filename: saved.filename, alt: `Lag per replica over the last ${label}` },
-    context: `${samples.length} samples from ${new Date(from).toISOString().slice(11, 19)} to ${new Date(to).toISOString().slice(11, 19)} UTC · ${source === 'monitor' ? 'live monitor' : source === 'saved' ? 'saved history + one sample now' : 'live Patroni watcher'}`,
+    context: `${samples.length} samples from ${new Date(from).toISOString().slice(11, 19)} to ${new Date(to).toISOString().slice(11, 19)} UTC · ${source === 'monitor' ? 'live monitor' : 'saved history + one sample now'}`,
     data: {
       windowSeconds,
       from: new Date(from).toISOString(),

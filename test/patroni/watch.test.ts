@@ -2,7 +2,7 @@
 // watcher's own rules (a replica that falls behind — its WAL receiver frozen with SIGSTOP while the
 // leader writes — and catches up again; Patroni's REST API unreachable from the bot and reachable
 // again), the native rules over the Patroni snapshot (archiver, backup overdue, replay delay in
-// seconds, disk), /metrics and /healthz, the health report, and /cluster lag charting the samples.
+// seconds — the replica's startup process frozen with SIGSTOP — disk), /metrics and /healthz, the health report, and /cluster lag charting the samples.
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -205,20 +205,25 @@ describe('the one monitor on a real etcd + Patroni cluster', () => {
     expect(disk.channel).toBe('alerts');
     expect(disk.reply.title).toMatch(/WAL archive|backups/);
 
-    // Replay paused on standby while the leader keeps committing: its replay delay grows in seconds.
-    await mon.sql('standby', 'SELECT pg_wal_replay_pause()');
+    // Patroni resumes a paused replay (pg_wal_replay_pause) within a loop: freeze standby's startup
+    // process instead (SIGSTOP), so it receives WAL but replays none while the leader keeps committing.
+    const [{ pid }] = await mon.sql<{ pid: number }>('standby', "SELECT pid FROM pg_stat_activity WHERE backend_type = 'startup'");
+    expect(pid).toBeGreaterThan(0);
+    let seenStandby: unknown = null;
+    process.kill(pid, 'SIGSTOP');
     try {
       const alert = await until('"Replay delay: standby is … behind"', 60_000, async () => {
         await mon.sql('primary', "INSERT INTO proyecto.logs_replicacion (evento) VALUES ('replay delay test')");
+        [seenStandby] = await mon.sql('standby', 'SELECT pg_last_wal_receive_lsn()::text AS received, pg_last_wal_replay_lsn()::text AS replayed, now() - pg_last_xact_replay_timestamp() AS delay');
         return mon.chat.posts.find((p) => p.reply.title.startsWith('Replay delay: standby is '));
-      }, () => titles(mon));
+      }, () => `standby ${JSON.stringify(seenStandby)}; posts: ${titles(mon)}`);
       console.log(`[patroni-monitor] ${alert.reply.title}`);
       expect(alert.channel).toBe('alerts');
-      expect(alert.reply.text).toContain('Replay is paused on standby.');
+      expect(alert.reply.text).toMatch(/^The last transaction standby replayed was committed .+ ago while newer WAL is waiting\./);
       const lagged = await (await fetch(`${base}/metrics`)).text();
       expect(Number(/^clusterbot_replication_lag_seconds\{node="standby"\} ([\d.e+-]+)$/m.exec(lagged)?.[1])).toBeGreaterThanOrEqual(3);
     } finally {
-      await mon.sql('standby', 'SELECT pg_wal_replay_resume()');
+      process.kill(pid, 'SIGCONT');
     }
     await until('the replay delay alert resolved', 60_000, async () => mon.chat.posts.find((p) => p.reply.title.startsWith('Resolved — Replay delay: standby')), () => titles(mon));
   });

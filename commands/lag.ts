@@ -5,7 +5,7 @@ import { lagChart } from '../src/monitor/lag-report.js';
 export default defineCommand({
   name: 'lag',
   summary: 'Lag history per replica as a PNG chart (bytes behind and replay delay)',
-  help: 'Charts the samples the monitor keeps (with CLUSTER_BACKEND=patroni, the Patroni watcher): one per MONITOR_INTERVAL_SECONDS, LAG_HISTORY_HOURS of them, kept across restarts.',
+  help: 'Charts the samples the monitor keeps (on either backend): one per MONITOR_INTERVAL_SECONDS, LAG_HISTORY_HOURS of them, kept across restarts.',
   level: 'viewer',
   mutates: false,
   args: { window: arg.duration('time window such as 10m, 1h or 6h (default 1h)') },

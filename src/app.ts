@@ -21,6 +21,7 @@ import { MonitorControl } from './monitor/control.js';
 import { HttpServer } from './http/server.js';
 import { createBackups } from './backup/install.js';
 import { patroniClient, patroniSnapshot } from './patroni/snapshot.js';
+import { patroniMonitoring } from './patroni/monitoring.js';
 import { installHaStatus, installWriteEndpointStatus } from './cluster/ha-status.js';
 
 export interface App {
@@ -66,7 +67,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
       return n;
     },
     statusContributors: [],
-    patroni: { client: null, leaderChange: null, memberOp: null, lagHistory: null },
+    patroni: { client: null, leaderChange: null, memberOp: null },
   };
   const notifier = new Notifier(log, masker);
   const backups = createBackups(shared, notifier);
@@ -76,7 +77,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     pending: new PendingActions<CommandContext>(config.PENDING_ACTION_TTL_SECONDS),
     backups: backups.service,
     backupScheduler: backups.scheduler,
-    monitor: new MonitorControl(shared, notifier),
+    monitor: new MonitorControl(shared, notifier, config.CLUSTER_BACKEND === 'patroni' ? patroniMonitoring : null),
   });
   if (config.CLUSTER_BACKEND === 'patroni') patroniClient(services); // fails fast without PATRONI_URLS
   audit.setMirror((entries) => mirrorAudit(services, entries));

@@ -17,7 +17,6 @@ import type { Reply } from './chat/reply.js';
 import { startChatAdapters } from './chat/adapters.js';
 import { listenHttp, startMonitoring } from './monitor/index.js';
 import { startBackupSchedules } from './backup/install.js';
-import { startPatroniWatch } from './patroni/watch.js';
 import { startPatroniEndpoint } from './patroni/endpoint.js';
 import { announceInterruptedOperation, interruptedOperationNote } from './cluster/failover/resume-offer.js';
 
@@ -110,20 +109,18 @@ async function cmdStart(config: Config): Promise<number> {
   }
 }
 
-/** Patroni runs the nodes: the bot watches, talks and takes the scheduled backups (no clusterUp). */
+/** Patroni runs the nodes: the bot monitors (with the Patroni rules), talks and takes the scheduled backups (no clusterUp). */
 async function startPatroni(app: App, config: Config): Promise<number> {
   process.stdout.write(`clusterbot: Patroni backend (${config.PATRONI_URLS.join(', ')}); watching for leader changes.\n`);
   const endpoint = await startPatroniEndpoint(app.services);
   if (endpoint) process.stdout.write(`clusterbot: ${endpoint}\n`);
-  const watches: Array<NonNullable<ReturnType<typeof startPatroniWatch>>> = [];
   try {
     return await startChat(app, config, async () => {
-      const w = startPatroniWatch(app);
-      if (w) watches.push(w);
+      await startMonitoring(app, { http: app.http });
+      if (app.http.hasRoutes) process.stdout.write(`clusterbot: ${await listenHttp(app.http, config)}\n`);
       startBackupSchedules(app);
     });
   } finally {
-    for (const w of watches) await w.stop();
     await app.close();
   }
 }

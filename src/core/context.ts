@@ -3,7 +3,6 @@ import type { Config, NodeConfig } from '../config.js';
 import type { Reply } from '../chat/reply.js';
 import type { ClusterSnapshot } from '../cluster/inspect.js';
 import type { NodePools } from '../db/pools.js';
-import type { LagHistory } from '../monitor/lag-history.js';
 import type { PatroniClient } from '../patroni/client.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { Audit } from './audit.js';
@@ -48,8 +47,6 @@ export interface PatroniState {
   /** The leader change (failover, switchover) or member operation in flight: one at a time. */
   leaderChange: string | null;
   memberOp: string | null;
-  /** The watcher's lag samples while it runs (src/patroni/upkeep.ts); /cluster lag reads them live. */
-  lagHistory: LagHistory | null;
 }
 
 /** What every part of the bot may use: configuration, logging, where the nodes run, their pools, the audit. */

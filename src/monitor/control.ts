@@ -3,6 +3,7 @@
 import type { Notifier } from '../chat/notifier.js';
 import type { Services } from '../core/context.js';
 import type { HttpServer } from '../http/server.js';
+import type { BackendMonitoring } from './backend.js';
 import type { Monitor } from './monitor.js';
 
 export interface StartMonitoringOptions {
@@ -18,6 +19,8 @@ export class MonitorControl {
   constructor(
     private readonly services: Services,
     private readonly notifier: Notifier,
+    /** The backend's own rules (Patroni), run by the same monitor; null for the native backend. */
+    private readonly backend: BackendMonitoring | null = null,
   ) {}
 
   /** Start the monitor loop, alerting and the health report (a running one is stopped first). */
@@ -25,11 +28,11 @@ export class MonitorControl {
     const { services } = this;
     await this.stop();
     const { Monitor } = await import('./monitor.js');
-    const monitor = new Monitor(services, this.notifier);
+    const monitor = new Monitor(services, this.notifier, this.backend);
     this.running = monitor;
     if (opts.http) this.registerRoutes(opts.http);
-    monitor.start();
-    services.log.info({ intervalSeconds: services.config.MONITOR_INTERVAL_SECONDS }, 'monitor started');
+    await monitor.start();
+    services.log.info({ intervalSeconds: services.config.MONITOR_INTERVAL_SECONDS, backend: this.backend?.name ?? 'native' }, 'monitor started');
   }
 
   async stop(): Promise<void> {

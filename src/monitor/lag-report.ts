@@ -19,10 +19,8 @@ function windowLabel(seconds: number): string {
 export async function lagChart(services: Services & { monitor: MonitorControl }, windowSeconds: number): Promise<Reply> {
   const { config } = services;
   const monitor = services.monitor.running;
-  // With CLUSTER_BACKEND=patroni the Patroni watcher keeps the samples (src/patroni/upkeep.ts).
-  const watcher = services.patroni.lagHistory;
-  const source = monitor ? 'monitor' : watcher ? 'patroni watcher' : 'saved';
-  const history = monitor?.history ?? watcher ?? new LagHistory(monitorFiles(config).lagHistory, config.LAG_HISTORY_HOURS, config.MONITOR_INTERVAL_SECONDS, services.log);
+  const source = monitor ? 'monitor' : 'saved';
+  const history = monitor?.history ?? new LagHistory(monitorFiles(config).lagHistory, config.LAG_HISTORY_HOURS, config.MONITOR_INTERVAL_SECONDS, services.log);
   const snap = await services.snapshot();
   const fresh = sampleOf(snap);
   const to = fresh.t;
@@ -55,7 +53,7 @@ export async function lagChart(services: Services & { monitor: MonitorControl },
     severity,
     text: (series.length ? lines.join('\n') : 'No replica answered in this window: nothing to chart.') + sparse + coverage,
     image: { path: saved.pngPath, filename: saved.filename, alt: `Lag per replica over the last ${label}` },
-    context: `${samples.length} samples from ${new Date(from).toISOString().slice(11, 19)} to ${new Date(to).toISOString().slice(11, 19)} UTC · ${source === 'monitor' ? 'live monitor' : source === 'saved' ? 'saved history + one sample now' : 'live Patroni watcher'}`,
+    context: `${samples.length} samples from ${new Date(from).toISOString().slice(11, 19)} to ${new Date(to).toISOString().slice(11, 19)} UTC · ${source === 'monitor' ? 'live monitor' : 'saved history + one sample now'}`,
     data: {
       windowSeconds,
       from: new Date(from).toISOString(),

@@ -16,6 +16,7 @@ import { readSyncState } from '../cluster/sync/state.js';
 import { startSyncGuard, type SyncGuard } from '../cluster/sync/guard.js';
 import { syncFindings } from './sync-rules.js';
 import { keepReadPool } from '../cluster/read-endpoint/index.js';
+import type { BackendMonitoring, BackendWatch } from './backend.js';
 
 export interface MonitorHealth {
   status: 'ok' | 'starting' | 'stale';
@@ -27,6 +28,8 @@ export interface MonitorHealth {
   lastError: string | null;
   alertsFiring: number;
   maintenance: boolean;
+  /** The cluster backend whose snapshot the loop reads (native, patroni). */
+  backend: string;
 }
 
 export class Monitor {
@@ -46,10 +49,13 @@ export class Monitor {
   private lastSuccessAt: number | null = null;
   private lastError: string | null = null;
   private ticks = 0;
+  /** The backend's own rules while the monitor runs (Patroni's watcher), else null. */
+  backendWatch: BackendWatch | null = null;
 
   constructor(
     private readonly services: Services,
     private readonly notifier: Notifier,
+    private readonly backend: BackendMonitoring | null = null,
   ) {
     const { config, audit, log } = services;
     const files = monitorFiles(config);
@@ -60,12 +66,17 @@ export class Monitor {
     this.maintenanceWasOn = activeMaintenance(config) !== null;
   }
 
-  start(): void {
+  async start(): Promise<void> {
     if (!this.stopped) return;
     this.stopped = false;
-    this.unwatch = this.services.runtime.watch((e) => this.onRuntimeEvent(e));
     this.stopReport = scheduleHealthReport(this.services, this.notifier);
-    this.syncGuard = startSyncGuard(this.services, (why) => this.kick(why));
+    if (this.backend) {
+      // The backend runs the nodes and replication (Patroni): its own rules watch them, not our runtime or sync guard.
+      this.backendWatch = await this.backend.start(this.services, this.notifier);
+    } else {
+      this.unwatch = this.services.runtime.watch((e) => this.onRuntimeEvent(e));
+      this.syncGuard = startSyncGuard(this.services, (why) => this.kick(why));
+    }
     this.kick('start');
   }
 
@@ -118,7 +129,8 @@ export class Monitor {
         diskUsage(watchedDirs(config, services.runtime)),
         services.backups ? services.backups.overdue().catch(() => null) : Promise.resolve(null),
       ]);
-      const findings = evaluateRules({ snapshot, lastPrimary: state.lastPrimary, since: this.since, disks, backupOverdue, now, thresholds: config });
+      const replaced = this.backend?.replaces;
+      const findings = evaluateRules({ snapshot, lastPrimary: state.lastPrimary, since: this.since, disks, backupOverdue, now, thresholds: config }).filter((f) => !replaced?.has(f.rule));
       const sync = readSyncState(config);
       findings.push(...syncFindings(sync, config.SYNC_DEGRADE_SECONDS, Date.now()));
       if (this.maintenanceWasOn && !maintenance) log.info('maintenance is over: posting the alerts it muted');
@@ -126,8 +138,8 @@ export class Monitor {
       state.lastTickAt = new Date(now).toISOString();
       // A failover, switchover or rejoin stops and starts nodes on purpose: while one runs, alerts wait
       // for its outcome instead of crying "primary down" mid-operation. A split brain never waits.
-      const operation = currentHolder(config.home);
-      if (operation && !findings.some((f) => f.rule === 'split_brain')) log.debug({ op: operation.op }, 'operation in progress: alerts wait for it');
+      const operation = currentHolder(config.home)?.op ?? this.backend?.busy(services) ?? null;
+      if (operation && !findings.some((f) => f.rule === 'split_brain')) log.debug({ op: operation }, 'operation in progress: alerts wait for it');
       else await this.alerts.reconcile(findings, now, maintenance);
       this.history.add(sampleOf(snapshot));
       this.metrics.updateCluster(snapshot);
@@ -162,6 +174,7 @@ export class Monitor {
       lastError: this.lastError,
       alertsFiring: this.alerts.firing().length,
       maintenance: activeMaintenance(config) !== null,
+      backend: this.backend?.name ?? 'native',
     };
   }
 
@@ -172,6 +185,8 @@ export class Monitor {
     this.unwatch = null;
     await this.syncGuard?.stop();
     this.syncGuard = null;
+    await this.backendWatch?.stop();
+    this.backendWatch = null;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     await this.stopReport?.();

@@ -1,8 +1,8 @@
 // The Patroni watcher: reads /cluster (and probes the leader over REST and SQL) every
 // PATRONI_WATCH_INTERVAL_MS and posts what changed to the alerts channel — the leader lost,
 // Patroni's own promotion with the measured time, leader changes, stopped members, lag, pause.
-// Self-contained: it needs only services and a notifier, not the native monitor. It also runs the
-// upkeep the native monitor would for backups and /cluster lag (src/patroni/upkeep.ts).
+// These are the Patroni backend's rules of the one monitor (src/patroni/monitoring.ts starts them with
+// the native loop, which keeps /metrics, /healthz, the report, lag history and the other rules).
 import type { Reply } from '../chat/reply.js';
 import type { Notifier } from '../chat/notifier.js';
 import type { Services } from '../core/context.js';
@@ -16,7 +16,6 @@ import { followLeader } from './endpoint.js';
 import { LeaderProbe } from './leader-probe.js';
 import { nodeFor, patroniClient } from './snapshot.js';
 import { parseHistory, TimelineLedger, type Lineage } from './timelines.js';
-import { PatroniUpkeep } from './upkeep.js';
 
 export interface PatroniWatch {
   stop(): Promise<void>;
@@ -39,7 +38,7 @@ interface ProbeResult {
   node?: NodeConfig;
 }
 
-/** Start watching when CLUSTER_BACKEND=patroni; null otherwise. */
+/** Only the watcher, without the monitor loop (tests of the leader alerts); null unless CLUSTER_BACKEND=patroni. */
 export function startPatroniWatch(app: { services: Services; notifier: Notifier }): PatroniWatch | null {
   if (app.services.config.CLUSTER_BACKEND !== 'patroni') return null;
   const watcher = new Watcher(app.services, app.notifier);
@@ -47,7 +46,7 @@ export function startPatroniWatch(app: { services: Services; notifier: Notifier 
   return watcher;
 }
 
-class Watcher implements PatroniWatch {
+export class Watcher implements PatroniWatch {
   ticks = 0;
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
@@ -64,7 +63,6 @@ class Watcher implements PatroniWatch {
   private readonly lagging = new Set<string>();
   private readonly sqlSeen = new Set<string>();
   private readonly strikes = new Map<string, number>();
-  private readonly upkeep: PatroniUpkeep;
   private readonly sql: LeaderProbe;
   private readonly ledger = new TimelineLedger();
   private noReplicaTicks = 0;
@@ -74,12 +72,10 @@ class Watcher implements PatroniWatch {
     private readonly services: Services,
     private readonly notifier: Notifier,
   ) {
-    this.upkeep = new PatroniUpkeep(services, notifier);
     this.sql = new LeaderProbe(services.config);
   }
 
   start(): void {
-    this.upkeep.start();
     const loop = () => {
       if (this.stopped) return;
       this.ticking = this.tick()
@@ -95,7 +91,7 @@ class Watcher implements PatroniWatch {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
-    await Promise.all([this.ticking, this.upkeep.stop()]);
+    await this.ticking;
     this.sql.close();
   }
 

@@ -148,7 +148,7 @@ describe('backups with the Patroni backend', () => {
     expect(['primary', 'readonly']).toContain((full.data as { backup: EntryData }).backup.node);
   });
 
-  it('clusterbot start with Patroni runs the backup schedules: a scheduled incremental reaches the terminal, /cluster lag answers', async () => {
+  it('clusterbot start with Patroni runs the backup schedules and the monitor: a scheduled incremental reaches the terminal, /metrics and /healthz answer, /cluster lag answers', async () => {
     expect(existsSync(new URL('../../dist/src/cli.js', import.meta.url)), 'dist/ is missing: run `npm run build`').toBe(true);
     await bot.sql('standby', "INSERT INTO proyecto.logs_replicacion (evento) VALUES ('before clusterbot start')");
     const child = spawn(process.execPath, [BIN, 'start'], {
@@ -172,6 +172,21 @@ describe('backups with the Patroni backend', () => {
     try {
       await seen(/Type \/cluster help/, 'the chat to open');
       expect(out).toMatch(/Patroni backend/);
+      // The one monitor runs on Patroni too, with /metrics and /healthz on HTTP_PORT.
+      await seen(/\/metrics and \/healthz on http:\/\/\S+/, 'the /metrics line');
+      const base = /\/metrics and \/healthz on (http:\/\/\S+)/.exec(out)![1];
+      let said = '';
+      await until('/healthz 200 from clusterbot start', 60_000, async () => {
+        const res = await fetch(`${base}/healthz`);
+        said = `${res.status} ${await res.text()}`;
+        return res.status === 200 && /"backend":"patroni"/.test(said);
+      }, () => said);
+      // Every member up; the two replicas (whichever they are after the switchover above) with their lag.
+      let metrics = '';
+      await until('3 members up and 2 replicas\' lag in /metrics', 60_000, async () => {
+        metrics = await (await fetch(`${base}/metrics`)).text();
+        return (metrics.match(/^clusterbot_node_up\{node="\w+"\} 1$/gm) ?? []).length === 3 && (metrics.match(/^clusterbot_replication_lag_bytes\{node="\w+"\} \d+$/gm) ?? []).length === 2;
+      }, () => metrics.split('\n').filter((l) => /^clusterbot_(node_up|replication_lag_bytes)\{/.test(l)).join('; ') || metrics.slice(0, 300));
       await seen(/\[#backups\][^\n]*Backup incr-\S+ taken and verified/, 'a scheduled incremental card in the terminal');
       child.stdin.write('/cluster lag 10m\n');
       await seen(/Replication lag, last 10 min/, 'the lag chart reply');

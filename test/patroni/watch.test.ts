@@ -1,11 +1,12 @@
-// The Patroni watcher's own alerts on real etcd + Patroni + PostgreSQL on loopback: a replica that
-// falls behind (its WAL receiver frozen with SIGSTOP while the leader writes) and catches up again,
-// Patroni's REST API becoming unreachable from the bot and reachable again, the backup-overdue
-// alert; and /cluster lag charting the samples the watcher keeps.
+// The one monitor on the Patroni backend, on real etcd + Patroni + PostgreSQL on loopback: the
+// watcher's own rules (a replica that falls behind — its WAL receiver frozen with SIGSTOP while the
+// leader writes — and catches up again; Patroni's REST API unreachable from the bot and reachable
+// again), the native rules over the Patroni snapshot (archiver, backup overdue, replay delay in
+// seconds — the replica's startup process frozen with SIGSTOP — disk), /metrics and /healthz, the health report, and /cluster lag charting the samples.
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startPatroniWatch, type PatroniWatch } from '../../src/patroni/watch.js';
+import { listenHttp } from '../../src/monitor/index.js';
 import { startPatroniBot, type PatroniBot } from './app.js';
 import { CuttableLink } from './cut-link.js';
 import { startPatroniCluster, type PatroniHarness } from './harness.js';
@@ -21,10 +22,15 @@ interface LagData {
 
 const MB = 1024 * 1024;
 
-describe('the Patroni watcher on a real etcd + Patroni cluster', () => {
+/** The bot's monitor as `clusterbot start` runs it on Patroni: the loop with the Patroni rules, /metrics and /healthz. */
+async function monitored(b: PatroniBot): Promise<PatroniBot> {
+  await b.app.services.monitor.start({ http: b.app.http });
+  return b;
+}
+
+describe('the one monitor on a real etcd + Patroni cluster', () => {
   let h: PatroniHarness;
   let bot: PatroniBot;
-  const watches: PatroniWatch[] = [];
   const bots: PatroniBot[] = [];
   const titles = (b: PatroniBot) => b.chat.posts.map((p) => p.reply.title).join(' | ');
 
@@ -34,17 +40,16 @@ describe('the Patroni watcher on a real etcd + Patroni cluster', () => {
     // A 1 MB threshold, and a lag sample every second.
     bot = await startPatroniBot(h, { FAILOVER_MAX_LAG_BYTES: String(MB), MONITOR_INTERVAL_SECONDS: '1' });
     bots.push(bot);
-    watches.push(startPatroniWatch(bot.app)!);
+    await monitored(bot);
     console.log(`[patroni-watch] etcd + 3 Patroni members up in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   });
 
   afterAll(async () => {
-    for (const w of watches) await w.stop();
     for (const b of bots) await b.close().catch(() => undefined);
     await h?.destroy();
   });
 
-  it('/cluster lag charts both replicas from the samples the watcher keeps', async () => {
+  it('/cluster lag charts both replicas from the samples the monitor keeps', async () => {
     let last = '';
     const data = await until('three lag samples per replica', 30_000, async () => {
       const r = await bot.run('/cluster lag 10m');
@@ -53,7 +58,7 @@ describe('the Patroni watcher on a real etcd + Patroni cluster', () => {
       return d.series.length === 2 && d.series.every((s) => s.points >= 3) && d;
     }, () => last);
     expect(data.series.map((s) => s.node).sort()).toEqual(['readonly', 'standby']);
-    expect(data.source).toBe('patroni watcher');
+    expect(data.source).toBe('monitor');
     expect(data.png.bytes).toBeGreaterThan(1000);
     expect(existsSync(data.png.path)).toBe(true);
   });
@@ -118,8 +123,8 @@ describe('the Patroni watcher on a real etcd + Patroni cluster', () => {
     try {
       const cut = await startPatroniBot(h, { PATRONI_URLS: link.url, PATRONI_TIMEOUT_MS: '1000', CLUSTERBOT_HOME: `${h.dir}/bot-cut` });
       bots.push(cut);
-      const cutWatch = startPatroniWatch(cut.app)!;
-      watches.push(cutWatch);
+      await monitored(cut);
+      const cutWatch = cut.app.services.monitor.running!.backendWatch!;
       const before = await cut.run('/cluster status');
       expect(before.fields?.find((f) => f.label === 'Patroni')?.value).toMatch(/^leader primary/);
 
@@ -151,7 +156,7 @@ describe('the Patroni watcher on a real etcd + Patroni cluster', () => {
     const every5s = '*/5 * * * * *';
     const late = await startPatroniBot(h, { BACKUP_FULL_CRON: every5s, BACKUP_INCREMENTAL_CRON: every5s, MONITOR_INTERVAL_SECONDS: '1', CLUSTERBOT_HOME: `${h.dir}/bot-late` });
     bots.push(late);
-    watches.push(startPatroniWatch(late.app)!);
+    await monitored(late);
     const overdue = await until('"Backup overdue"', 40_000, async () => late.chat.posts.find((p) => p.reply.title === 'Backup overdue'), () => titles(late));
     expect(overdue.channel).toBe('alerts');
     expect(overdue.reply.text).toMatch(/^full backup overdue: none in the .+ since the bot started; "\*\/5 \* \* \* \* \*" expects one every/);
@@ -159,5 +164,67 @@ describe('the Patroni watcher on a real etcd + Patroni cluster', () => {
     expect(backup.failed, backup.text).toBeFalsy();
     await until('"Resolved — Backup overdue"', 20_000, async () => late.chat.posts.find((p) => p.reply.title === 'Resolved — Backup overdue'), () => titles(late));
     expect(late.chat.posts.filter((p) => p.reply.title === 'Backup overdue').length).toBe(1);
+  });
+
+  it('serves /metrics and /healthz, posts the health report and alerts on replay delay (seconds) and disk usage over the Patroni snapshot', async () => {
+    const mon = await startPatroniBot(h, {
+      CLUSTERBOT_HOME: `${h.dir}/bot-mon`,
+      MONITOR_INTERVAL_SECONDS: '1',
+      LAG_SECONDS_WARN: '3',
+      // Any used filesystem is past 0.01 %: the disk rule fires on the WAL archive's and backups' folders.
+      DISK_USAGE_WARN: '0.01',
+      HEALTH_REPORT_CRON: '*/2 * * * * *',
+    });
+    bots.push(mon);
+    await monitored(mon);
+    const base = `http://${mon.config.HTTP_HOST}:${mon.config.HTTP_PORT}`;
+    expect(await listenHttp(mon.app.http, mon.config)).toContain(base);
+
+    let last = '';
+    const metrics = await until('every member up in /metrics', 30_000, async () => {
+      last = await (await fetch(`${base}/metrics`)).text();
+      return ['primary', 'standby', 'readonly'].every((n) => new RegExp(`^clusterbot_node_up\\{node="${n}"\\} 1$`, 'm').test(last)) && last;
+    }, () => last.split('\n').filter((l) => l.startsWith('clusterbot_node_up')).join('; ') || last.slice(0, 300));
+    expect(metrics).toMatch(/^clusterbot_node_role\{node="primary",role="primary"\} 1$/m);
+    expect(metrics).toMatch(/^clusterbot_replication_lag_bytes\{node="standby"\} \d+$/m);
+    expect(metrics).toMatch(/^clusterbot_replication_lag_seconds\{node="readonly"\} [\d.e+-]+$/m);
+
+    let said = '';
+    const health = await until('/healthz 200', 30_000, async () => {
+      const res = await fetch(`${base}/healthz`);
+      said = `${res.status} ${await res.clone().text()}`;
+      return res.status === 200 && ((await res.json()) as { status: string; backend: string });
+    }, () => said);
+    expect(health).toMatchObject({ status: 'ok', backend: 'patroni' });
+
+    const report = await until('the health report', 30_000, async () => mon.chat.posts.find((p) => /^Health report — /.test(p.reply.title)), () => titles(mon));
+    expect(report.channel).toBe('reports');
+    expect(JSON.stringify(report.reply.tables)).toContain('readonly');
+
+    const disk = await until('a disk usage alert', 30_000, async () => mon.chat.posts.find((p) => /^Disk \d+% full: /.test(p.reply.title)), () => titles(mon));
+    expect(disk.channel).toBe('alerts');
+    expect(disk.reply.title).toMatch(/WAL archive|backups/);
+
+    // Patroni resumes a paused replay (pg_wal_replay_pause) within a loop: freeze standby's startup
+    // process instead (SIGSTOP), so it receives WAL but replays none while the leader keeps committing.
+    const [{ pid }] = await mon.sql<{ pid: number }>('standby', "SELECT pid FROM pg_stat_activity WHERE backend_type = 'startup'");
+    expect(pid).toBeGreaterThan(0);
+    let seenStandby: unknown = null;
+    process.kill(pid, 'SIGSTOP');
+    try {
+      const alert = await until('"Replay delay: standby is … behind"', 60_000, async () => {
+        await mon.sql('primary', "INSERT INTO proyecto.logs_replicacion (evento) VALUES ('replay delay test')");
+        [seenStandby] = await mon.sql('standby', 'SELECT pg_last_wal_receive_lsn()::text AS received, pg_last_wal_replay_lsn()::text AS replayed, now() - pg_last_xact_replay_timestamp() AS delay');
+        return mon.chat.posts.find((p) => p.reply.title.startsWith('Replay delay: standby is '));
+      }, () => `standby ${JSON.stringify(seenStandby)}; posts: ${titles(mon)}`);
+      console.log(`[patroni-monitor] ${alert.reply.title}`);
+      expect(alert.channel).toBe('alerts');
+      expect(alert.reply.text).toMatch(/^The last transaction standby replayed was committed .+ ago while newer WAL is waiting\./);
+      const lagged = await (await fetch(`${base}/metrics`)).text();
+      expect(Number(/^clusterbot_replication_lag_seconds\{node="standby"\} ([\d.e+-]+)$/m.exec(lagged)?.[1])).toBeGreaterThanOrEqual(3);
+    } finally {
+      process.kill(pid, 'SIGCONT');
+    }
+    await until('the replay delay alert resolved', 60_000, async () => mon.chat.posts.find((p) => p.reply.title.startsWith('Resolved — Replay delay: standby')), () => titles(mon));
   });
 });

@@ -57,7 +57,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     pools,
     audit,
     pending,
-    snapshot: () => (config.CLUSTER_BACKEND === 'patroni' ? patroniSnapshot(services) : inspectCluster({ config, pools, runtime, isFenced: services.isFenced })),
+    snapshot: () => (config.CLUSTER_BACKEND === 'patroni' ? patroniSnapshot(services) : inspectCluster({ config, pools, runtime, isFenced: services.isFenced, mask: (t) => masker.mask(t) })),
     isFenced: (node) => runtime.isFenced(node),
     node(name) {
       const n = config.nodes.find((x) => x.name === name);

@@ -4,6 +4,7 @@ import type { Config, NodeConfig } from '../config.js';
 import type { NodePools } from '../db/pools.js';
 import { Deadline } from '../db/deadline.js';
 import { describeDbError } from '../db/errors.js';
+import { causeFromLog } from './down-cause.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { lsnDiff } from './lsn.js';
 
@@ -39,6 +40,8 @@ export interface NodeStatus {
   /** Process state from the runtime: false = stopped, true = running (maybe not answering). */
   running: boolean | null;
   error: string | null;
+  /** A node that is down: the PANIC/FATAL line of its log that says why (e.g. "disk full — …"). */
+  cause?: string | null;
   timeline: number | null;
   /** Current write LSN on a primary, last received LSN on a replica. */
   lsn: string | null;
@@ -124,7 +127,12 @@ export interface InspectDeps {
   runtime: Runtime;
   /** Optional: is this node fenced? (failover module) */
   isFenced?: (node: NodeConfig) => Promise<boolean>;
+  /** Masks secrets in what is read from a node's log. */
+  mask?: (text: string) => string;
 }
+
+/** How much of a down node's log is read for its cause (clients refused during a crash restart fill it fast). */
+const CAUSE_LOG_LINES = 500;
 
 /**
  * Every node at once under ONE deadline (PG_CONNECT_TIMEOUT_MS): a hung node costs that once and
@@ -169,6 +177,10 @@ async function inspectNode(deps: InspectDeps, node: NodeConfig, deadline: Deadli
   const row = query.row;
   if (!row) {
     status.error = running === false ? 'stopped' : query.error;
+    // A runtime view without logs (the Patroni backend's) just has no cause to show.
+    const log = await deadline.settle(Promise.resolve().then(() => deps.runtime.logs(node, CAUSE_LOG_LINES)), '');
+    const cause = causeFromLog(log);
+    status.cause = cause && deps.mask ? deps.mask(cause) : cause;
     return { status, row: null };
   }
   status.up = true;

@@ -50,9 +50,13 @@ export class NodePools {
   async queryWithin<R extends pg.QueryResultRow = pg.QueryResultRow>(node: NodeConfig, sql: string, params: unknown[], deadline: Deadline): Promise<pg.QueryResult<R>> {
     let client: pg.PoolClient | null = null;
     let expired = false;
+    // A server that dies mid-query also makes a checked-out client emit 'error' (the query's own
+    // rejection reports it): without a listener that would crash the bot.
+    const ignore = () => undefined;
     const release = (err?: Error) => {
       const c = client;
       client = null;
+      c?.removeListener('error', ignore);
       c?.release(err);
     };
     const work = (async () => {
@@ -62,6 +66,7 @@ export class NodePools {
         throw new NoAnswerError(deadline.ms);
       }
       client = c;
+      c.on('error', ignore);
       try {
         const r = await c.query<R>(sql, params);
         release();

@@ -1,57 +1,45 @@
-// Freezing a whole local PostgreSQL instance the way a stalled VM or disk does: SIGSTOP to the
-// postmaster and every process it started (found through /proc), SIGCONT to thaw them.
-import { readdirSync, readFileSync } from 'node:fs';
+// Freezing a whole local PostgreSQL instance the way a stalled machine does: SIGSTOP of the
+// postmaster and every one of its children (read with ps, not with the code under test), and the
+// thaw (SIGCONT) afterwards, whatever is left of them.
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 
-/** The postmaster and all its descendants, postmaster first. */
-export function instancePids(postmaster: number): number[] {
-  const parents = new Map<number, number>();
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
+/** The postmaster (from postmaster.pid) and its children, as `ps` lists them now. */
+export function instancePids(dataDir: string): number[] {
+  const postmaster = Number(readFileSync(`${dataDir}/postmaster.pid`, 'utf8').split('\n')[0]);
+  const children = execFileSync('ps', ['-o', 'pid=', '--ppid', String(postmaster)], { encoding: 'utf8' })
+    .split('\n')
+    .map((l) => Number(l.trim()))
+    .filter((p) => p > 0);
+  return [postmaster, ...children];
+}
+
+function signal(pids: number[], sig: NodeJS.Signals): void {
+  for (const pid of pids) {
     try {
-      const ppid = /^PPid:\s+(\d+)/m.exec(readFileSync(`/proc/${d}/status`, 'utf8'))?.[1];
-      if (ppid) parents.set(Number(d), Number(ppid));
-    } catch {
-      // The process exited while we looked.
+      process.kill(pid, sig);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ESRCH') throw e;
     }
   }
-  const out = [postmaster];
-  for (let i = 0; i < out.length; i++) for (const [pid, ppid] of parents) if (ppid === out[i]) out.push(pid);
-  return out;
 }
 
-export interface Frozen {
-  pids: number[];
-  thaw(): void;
-}
+/** SIGSTOP, the postmaster first (so it forks nothing new), then its children. */
+export const freeze = (pids: number[]) => signal(pids, 'SIGSTOP');
+export const thaw = (pids: number[]) => signal(pids, 'SIGCONT');
 
-/** SIGSTOP the instance (postmaster first, so it cannot react to its children stopping). */
-export function freezeInstance(postmaster: number): Frozen {
-  const pids = instancePids(postmaster);
-  for (const pid of pids) signal(pid, 'SIGSTOP');
-  let thawed = false;
-  return {
-    pids,
-    thaw() {
-      if (thawed) return;
-      thawed = true;
-      for (const pid of pids) signal(pid, 'SIGCONT');
-    },
-  };
-}
-
-/** "T (stopped)" for a frozen process, per /proc/<pid>/stat. */
-export function processState(pid: number): string | null {
+/** The process state letter (R, S, T stopped, Z zombie…), or null when the pid is gone. */
+export function procState(pid: number): string | null {
   try {
-    return readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').charAt(0);
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
   } catch {
     return null;
   }
 }
 
-function signal(pid: number, sig: NodeJS.Signals): void {
-  try {
-    process.kill(pid, sig);
-  } catch {
-    // Already gone: nothing to freeze or thaw.
-  }
-}
+/** Those of `pids` that still run (not gone, not a zombie). */
+export const stillRunning = (pids: number[]) => pids.filter((p) => {
+  const s = procState(p);
+  return s !== null && s !== 'Z' && s !== 'X';
+});

@@ -6,7 +6,7 @@
 // opened before the freeze.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startTestCluster, type TestCluster } from '../helpers/cluster.js';
-import { freezeInstance, processState, type Frozen } from '../helpers/freeze.js';
+import { freeze as sigstop, instancePids, procState, thaw } from '../helpers/freeze.js';
 import { isAlert, RecordingAdapter } from '../helpers/recording-adapter.js';
 import { eventually } from '../helpers/wait.js';
 import { nodeIn, waitFor } from '../../src/cluster/wait.js';
@@ -27,24 +27,25 @@ const NO_ANSWER = /^no answer \(timed out after \d+ ms\)$/;
 
 describe('probes while whole instances are frozen (real cluster, SIGSTOP)', () => {
   let c: TestCluster;
-  let frozen: Frozen[] = [];
+  let frozen: number[][] = [];
   const node = (name: string) => c.app.services.node(name);
   const rows = async () => ((await c.run('/cluster status')).data as { nodes: NodeRow[] }).nodes;
   const allStreaming = () =>
     waitFor(c.app.services.snapshot, (s) => s.primary === 'primary' && nodeIn(s, 'standby').streaming && nodeIn(s, 'readonly').streaming, 60_000);
 
   /** Freeze a node after making sure the pool holds an open connection to it (the hard case). */
-  async function freeze(name: string): Promise<Frozen> {
+  async function freeze(name: string): Promise<number[]> {
     const pool = c.app.services.pools.pool(node(name));
     await eventually(`an idle pooled connection to ${name}`, async () => {
       await c.sql(name, 'SELECT 1');
       return { total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount };
     }, (p) => p.idle >= 1 && p.waiting === 0);
-    const f = freezeInstance((c.app.services.runtime as LocalRuntime).pid(node(name))!);
-    frozen.push(f);
-    expect(f.pids.length, `${name}: postmaster and its children`).toBeGreaterThan(3);
-    await eventually(`every process of ${name} stopped (T)`, () => f.pids.map(processState), (st) => st.every((x) => x === 'T'));
-    return f;
+    const pids = instancePids((c.app.services.runtime as LocalRuntime).paths(node(name)).data);
+    sigstop(pids);
+    frozen.push(pids);
+    expect(pids.length, `${name}: postmaster and its children`).toBeGreaterThan(3);
+    await eventually(`every process of ${name} stopped (T)`, () => pids.map(procState), (st) => st.every((x) => x === 'T'));
+    return pids;
   }
 
   beforeAll(async () => {
@@ -52,12 +53,12 @@ describe('probes while whole instances are frozen (real cluster, SIGSTOP)', () =
     expect((await allStreaming()).ok).toBe(true);
   });
   afterEach(async () => {
-    for (const f of frozen) f.thaw();
+    for (const pids of frozen) thaw(pids);
     frozen = [];
     if (c) expect((await allStreaming()).ok, 'every node answers again after SIGCONT').toBe(true);
   });
   afterAll(async () => {
-    for (const f of frozen) f.thaw();
+    for (const pids of frozen) thaw(pids);
     await c?.destroy();
   });
 
@@ -98,7 +99,7 @@ describe('probes while whole instances are frozen (real cluster, SIGSTOP)', () =
     const monitor = runningMonitor(c.app.services)!;
     await monitor.settle();
     const mark = rec.mark();
-    const f = await freeze('readonly');
+    const pids = await freeze('readonly');
     const alert = await rec.waitFor(isAlert('post', 'node_down:readonly'), 'the node-down alert for the frozen readonly', { after: mark, timeoutMs: 60_000 });
     const fields = Object.fromEntries(alert.reply.fields!.map((x) => [x.label, x.value]));
     expect(fields.Value).toMatch(/^not answering: no answer \(timed out after \d+ ms\)$/);
@@ -106,7 +107,7 @@ describe('probes while whole instances are frozen (real cluster, SIGSTOP)', () =
     expect(rec.since(mark).filter((e) => e.kind === 'post').map((e) => (e.reply.data as { alert?: { key: string } })?.alert?.key)).toEqual(['node_down:readonly']);
     const ticks = monitor.health().ticks;
     await eventually('two more monitor loops while readonly stays frozen', () => monitor.health().ticks, (t) => t >= ticks + 2, { timeoutMs: 60_000 });
-    f.thaw();
+    thaw(pids);
     await rec.waitFor(isAlert('thread', 'node_down:readonly', 'resolved'), 'the resolution after SIGCONT', { after: mark, timeoutMs: 60_000 });
     await monitor.stop();
   });

@@ -94,7 +94,8 @@ function walDiskFull(): Fault {
     name: 'WAL disk full',
     runtime: 'local',
     prepare: async (c) => {
-      for (const n of c.config.nodes) disks.set(n.name, await walOnTmpfs(c.app.services.runtime as LocalRuntime, n));
+      // Room for the WAL of five repetitions on every node (wal_keep_size keeps it); a fill takes all of it.
+      for (const n of c.config.nodes) disks.set(n.name, await walOnTmpfs(c.app.services.runtime as LocalRuntime, n, 256));
       return async () => {
         for (const d of disks.values()) d.unmount();
         disks.clear();

@@ -56,8 +56,10 @@ describe("the primary's WAL disk full (real cluster, a full tmpfs under pg_wal)"
         await c.sql('primary', "INSERT INTO proyecto.relleno SELECT repeat('x', 2000) FROM generate_series(1, 2000)").catch((e: Error) => (churnError = e.message));
       }
       expect(churnError, 'writes on the primary fail once its WAL disk is full').not.toBe('');
+      const failedAt = Date.now();
 
       const alert = await rec.waitFor(isAlert('post', 'primary_down:primary'), 'the primary-down alert', { after: mark, timeoutMs: 60_000 });
+      console.log(`[timing] first failed write → alert naming the full disk: ${alert.at - failedAt} ms`);
       expect(alert.reply.severity).toBe('crit');
       expect(field(alert.reply, 'Value')).toMatch(NO_SPACE);
       expect(alert.reply.text).toMatch(/Next step: free space on primary's full disk/);

@@ -6,8 +6,10 @@
 const SEVERE = /(\S*@\S*\s+)?\b(PANIC|FATAL):\s+(.*)$/;
 // A session's FATAL is that client's fate (refused during a crash restart, bad password), never the
 // cause; a session's PANIC is. Of the server's own FATALs, these follow from a stop, not cause it.
-const NOISE = /archive command was terminated|terminating walreceiver|could not receive data from WAL stream|due to administrator command/;
+const NOISE = /archive command was terminated|terminating walreceiver|could not receive data from WAL stream|could not connect to the primary server|due to administrator command/;
 const STARTED = /starting PostgreSQL \d/;
+// Someone stopped it on purpose: what went wrong before is not why it is down.
+const ASKED_TO_STOP = /received (smart|fast|immediate) shutdown request/;
 const DISK_FULL = /No space left on device|could not extend file|disk full/i;
 
 /** The cause line for a node that is down, or null when its log shows none since its last start. */
@@ -17,8 +19,9 @@ export function causeFromLog(log: string): string | null {
   lines.forEach((l, i) => {
     if (STARTED.test(l)) from = i;
   });
-  const severe: Array<{ level: string; text: string }> = [];
+  let severe: Array<{ level: string; text: string }> = [];
   for (const l of lines.slice(from)) {
+    if (ASKED_TO_STOP.test(l)) severe = [];
     const m = SEVERE.exec(l);
     if (!m) continue;
     const [, session, level, text] = m;

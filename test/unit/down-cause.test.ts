@@ -30,6 +30,18 @@ describe('causeFromLog', () => {
     expect(causeFromLog(refusedOnly)).toBeNull();
   });
 
+  it('a replica stopped on purpose has no cause, even after its WAL receiver failed to connect', () => {
+    const log = [
+      '2026-12-03 07:00:00.000 UTC [1] LOG:  starting PostgreSQL 15.18',
+      '2026-12-03 07:00:05.000 UTC [7] FATAL:  could not connect to the primary server: connection to server at "127.0.0.1", port 5432 failed: Connection refused',
+      '2026-12-03 07:00:06.000 UTC [8] FATAL:  could not open file "x": Permission denied',
+      '2026-12-03 07:00:09.000 UTC [1] LOG:  received fast shutdown request',
+      '2026-12-03 07:00:09.100 UTC [1] LOG:  database system is shut down',
+    ].join('\n');
+    expect(causeFromLog(log)).toBeNull();
+    expect(causeFromLog(log.split('\n').slice(0, 2).join('\n'))).toBeNull();
+  });
+
   it('falls back to the server\'s own PANIC or FATAL line', () => {
     const log = `2026-12-03 07:00:00.000 UTC [1] LOG:  starting PostgreSQL 15.18\n2026-12-03 07:00:01.000 UTC [5] FATAL:  could not open file "global/pg_control": Permission denied`;
     expect(causeFromLog(log)).toBe('FATAL: could not open file "global/pg_control": Permission denied');

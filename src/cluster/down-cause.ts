@@ -1,6 +1,6 @@
 // Why a node is down, in its own words: the last PANIC or server FATAL line of its log since it was
 // last started ("disk full" named first). A dead or crash-looping node then reads "stopped — disk
-// full: PANIC: could not write to file "pg_wal/xlogtemp.2316": No space left on device", not just "stopped".
+// full (PANIC: could not write to file "pg_wal/xlogtemp.2316": No space left on device)", not just "stopped".
 
 // log_line_prefix '%m [%p] %q%u@%d ': a session's lines carry user@db, the server's own do not.
 const SEVERE = /(\S*@\S*\s+)?\b(PANIC|FATAL):\s+(.*)$/;

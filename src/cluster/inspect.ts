@@ -40,7 +40,7 @@ export interface NodeStatus {
   /** Process state from the runtime: false = stopped, true = running (maybe not answering). */
   running: boolean | null;
   error: string | null;
-  /** A node that is down: the PANIC/FATAL line of its log that says why (e.g. "disk full — …"). */
+  /** A node that is down: the PANIC/FATAL line of its log that says why (e.g. "disk full (PANIC: …)"). */
   cause?: string | null;
   timeline: number | null;
   /** Current write LSN on a primary, last received LSN on a replica. */

@@ -1,5 +1,5 @@
-// Failover under real faults: for each fault, the time from the fault to the failover card
-// (`/cluster failover <target>` answered), from Confirm to the first write a separate client gets
+// Failover under real faults: for each fault, `/cluster status` right after the fault, the failover
+// card (`/cluster failover <target>` answered, timed on its own), from Confirm to the first write a separate client gets
 // committed on the new primary, and the samples in which an independent prober (pg_is_in_recovery()
 // on every node, every ~50 ms, its own connections) saw two writable nodes. kill -9 of the primary is
 // measured in the same run as the reference of every other fault.
@@ -30,6 +30,7 @@ interface Fault {
 }
 
 interface Rep {
+  statusMs: number;
   cardMs: number;
   confirmToWriteMs: number;
   splitSamples: number;
@@ -128,6 +129,10 @@ async function oneRep(c: TestCluster, fault: Fault, watcher: WritableWatcher): P
   let heal: Heal = nothing;
   try {
     heal = await fault.inject(c, s.node(old));
+    const ts = performance.now();
+    const status = await c.run('/cluster status');
+    const statusMs = performance.now() - ts;
+    if (status.failed) throw new Error(`/cluster status failed: ${status.title}`);
     const t0 = performance.now();
     const card = await failoverCard(c, target);
     const cardMs = performance.now() - t0;
@@ -136,7 +141,7 @@ async function oneRep(c: TestCluster, fault: Fault, watcher: WritableWatcher): P
     const op = await confirm(c, card.confirm, `failover to ${target} (${fault.name})`).finally(() => probe.cancel());
     const wrote = await probe.done;
     const splitSamples = watcher.samples.slice(from).filter((x) => x.writable.length > 1).length;
-    return { cardMs, confirmToWriteMs: wrote - t1, splitSamples, fence: op.steps.find((x) => x.step.startsWith('fence '))?.detail ?? '' };
+    return { statusMs, cardMs, confirmToWriteMs: wrote - t1, splitSamples, fence: op.steps.find((x) => x.step.startsWith('fence '))?.detail ?? '' };
   } finally {
     await heal();
     await writer.end().catch(() => undefined);
@@ -157,7 +162,7 @@ async function runFault(fault: Fault, reps: number, log: (l: string) => void): P
     for (let i = 0; i < reps; i++) {
       const r = await oneRep(c, fault, watcher);
       out.push(r);
-      log(`  ${fault.name} #${i + 1}: card ${round(r.cardMs)} ms, confirm → write ${round(r.confirmToWriteMs)} ms, split-brain samples ${r.splitSamples}; ${r.fence}`);
+      log(`  ${fault.name} #${i + 1}: status ${round(r.statusMs)} ms, card ${round(r.cardMs)} ms, confirm → write ${round(r.confirmToWriteMs)} ms, split-brain samples ${r.splitSamples}; ${r.fence}`);
     }
     return out;
   } finally {
@@ -188,6 +193,7 @@ function figures(fault: Fault, reps: Rep[], ref: Rep[], error?: string): Figure[
     });
   };
   return [
+    row('/cluster status answered', 'ms', 'statusMs', { on: 'max', op: '<=', value: 2000 }),
     row('fault → failover card', 'ms', 'cardMs', { on: 'max', op: '<=', value: 2000 }),
     row('Confirm → first write on the new primary', 'ms', 'confirmToWriteMs', { on: 'max', op: '<=', value: 1000 }, `fence step: ${reps[0]?.fence ?? '?'}`),
     row('samples with two writable nodes', 'samples', 'splitSamples', { on: 'max', op: '<=', value: 0 }),

@@ -1,6 +1,6 @@
-// Failover under real faults: for each fault, `/cluster status` right after the fault, the failover
-// card (`/cluster failover <target>` answered, timed on its own), from Confirm to the first write a separate client gets
-// committed on the new primary, and the samples in which an independent prober (pg_is_in_recovery()
+// Failover under real faults: for each fault, `/cluster status` right after the fault, then the
+// failover card (`/cluster failover <target>` answered), from Confirm to the first write a separate
+// client gets committed on the new primary, and the samples in which an independent prober (pg_is_in_recovery()
 // on every node, every ~50 ms, its own connections) saw two writable nodes. kill -9 of the primary is
 // measured in the same run as the reference of every other fault.
 // Faults: local — kill -9, SIGSTOP of the whole instance (postmaster and every child), the WAL disk
@@ -194,7 +194,7 @@ function figures(fault: Fault, reps: Rep[], ref: Rep[], error?: string): Figure[
   };
   return [
     row('/cluster status answered', 'ms', 'statusMs', { on: 'max', op: '<=', value: 2000 }),
-    row('fault → failover card', 'ms', 'cardMs', { on: 'max', op: '<=', value: 2000 }),
+    row('failover card answered', 'ms', 'cardMs', { on: 'max', op: '<=', value: 2000 }),
     row('Confirm → first write on the new primary', 'ms', 'confirmToWriteMs', { on: 'max', op: '<=', value: 1000 }, `fence step: ${reps[0]?.fence ?? '?'}`),
     row('samples with two writable nodes', 'samples', 'splitSamples', { on: 'max', op: '<=', value: 0 }),
   ];

@@ -79,6 +79,8 @@ export const configSchema = z.object({
   // --- failover ---
   FAILOVER_MAX_LAG_BYTES: z.coerce.number().int().nonnegative().default(16 * 1024 * 1024).describe('A target replica further behind than this is refused unless `force` is given (16 MiB).'),
   FOLLOW_TIMEOUT_SECONDS: z.coerce.number().positive().max(3600).default(15).describe('After a failover, switchover, rejoin or follow, how long to wait for each re-pointed replica to stream from the new primary before the result says "done with warnings" (seconds).'),
+  FENCE_PROBE_MS: positiveInt.max(10_000).default(500).describe('Fencing a node first asks it once (connect + SELECT 1) within this bound; a node that does not answer in time is killed at once (ms).'),
+  FENCE_STOP_MS: positiveInt.max(60_000).default(1000).describe('A node being fenced that answers gets a clean fast shutdown for at most this long, then every process of it is killed (ms; the docker runtime rounds up to whole seconds).'),
   FAILOVER_CATCHUP_SECONDS: z.coerce.number().positive().max(3600).default(30).describe('How long a failover target may take to catch up from a more advanced surviving replica before promotion; past it nothing is promoted and the card asks again (seconds).'),
 
   // --- synchronous replication and the write endpoint ---

@@ -10,11 +10,24 @@ import { demux, ensureBindVolume, execIn, isNotFound, isNotModified, runHelper, 
 import { DockerEvents } from './docker-events.js';
 import { DockerFence, FENCE_MOUNT } from './docker-fence.js';
 import { VolumeFence } from './docker-volume-fence.js';
-import { PG_TOOLS, RuntimeListeners, type ExecOptions, type ExecResult, type PgTool, type Runtime, type RuntimeEvent, type StopMode } from './runtime.js';
+import { PG_TOOLS, RuntimeListeners, type ExecOptions, type ExecResult, type PgTool, type Runtime, type RuntimeEvent, type StopMode, type FenceStep, type ForceStopResult } from './runtime.js';
 
 const VOLUME = '/var/lib/postgresql/data';
 const BACKUPS = '/backups';
 const READY_TIMEOUT_MS = 300_000;
+/** How long the engine may take to report a SIGKILLed container as exited. */
+const KILL_WAIT_MS = 15_000;
+
+/** Polls the engine (every 20 ms) until the container is neither running, paused nor restarting; false after `ms`. */
+async function untilStopped(c: Docker.Container, ms: number): Promise<boolean> {
+  const deadline = performance.now() + ms;
+  for (;;) {
+    const s = (await c.inspect()).State;
+    if (!s.Running && !s.Paused && !s.Restarting) return true;
+    if (performance.now() > deadline) return false;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
 
 export const serviceOf = (node: NodeConfig | string) => `postgresql-${typeof node === 'string' ? node : node.name}`;
 
@@ -266,6 +279,46 @@ export class DockerRuntime implements Runtime {
     }
     await c.kill({ signal: mode === 'smart' ? 'SIGTERM' : 'SIGQUIT' });
     await c.wait();
+  }
+
+  async frozen(node: NodeConfig): Promise<string | null> {
+    const c = await this.container(node);
+    return c && (await c.inspect()).State.Paused ? 'its container is paused' : null;
+  }
+
+  async forceStop(node: NodeConfig, opts: { answers: boolean }): Promise<ForceStopResult> {
+    const c = await this.container(node);
+    if (!c) return { steps: [], proof: 'it has no container' };
+    const steps: FenceStep[] = [];
+    const live = (i: Docker.ContainerInspectInfo) => i.State.Running || i.State.Restarting || i.State.Paused;
+    const before = await c.inspect();
+    if (live(before)) this.expectedExit.add(node.name);
+    // docker stop and docker kill mark the container as stopped by hand: its restart policy leaves it down.
+    if (opts.answers && live(before) && !before.State.Paused) {
+      const seconds = Math.ceil(this.config.FENCE_STOP_MS / 1000);
+      const t = performance.now();
+      await c.stop({ t: seconds }).catch((e: unknown) => {
+        if (!isNotModified(e)) throw e;
+      });
+      const code = (await c.inspect()).State.ExitCode;
+      const ms = Math.round(performance.now() - t);
+      steps.push({ how: code === 137 ? `fast stop (no exit within ${seconds} s), then the engine's SIGKILL` : 'fast stop', ms });
+    }
+    const now = await c.inspect();
+    if (live(now)) {
+      // Works on a paused container (the engine thaws it to deliver the signal) and on one cut off its network.
+      const t = performance.now();
+      await c.kill({ signal: 'SIGKILL' }).catch((e: unknown) => {
+        if (!isNotModified(e) && (e as { statusCode?: number }).statusCode !== 409) throw e;
+      });
+      await untilStopped(c, KILL_WAIT_MS);
+      steps.push({ how: 'docker kill', ms: Math.round(performance.now() - t) });
+    }
+    const after = await c.inspect();
+    if (live(after)) {
+      throw new Error(`${node.name} is not fenced: its container is still ${after.State.Status} after docker kill — remove it by hand (docker rm -f ${after.Name.replace(/^\//, '')}), then confirm again`);
+    }
+    return { steps, proof: `its container is not running (${after.State.Status}, exit ${after.State.ExitCode})` };
   }
 
   async kill(node: NodeConfig): Promise<void> {

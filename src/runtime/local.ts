@@ -9,7 +9,8 @@ import { postgresAsset } from '../paths.js';
 import { ensurePgBin } from './pg-binaries.js';
 import { chownTo, isZombie, portFree, postgresOsUser, processAlive, runProgram, type OsUser } from './process.js';
 import { hbaText, nodeConfText, pgpassText } from './local-config.js';
-import { PG_TOOLS, RuntimeListeners, type ExecOptions, type ExecResult, type PgTool, type Runtime, type RuntimeEvent, type StopMode } from './runtime.js';
+import { killInstance, processStopped, untilGone } from './local-fence.js';
+import { PG_TOOLS, RuntimeListeners, type ExecOptions, type ExecResult, type FenceStep, type ForceStopResult, type PgTool, type Runtime, type RuntimeEvent, type StopMode } from './runtime.js';
 
 const POLL_MS = 200;
 
@@ -255,6 +256,43 @@ export class LocalRuntime implements Runtime {
     if (r.code !== 0 && (await this.isRunning(node))) {
       throw new Error(`${node.name} did not stop: ${r.stderr.trim()}`);
     }
+  }
+
+  async frozen(node: NodeConfig): Promise<string | null> {
+    const pid = this.pid(node);
+    return pid !== null && processStopped(pid) ? `its postmaster ${pid} is stopped (SIGSTOP)` : null;
+  }
+
+  async forceStop(node: NodeConfig, opts: { answers: boolean }): Promise<ForceStopResult> {
+    const data = this.paths(node).data;
+    const steps: FenceStep[] = [];
+    const postmaster = this.pid(node);
+    if (postmaster !== null) this.expectedExit.add(node.name);
+    if (opts.answers && postmaster !== null) {
+      // SIGINT is PostgreSQL's fast shutdown (what pg_ctl -m fast sends), awaited here in 5 ms steps.
+      const bound = this.config.FENCE_STOP_MS;
+      const t = performance.now();
+      try {
+        process.kill(postmaster, 'SIGINT');
+      } catch {
+        // gone meanwhile, or not ours to signal: the kill below decides
+      }
+      const clean = await untilGone([postmaster], bound);
+      steps.push({ how: clean ? 'fast stop' : `fast stop (no exit within ${bound} ms)`, ms: Math.round(performance.now() - t) });
+    }
+    const t = performance.now();
+    const { killed, left } = await killInstance(data, postmaster);
+    if (killed > 0) steps.push({ how: `SIGKILL of ${killed} process${killed === 1 ? '' : 'es'}`, ms: Math.round(performance.now() - t) });
+    // The proof, before anyone may promote: no process on the data directory (killInstance's last
+    // look), the postmaster gone, nothing on the port.
+    const pids = [...new Set([...left, ...(postmaster !== null && processAlive(postmaster) ? [postmaster] : [])])];
+    if (pids.length > 0) {
+      throw new Error(`${node.name} is not fenced: process${pids.length === 1 ? '' : 'es'} ${pids.join(', ')} still run on ${data} after SIGKILL — kill ${pids.length === 1 ? 'it' : 'them'} by hand (kill -9 ${pids.join(' ')}), then confirm again`);
+    }
+    if (!(await portFree(node.host, node.port))) {
+      throw new Error(`${node.name} is not fenced: something still listens on ${node.host}:${node.port} — find it with \`ss -ltnp 'sport = :${node.port}'\`, stop it, then confirm again`);
+    }
+    return { steps, proof: `nothing left on its data directory or port ${node.port}` };
   }
 
   async kill(node: NodeConfig): Promise<void> {

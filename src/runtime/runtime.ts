@@ -35,6 +35,19 @@ export type PgTool = (typeof PG_TOOLS)[number];
 
 export type StopMode = 'smart' | 'fast' | 'immediate';
 
+/** One escalation of a fencing stop and how long it took: `{ how: 'SIGKILL of 7 processes', ms: 9 }`. */
+export interface FenceStep {
+  how: string;
+  ms: number;
+}
+
+export interface ForceStopResult {
+  /** What was done, in order; empty when nothing of the node was running. */
+  steps: FenceStep[];
+  /** What was proven afterwards, for the card: "nothing left on its data directory or port 5432". */
+  proof: string;
+}
+
 export interface Runtime {
   readonly kind: 'local' | 'docker';
   /** Make sure binaries, folders and helper scripts exist (idempotent). */
@@ -47,6 +60,18 @@ export interface Runtime {
   cloneReplica(node: NodeConfig, source: NodeConfig, opts?: ExecOptions): Promise<void>;
   start(node: NodeConfig): Promise<void>;
   stop(node: NodeConfig, mode?: StopMode): Promise<void>;
+  /**
+   * Bounded fencing stop. A node that does not answer is killed at once; one that answers gets a
+   * clean fast shutdown for at most FENCE_STOP_MS, then the kill. Killing means every process of the
+   * instance (a frozen child keeps the shared memory and the data directory). Returns only after it
+   * has proven nothing of the node is left running; throws when something is (never promote then).
+   */
+  forceStop(node: NodeConfig, opts: { answers: boolean }): Promise<ForceStopResult>;
+  /**
+   * Why the node cannot answer, when the runtime itself sees it (a stopped postmaster, a paused
+   * container): fencing then kills it without first waiting out a probe. null: not known frozen.
+   */
+  frozen(node: NodeConfig): Promise<string | null>;
   /** SIGKILL the postmaster: a crash, for tests and benchmarks. */
   kill(node: NodeConfig): Promise<void>;
   restart(node: NodeConfig): Promise<void>;

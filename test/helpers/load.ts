@@ -106,6 +106,21 @@ export class WritableWatcher {
     }
   }
 
+  /** The samples that saw more than one writable node (a split brain): must stay empty. */
+  get splitBrain(): Array<{ at: number; writable: string[] }> {
+    return this.samples.filter((s) => s.writable.length > 1);
+  }
+
+  /** Waits for `n` more samples of every node (e.g. after a thaw), with a deadline. */
+  async moreSamples(n: number, timeoutMs = 60_000): Promise<void> {
+    const target = this.samples.length + n;
+    const t0 = Date.now();
+    while (this.samples.length < target) {
+      if (Date.now() - t0 > timeoutMs) throw new Error(`writable watcher: only ${this.samples.length}/${target} samples after ${timeoutMs} ms`);
+      await sleep(50);
+    }
+  }
+
   get maxWritable(): number {
     return Math.max(0, ...this.samples.map((s) => s.writable.length));
   }

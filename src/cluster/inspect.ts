@@ -164,11 +164,15 @@ export async function inspectCluster(deps: InspectDeps): Promise<ClusterSnapshot
 }
 
 async function inspectNode(deps: InspectDeps, node: NodeConfig, deadline: Deadline): Promise<{ status: NodeStatus; row: Row | null }> {
+  const asked: Promise<{ row: Row | null; error: string | null }> = deps.pools.queryWithin<Row>(node, NODE_SQL, [], deadline).then(
+    (r) => ({ row: r.rows[0], error: null }),
+    (e: unknown) => ({ row: null, error: describeDbError(e) }),
+  );
+  // A node the runtime sees frozen (a stopped postmaster, a paused container) cannot answer: no need to
+  // wait out the deadline for it (a runtime view without `frozen`, the Patroni backend's, just waits).
+  const frozen = deadline.settle(Promise.resolve().then(() => deps.runtime.frozen(node)), null);
   const [query, running, fenced] = await Promise.all([
-    deps.pools.queryWithin<Row>(node, NODE_SQL, [], deadline).then(
-      (r) => ({ row: r.rows[0], error: null }),
-      (e: unknown) => ({ row: null, error: describeDbError(e) }),
-    ),
+    Promise.race([asked, frozen.then((why) => (why ? { row: null, error: `no answer (frozen: ${why})` } : asked))]),
     // A runtime that hangs too (a stuck container engine) must not hold the round up either.
     deadline.settle(deps.runtime.isRunning(node), null),
     deps.isFenced ? deadline.settle(deps.isFenced(node), false) : Promise.resolve(false),

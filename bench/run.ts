@@ -12,8 +12,8 @@ import { scenarios } from './scenarios.js';
 import { useRuntime, type BenchRuntime } from './support.js';
 
 const RUNTIMES: BenchRuntime[] = ['local', 'docker'];
-/** What is measured on Docker too (status-latency with 3 nodes only). */
-const DOCKER_SCENARIOS = ['crash-alert', 'confirm-writable', 'promotion-streaming', 'status-latency'];
+/** What is measured on Docker too (status-latency with 3 nodes only; fault-failover with Docker's own faults). */
+const DOCKER_SCENARIOS = ['crash-alert', 'confirm-writable', 'promotion-streaming', 'status-latency', 'fault-failover'];
 
 interface Missing {
   scenario: string;

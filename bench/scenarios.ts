@@ -13,6 +13,7 @@ import { statusLatency } from './status-latency.js';
 import { syncLoss } from './sync-loss.js';
 import { syncCost } from './sync-cost.js';
 import { endpointSwitchover } from './endpoint-switchover.js';
+import { faultFailover } from './fault-failover.js';
 
 export const scenarios: Record<string, Scenario> = {
   'crash-alert': crashAlert,
@@ -26,4 +27,5 @@ export const scenarios: Record<string, Scenario> = {
   'sync-loss': syncLoss,
   'sync-cost': syncCost,
   'endpoint-switchover': endpointSwitchover,
+  'fault-failover': faultFailover,
 };

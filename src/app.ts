@@ -59,7 +59,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     runtime,
     pools,
     audit,
-    snapshot: () => (config.CLUSTER_BACKEND === 'patroni' ? patroniSnapshot(shared) : inspectCluster({ config, pools, runtime, isFenced: shared.isFenced })),
+    snapshot: () => (config.CLUSTER_BACKEND === 'patroni' ? patroniSnapshot(shared) : inspectCluster({ config, pools, runtime, isFenced: shared.isFenced, mask: (t) => masker.mask(t) })),
     isFenced: (node) => runtime.isFenced(node),
     node(name) {
       const n = config.nodes.find((x) => x.name === name);

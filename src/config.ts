@@ -63,8 +63,8 @@ export const configSchema = z.object({
   POSTGRES_ADMIN_USER: z.string().regex(/^[a-z_][a-z0-9_]*$/).default('admin').describe('The admin role the bot connects as.'),
   POSTGRES_ADMIN_PASSWORD: secret.describe('Password of the admin role; required, at least 8 characters (scripts/start.sh generates it; or: openssl rand -hex 16).'),
   POSTGRES_REPLICATOR_PASSWORD: secret.describe('Password of the replicator role; required, at least 8 characters (scripts/start.sh generates it).'),
-  PG_CONNECT_TIMEOUT_MS: positiveInt.default(1500).describe('Per-node connect timeout when reading status (ms).'),
-  PG_QUERY_TIMEOUT_MS: positiveInt.default(3000).describe('Per-node query timeout when reading status (ms).'),
+  PG_CONNECT_TIMEOUT_MS: positiveInt.default(1500).describe('One deadline for a round of node probes (status, failover preflight, monitor): all nodes are asked at once, connecting and querying included; a node silent by then shows "no answer (timed out after N ms)" (ms).'),
+  PG_QUERY_TIMEOUT_MS: positiveInt.default(3000).describe('Query timeout of the bot\'s other queries to a node (ms); status probes end at PG_CONNECT_TIMEOUT_MS.'),
   BACKUP_DIR: z.string().optional().describe('Backups and the WAL archive (wal_archive/); default: $CLUSTERBOT_HOME/backups. With RUNTIME=docker and the bot on the host, set it to the folder compose binds (./backups).'),
 
   // --- people and permissions ---

@@ -2,7 +2,9 @@
 // A node that does not answer is "down" with a reason; it never aborts the snapshot.
 import type { Config, NodeConfig } from '../config.js';
 import type { NodePools } from '../db/pools.js';
+import { Deadline } from '../db/deadline.js';
 import { describeDbError } from '../db/errors.js';
+import { causeFromLog } from './down-cause.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { lsnDiff } from './lsn.js';
 
@@ -38,6 +40,8 @@ export interface NodeStatus {
   /** Process state from the runtime: false = stopped, true = running (maybe not answering). */
   running: boolean | null;
   error: string | null;
+  /** A node that is down: the PANIC/FATAL line of its log that says why (e.g. "disk full (PANIC: …)"). */
+  cause?: string | null;
   timeline: number | null;
   /** Current write LSN on a primary, last received LSN on a replica. */
   lsn: string | null;
@@ -48,6 +52,8 @@ export interface NodeStatus {
   replayPaused: boolean;
   streaming: boolean;
   upstream: string | null;
+  /** The node a replica's primary_conninfo names, even when it is not streaming (its primary is dead). */
+  configuredUpstream?: string | null;
   syncState: string | null;
   /** The node was fenced by a failover and must be rejoined before it may serve again. */
   fenced: boolean;
@@ -75,6 +81,7 @@ interface Row {
   replay_delay: number | null;
   timeline: number | null;
   checkpoint_tli: number | null;
+  primary_conninfo: string | null;
   wal_receiver: { status: string; sender_host: string | null; sender_port: number | null; received_tli: number | null } | null;
   replication: Array<{ application_name: string; state: string; sent_lsn: string | null; replay_lsn: string | null; replay_lag: number | null; sync_state: string }>;
   archiver: {
@@ -102,6 +109,7 @@ SELECT pg_is_in_recovery() AS in_recovery,
   CASE WHEN pg_is_in_recovery() THEN (SELECT received_tli FROM pg_stat_wal_receiver)
        ELSE ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int END AS timeline,
   (SELECT timeline_id FROM pg_control_checkpoint()) AS checkpoint_tli,
+  CASE WHEN pg_is_in_recovery() THEN (SELECT setting FROM pg_settings WHERE name = 'primary_conninfo') END AS primary_conninfo,
   (SELECT row_to_json(w) FROM (SELECT status, sender_host, sender_port, received_tli FROM pg_stat_wal_receiver) w) AS wal_receiver,
   (SELECT coalesce(json_agg(r), '[]'::json) FROM (
      SELECT application_name, state, sent_lsn::text, replay_lsn::text,
@@ -119,11 +127,21 @@ export interface InspectDeps {
   runtime: Runtime;
   /** Optional: is this node fenced? (failover module) */
   isFenced?: (node: NodeConfig) => Promise<boolean>;
+  /** Masks secrets in what is read from a node's log. */
+  mask?: (text: string) => string;
 }
 
+/** How much of a down node's log is read for its cause (clients refused during a crash restart fill it fast). */
+const CAUSE_LOG_LINES = 500;
+
+/**
+ * Every node at once under ONE deadline (PG_CONNECT_TIMEOUT_MS): a hung node costs that once and
+ * shows "no answer (timed out after N ms)"; the others are shown in full.
+ */
 export async function inspectCluster(deps: InspectDeps): Promise<ClusterSnapshot> {
   const started = performance.now();
-  const results = await Promise.all(deps.config.nodes.map((n) => inspectNode(deps, n)));
+  const deadline = new Deadline(deps.config.PG_CONNECT_TIMEOUT_MS);
+  const results = await Promise.all(deps.config.nodes.map((n) => inspectNode(deps, n, deadline)));
   const writable = results.filter((r) => r.status.role === 'primary').map((r) => r.status.name);
   const primary = writable.length === 1 ? writable[0] : null;
   const primaryRow = primary ? results.find((r) => r.status.name === primary)!.row : null;
@@ -132,6 +150,7 @@ export async function inspectCluster(deps: InspectDeps): Promise<ClusterSnapshot
     if (primaryRow?.current_lsn) status.lagBytes = Math.max(0, lsnDiff(primaryRow.current_lsn, row.replay_lsn) ?? 0);
     status.lagSeconds = Math.max(0, row.replay_delay ?? 0);
     status.upstream = resolveUpstream(deps.config.nodes, row.wal_receiver);
+    status.configuredUpstream = configuredUpstream(deps.config.nodes, row.primary_conninfo);
     const peer = primaryRow?.replication.find((p) => p.application_name === status.name);
     status.syncState = peer?.sync_state ?? null;
   }
@@ -144,19 +163,28 @@ export async function inspectCluster(deps: InspectDeps): Promise<ClusterSnapshot
   };
 }
 
-async function inspectNode(deps: InspectDeps, node: NodeConfig): Promise<{ status: NodeStatus; row: Row | null }> {
+async function inspectNode(deps: InspectDeps, node: NodeConfig, deadline: Deadline): Promise<{ status: NodeStatus; row: Row | null }> {
+  const asked: Promise<{ row: Row | null; error: string | null }> = deps.pools.queryWithin<Row>(node, NODE_SQL, [], deadline).then(
+    (r) => ({ row: r.rows[0], error: null }),
+    (e: unknown) => ({ row: null, error: describeDbError(e) }),
+  );
+  // A node the runtime sees frozen (a stopped postmaster, a paused container) cannot answer: no need to
+  // wait out the deadline for it (a runtime view without `frozen`, the Patroni backend's, just waits).
+  const frozen = deadline.settle(Promise.resolve().then(() => deps.runtime.frozen(node)), null);
   const [query, running, fenced] = await Promise.all([
-    deps.pools.query<Row>(node, NODE_SQL).then(
-      (r) => ({ row: r.rows[0], error: null }),
-      (e: unknown) => ({ row: null, error: describeDbError(e) }),
-    ),
-    deps.runtime.isRunning(node).catch(() => null),
-    deps.isFenced ? deps.isFenced(node).catch(() => false) : Promise.resolve(false),
+    Promise.race([asked, frozen.then((why) => (why ? { row: null, error: `no answer (frozen: ${why})` } : asked))]),
+    // A runtime that hangs too (a stuck container engine) must not hold the round up either.
+    deadline.settle(deps.runtime.isRunning(node), null),
+    deps.isFenced ? deadline.settle(deps.isFenced(node), false) : Promise.resolve(false),
   ]);
   const status = emptyStatus(node, running, fenced);
   const row = query.row;
   if (!row) {
     status.error = running === false ? 'stopped' : query.error;
+    // A runtime view without logs (the Patroni backend's) just has no cause to show.
+    const log = await deadline.settle(Promise.resolve().then(() => deps.runtime.logs(node, CAUSE_LOG_LINES)), '');
+    const cause = causeFromLog(log);
+    status.cause = cause && deps.mask ? deps.mask(cause) : cause;
     return { status, row: null };
   }
   status.up = true;
@@ -222,6 +250,17 @@ function archiverStatus(a: NonNullable<Row['archiver']>): ArchiverStatus {
     lastFailedTime: a.last_failed_time,
     failing: failed > ok,
   };
+}
+
+function conninfoTarget(conninfo: string): { host: string | null; port: number | null } {
+  const host = /(?:^|\s)host='?([^'\s]+)/.exec(conninfo)?.[1] ?? null;
+  const port = /(?:^|\s)port='?(\d+)/.exec(conninfo)?.[1];
+  return { host, port: port ? Number(port) : null };
+}
+
+function configuredUpstream(nodes: NodeConfig[], conninfo: string | null): string | null {
+  const t = conninfoTarget(conninfo ?? '');
+  return t.port ? resolveUpstream(nodes, { status: 'configured', sender_host: t.host, sender_port: t.port, received_tli: null }) : null;
 }
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);

@@ -14,10 +14,18 @@ const SQLSTATE: Record<string, string> = {
 export function describeDbError(e: unknown): string {
   const err = e as { code?: string; message?: string };
   if (err?.code && SQLSTATE[err.code]) return SQLSTATE[err.code];
+  if (err?.code === 'NO_ANSWER') return err.message!;
   if (err?.code === 'ECONNREFUSED') return 'connection refused (not running)';
   if (err?.code === 'ECONNRESET') return 'connection reset';
-  if (err?.code === 'ETIMEDOUT' || /timeout/i.test(err?.message ?? '')) return 'no answer (timed out)';
+  if (isTimeout(e)) return 'no answer (timed out)';
   return (err?.message ?? String(e)).split('\n')[0];
+}
+
+/** The client gave up waiting (connect or query), as opposed to the server refusing. */
+export function isTimeout(e: unknown): boolean {
+  const err = e as { code?: string; message?: string };
+  if (err?.code && /^[0-9A-Z]{5}$/.test(err.code)) return false; // the server answered, with an error
+  return err?.code === 'NO_ANSWER' || err?.code === 'ETIMEDOUT' || /timeout/i.test(err?.message ?? '');
 }
 
 export function isReadOnlyError(e: unknown): boolean {

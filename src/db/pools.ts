@@ -3,6 +3,8 @@
 import pg from 'pg';
 import type { Config, NodeConfig } from '../config.js';
 import type { Logger } from '../core/logger.js';
+import { NoAnswerError, type Deadline } from './deadline.js';
+import { isTimeout } from './errors.js';
 
 export class NodePools {
   private readonly pools = new Map<string, pg.Pool>();
@@ -38,6 +40,49 @@ export class NodePools {
 
   async query<R extends pg.QueryResultRow = pg.QueryResultRow>(node: NodeConfig, sql: string, params: unknown[] = []): Promise<pg.QueryResult<R>> {
     return this.pool(node).query<R>(sql, params);
+  }
+
+  /**
+   * One query bounded by `deadline` in all: waiting for a pooled connection, connecting and the
+   * query. At the deadline the connection is dropped (a frozen server would keep it, and a pool
+   * slot, busy) and the promise rejects with a NoAnswerError.
+   */
+  async queryWithin<R extends pg.QueryResultRow = pg.QueryResultRow>(node: NodeConfig, sql: string, params: unknown[], deadline: Deadline): Promise<pg.QueryResult<R>> {
+    let client: pg.PoolClient | null = null;
+    let expired = false;
+    // A server that dies mid-query also makes a checked-out client emit 'error' (the query's own
+    // rejection reports it): without a listener that would crash the bot.
+    const ignore = () => undefined;
+    const release = (err?: Error) => {
+      const c = client;
+      client = null;
+      c?.removeListener('error', ignore);
+      c?.release(err);
+    };
+    const work = (async () => {
+      const c = await this.pool(node).connect();
+      if (expired) {
+        c.release(); // connected after all, just too late for this round: keep it for the next one
+        throw new NoAnswerError(deadline.ms);
+      }
+      client = c;
+      c.on('error', ignore);
+      try {
+        const r = await c.query<R>(sql, params);
+        release();
+        return r;
+      } catch (e) {
+        release(e as Error);
+        throw e;
+      }
+    })();
+    const onTimeout = () => {
+      expired = true;
+      release(new NoAnswerError(deadline.ms));
+    };
+    return deadline.race(work, onTimeout).catch((e: unknown) => {
+      throw isTimeout(e) ? new NoAnswerError(deadline.ms) : e;
+    });
   }
 
   /** Drop a node's pooled connections (after it was stopped, promoted or rewound). */

@@ -1,4 +1,5 @@
 // Disk usage of the filesystems that hold node data, backups and the WAL archive (df's arithmetic).
+import { lstatSync } from 'node:fs';
 import { statfs, stat } from 'node:fs/promises';
 import type { Config } from '../config.js';
 import type { Runtime } from '../runtime/runtime.js';
@@ -19,10 +20,23 @@ export function watchedDirs(config: Config, runtime: Runtime): Array<{ label: st
   const dirs: Array<{ label: string; path: string; node?: string }> = [];
   // Docker volumes are not visible from here; only the local runtime has data folders on this host.
   if (runtime instanceof LocalRuntime) {
-    for (const n of config.nodes) dirs.push({ label: `data of ${n.name}`, path: runtime.paths(n).data, node: n.name });
+    for (const n of config.nodes) {
+      const data = runtime.paths(n).data;
+      dirs.push({ label: `data of ${n.name}`, path: data, node: n.name });
+      // A WAL disk of its own (pg_wal a link to another filesystem): its own line, since a full one stops the node.
+      if (isLink(`${data}/pg_wal`)) dirs.push({ label: `WAL (pg_wal) of ${n.name}`, path: `${data}/pg_wal`, node: n.name });
+    }
   }
   dirs.push({ label: 'WAL archive', path: config.walArchiveDir }, { label: 'backups', path: config.backupDir });
   return dirs;
+}
+
+function isLink(path: string): boolean {
+  try {
+    return lstatSync(path).isSymbolicLink();
+  } catch {
+    return false;
+  }
 }
 
 /** One entry per filesystem; folders that do not exist (yet) are left out. */

@@ -3,6 +3,7 @@
 import type { Config } from '../config.js';
 import type { ClusterSnapshot, NodeStatus } from '../cluster/inspect.js';
 import { formatBytes, formatSeconds } from '../cluster/lsn.js';
+import { isDiskFull } from '../cluster/down-cause.js';
 import type { DiskUsage } from './disk.js';
 
 export type AlertSeverity = 'warn' | 'crit';
@@ -132,8 +133,13 @@ function splitBrain(writable: string[]): Finding {
 }
 
 function downValue(n: NodeStatus): string {
-  if (n.running === false) return 'process not running';
-  return `not answering${n.error ? `: ${n.error}` : ''}`;
+  const state = n.running === false ? 'process not running' : `not answering${n.error ? `: ${n.error}` : ''}`;
+  return n.cause ? `${state} — ${n.cause}` : state;
+}
+
+/** A full disk is fixed by freeing space, not by a restart alone. */
+function freeSpaceFirst(n: NodeStatus): string {
+  return isDiskFull(n.cause) ? `free space on ${n.name}'s full disk (its pg_wal folder: df shows which), then ` : '';
 }
 
 function primaryDownFinding(n: NodeStatus, i: RuleInput): Finding {
@@ -146,7 +152,7 @@ function primaryDownFinding(n: NodeStatus, i: RuleInput): Finding {
     text: `The primary ${n.name} (${n.host}:${n.port}) is down: no node accepts writes.`,
     value: downValue(n),
     threshold: `the primary answers within PG_CONNECT_TIMEOUT_MS (${i.thresholds.PG_CONNECT_TIMEOUT_MS} ms)`,
-    next: `check /cluster logs ${n.name}; try /cluster start ${n.name}; if it cannot come back quickly, start a failover (button below or /cluster failover)`,
+    next: `${freeSpaceFirst(n)}check /cluster logs ${n.name}; try /cluster start ${n.name}; if it cannot come back quickly, start a failover (button below or /cluster failover)`,
     failover: true,
   };
 }
@@ -163,7 +169,7 @@ function nodeDown(n: NodeStatus, i: RuleInput): Finding {
       : `${n.name} (${n.host}:${n.port}) is down; the cluster has one replica less.`,
     value: downValue(n),
     threshold: `every node answers within PG_CONNECT_TIMEOUT_MS (${i.thresholds.PG_CONNECT_TIMEOUT_MS} ms)`,
-    next: n.fenced ? `/cluster rejoin ${n.name}` : `check /cluster logs ${n.name}, then /cluster start ${n.name}`,
+    next: n.fenced ? `/cluster rejoin ${n.name}` : `${freeSpaceFirst(n)}check /cluster logs ${n.name}, then /cluster start ${n.name}`,
   };
 }
 

@@ -114,7 +114,10 @@ export async function runWithProgress(
 
 export function operationReply(label: string, r: OperationResult, by: string, notes: string[] = []): Reply {
   const endpoint = writeEndpoint(r.snapshot);
-  const headline = r.ok
+  const split = r.snapshot.writable.length > 1;
+  const headline = split
+    ? `SPLIT BRAIN: ${r.snapshot.writable.join(' and ')} accept writes`
+    : r.ok
     ? r.op === 'failover' || r.op === 'switchover'
       ? `${r.newPrimary} is the primary`
       : `${r.node} follows ${r.newPrimary}`
@@ -122,7 +125,7 @@ export function operationReply(label: string, r: OperationResult, by: string, no
   const topology = r.snapshot.nodes.map((n) => [n.name, n.role, nodeState(n), n.timeline === null ? '–' : String(n.timeline), n.upstream ?? '–']);
   return {
     title: `${label} ${r.ok ? outcomeOf(r) : 'FAILED'} — ${headline}`,
-    severity: !r.ok ? 'crit' : r.warnings.length ? 'warn' : 'ok',
+    severity: !r.ok || split ? 'crit' : r.warnings.length ? 'warn' : 'ok',
     text: [
       // The primary's own address; the write endpoint (PgBouncer), when there is one, has its own step.
       `Confirmed by ${by}. ${endpoint ? `Primary now: ${r.snapshot.primary} at ${endpoint}.` : 'No writable primary now — see /cluster status.'}`,

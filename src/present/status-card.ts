@@ -5,7 +5,10 @@ import type { ClusterSnapshot, NodeStatus } from '../cluster/inspect.js';
 import { formatBytes, formatSeconds } from '../cluster/lsn.js';
 
 export function nodeState(n: NodeStatus): string {
-  if (!n.up) return n.fenced ? `FENCED, ${n.error ?? 'down'}` : (n.error ?? 'down');
+  if (!n.up) {
+    const down = `${n.error ?? 'down'}${n.cause ? ` — ${n.cause}` : ''}`;
+    return n.fenced ? `FENCED, ${down}` : down;
+  }
   const parts: string[] = [];
   if (n.fenced) parts.push('FENCED (read-only until rejoin)');
   if (n.role === 'primary') parts.push('read/write');
@@ -73,6 +76,7 @@ export function statusJson(s: ClusterSnapshot, extra: Record<string, unknown> = 
       failover: n.failover,
       syncState: n.syncState,
       error: n.error,
+      cause: n.cause ?? null,
       archiver: n.archiver,
     })),
     ...extra,

@@ -21,7 +21,7 @@ export interface FailoverRequest extends OperationRequest {
 
 /** The preflight on live state: a plan for the card, or a refusal reason. */
 export async function preflightFailover(s: Services, target: string | undefined, force: boolean): Promise<(FailoverPlan & { sync: SyncVerdict }) | string> {
-  const snap = await withConfiguredUpstreams(s, await s.snapshot());
+  const snap = withConfiguredUpstreams(await s.snapshot());
   // With synchronous replication in force, only a replica that was synchronous is chosen.
   const sync = readSyncState(s.config);
   const plan = planFailover(snap, s.config, target ?? syncTarget(sync, snap), force);

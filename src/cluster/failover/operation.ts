@@ -25,6 +25,11 @@ export interface OperationResult {
   snapshot: ClusterSnapshot;
 }
 
+function splitBrainWarning(writable: string[], intended: string | null): string {
+  const others = writable.filter((n) => n !== intended);
+  return `SPLIT BRAIN: ${writable.join(' and ')} all accept writes — a node was started outside the bot; stop ${others.join(', ')} now (/cluster stop ${others[0]}), then /cluster rejoin ${others[0]}`;
+}
+
 /** A preflight reason ("what — next step") as a UserError. */
 export function refusal(reason: string): UserError {
   const i = reason.indexOf(' — ');
@@ -59,6 +64,8 @@ export async function runOperation(
       journal.end();
     }
     const snapshot = await s.snapshot();
+    // Started outside the bot (pg_ctl by hand on a node without standby.signal): never report that as done.
+    if (snapshot.writable.length > 1) warnings.push(splitBrainWarning(snapshot.writable, outcome.newPrimary));
     const result: OperationResult = {
       op,
       ok: error === null,

@@ -135,8 +135,9 @@ function formerPrimary(snap: ClusterSnapshot, target: NodeStatus): string | null
 
 function primaryState(n: NodeStatus): string {
   if (n.up && n.role === 'primary') return `${n.name} is up and accepts writes: it will be stopped and fenced (for a planned move, /cluster switchover loses nothing)`;
-  if (n.running) return `${n.name}: process running but not answering (${n.error ?? 'unknown'}) — it will be stopped and fenced`;
-  return `${n.name} is down (${n.error ?? 'not answering'})${n.fenced ? ', already fenced' : ''}`;
+  const cause = n.cause ? ` — ${n.cause}` : '';
+  if (n.running) return `${n.name}: process running but ${n.error?.startsWith('no answer') ? n.error : `not answering (${n.error ?? 'unknown'})`}${cause} — it will be stopped and fenced`;
+  return `${n.name} is down (${n.error ?? 'not answering'}${cause})${n.fenced ? ', already fenced' : ''}`;
 }
 
 /** The switchover preflight: the primary must be up and the target a healthy, streaming replica of it. */

@@ -39,7 +39,9 @@ export async function askNode(config: Config, node: NodeConfig, deadlineMs: numb
     (client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
     const err = e as { code?: string; message: string };
     // An SQLSTATE means the server itself answered (with an error: starting up, too many clients…).
-    const answered = typeof err.code === 'string' && /^[0-9A-Z]{5}$/.test(err.code);
+    // Except 57P03 (cannot connect now: starting up, shutting down — a node crash-restarting after a
+    // full WAL disk, say): it cannot be stopped cleanly in any useful time, so it is killed at once.
+    const answered = typeof err.code === 'string' && /^[0-9A-Z]{5}$/.test(err.code) && err.code !== '57P03';
     return { answers: answered, ms: ms(), detail: err.message };
   } finally {
     clearTimeout(timer);

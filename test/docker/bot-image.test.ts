@@ -62,7 +62,7 @@ describe('the bot image next to the nodes (docker-compose --profile bot)', () =>
       return r.json() as Promise<{ status: string }>;
     }, 240_000, 1000);
     expect(health.status).toBe('ok');
-  });
+  }, 300_000);
 
   it('docker exec … clusterbot run "/cluster status" --json lists the three nodes: one primary, two streaming replicas', async () => {
     const status = await until('three nodes up in the bot container\'s status', async () => {
@@ -74,7 +74,7 @@ describe('the bot image next to the nodes (docker-compose --profile bot)', () =>
     }, 180_000, 2000);
     expect(status.nodes.map((n) => n.name).sort()).toEqual(['primary', 'readonly', 'standby']);
     expect(status.nodes.find((n) => n.name === 'primary')).toMatchObject({ role: 'primary', up: true });
-  });
+  }, 240_000); // the wait's own deadline (180 s) must end first, so a timeout says what it last saw
 
   it('a failover confirmed inside the bot container fences the dead primary through the mounted fence directory', async () => {
     await createLoadTable(c);

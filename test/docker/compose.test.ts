@@ -97,7 +97,7 @@ describe('docker-compose.yml on a real Docker engine', () => {
       const states = await Promise.all(['primary', 'standby', 'readonly'].map(async (n) => (await sh('docker', ['inspect', '--format', '{{.State.Health.Status}}', await c.container(n)])).stdout.trim()));
       return states.every((h) => h === 'healthy');
     }, 120_000, 1000);
-  });
+  }, 180_000);
 
   it('clusterbot run "/cluster status" --json with RUNTIME=docker shows one primary and two streaming replicas', async () => {
     const env = { ...c.env, LOG_TO: 'file' };

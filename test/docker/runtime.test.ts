@@ -134,7 +134,7 @@ describe('the docker runtime on containers it creates itself', () => {
     // The divergent rows of the old primary are gone: it follows the new timeline.
     const rows = await c.sql<{ n: number }>('primary', 'SELECT count(*)::int AS n FROM proyecto.t');
     expect(rows[0].n).toBe(0);
-  });
+  }, 180_000);
 
   it('rewinds a replica that crashed (single-user crash recovery first) and leaves it following the source', async () => {
     const [standby, readonly] = ['standby', 'readonly'].map(node);

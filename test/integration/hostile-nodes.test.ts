@@ -149,5 +149,5 @@ describe('hostile surroundings (real cluster)', () => {
         execFileSync('umount', ['-l', backups]);
       }
     }
-  });
+  }, 180_000);
 });

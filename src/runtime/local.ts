@@ -4,6 +4,7 @@
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync, openSync, readSync, closeSync } from 'node:fs';
 import type { Config, NodeConfig } from '../config.js';
 import type { Logger } from '../core/logger.js';
+import { makeHomePrivate, PRIVATE_DIR } from '../core/private-files.js';
 import { UserError } from '../errors.js';
 import { postgresAsset } from '../paths.js';
 import { ensurePgBin } from './pg-binaries.js';
@@ -59,11 +60,12 @@ export class LocalRuntime implements Runtime {
     this.pgBin = ensurePgBin(this.config.PG_BIN, (m) => this.log.warn(m));
     this.user = postgresOsUser();
     const { home, backupDir, walArchiveDir } = this.config;
-    for (const dir of [home, `${home}/nodes`, `${home}/bin`, backupDir, walArchiveDir]) {
+    makeHomePrivate(home, this.user?.gid ?? null, this.log);
+    for (const dir of [`${home}/nodes`, `${home}/bin`, backupDir, walArchiveDir]) {
       mkdirSync(dir, { recursive: true });
     }
-    chmodSync(home, 0o755);
-    chmodSync(`${home}/nodes`, 0o755);
+    // The nodes' folders belong to the OS user PostgreSQL runs as, and to it alone.
+    chmodSync(`${home}/nodes`, PRIVATE_DIR);
     chownTo(`${home}/nodes`, this.user);
     for (const dir of [backupDir, walArchiveDir]) {
       chmodSync(dir, 0o750);
@@ -121,7 +123,7 @@ export class LocalRuntime implements Runtime {
       throw new UserError(`node ${node.name} already has data in ${p.data}`, 'use /cluster start, or destroy it first', 'precondition');
     }
     rmSync(p.data, { recursive: true, force: true });
-    this.mkdirOwned(p.base, 0o755);
+    this.mkdirOwned(p.base, PRIVATE_DIR);
     this.mkdirOwned(p.data, 0o700);
     this.mkdirOwned(p.run, 0o700);
     return p;
@@ -352,7 +354,7 @@ export class LocalRuntime implements Runtime {
     // Even a node whose data is gone (a lost disk) is marked, so a failover is never blocked on it
     // and whatever is restored there later starts read-only until it is rejoined.
     if (existsSync(`${p.data}/PG_VERSION`)) this.writeOwned(`${p.data}/standby.signal`, '', 0o600);
-    this.mkdirOwned(p.base, 0o755);
+    this.mkdirOwned(p.base, PRIVATE_DIR);
     this.writeOwned(this.fenceFile(node), `${JSON.stringify({ at: new Date().toISOString(), reason })}\n`, 0o644);
   }
 

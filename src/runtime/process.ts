@@ -28,6 +28,15 @@ export function postgresOsUser(): OsUser | null {
   return { name: 'postgres', uid: Number(uid), gid: Number(gid) };
 }
 
+/** The group of the OS user PostgreSQL runs as when we are root, else null (also when it has none). */
+export function postgresGroup(): number | null {
+  try {
+    return postgresOsUser()?.gid ?? null;
+  } catch {
+    return null;
+  }
+}
+
 export function chownTo(path: string, user: OsUser | null): void {
   if (user) chownSync(path, user.uid, user.gid);
 }

@@ -7,6 +7,7 @@ import type { AppServices, CommandContext } from './core/command.js';
 import type { Services } from './core/context.js';
 import { createLogger, type Logger } from './core/logger.js';
 import { PendingActions } from './core/pending.js';
+import { makeHomePrivate } from './core/private-files.js';
 import { Router } from './core/router.js';
 import { SecretMasker } from './core/secrets.js';
 import { inspectCluster } from './cluster/inspect.js';
@@ -14,6 +15,7 @@ import { mirrorAudit } from './cluster/audit-mirror.js';
 import { NodePools } from './db/pools.js';
 import { UserError } from './errors.js';
 import { LocalRuntime } from './runtime/local.js';
+import { postgresGroup } from './runtime/process.js';
 import type { Runtime } from './runtime/runtime.js';
 import { Notifier } from './chat/notifier.js';
 import { installMonitorView } from './monitor/index.js';
@@ -48,6 +50,7 @@ async function createRuntime(config: Config, log: Logger): Promise<Runtime> {
 export async function createApp(config: Config, opts: AppOptions = {}): Promise<App> {
   const masker = new SecretMasker(config.secrets);
   const log = opts.log ?? createLogger(config, masker);
+  makeHomePrivate(config.home, postgresGroup(), log);
   const runtime = opts.runtime ?? (await createRuntime(config, log));
   const pools = new NodePools(config, log);
   const audit = new Audit(`${config.home}/audit.jsonl`, masker, log);

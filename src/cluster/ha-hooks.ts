@@ -7,7 +7,7 @@ import type { Steps } from './failover/steps.js';
 import { errorLine } from '../errors.js';
 import { applySync, applySyncAfterPromotion, prepareSyncForPromotion, syncInUse } from './sync/apply.js';
 import { readSyncState } from './sync/state.js';
-import { ensureReadEndpoint, readEndpointActive, readEndpointEnabled } from './read-endpoint/index.js';
+import { ensureReadEndpoint, readEndpointActive, readEndpointEnabled, updateReadPool } from './read-endpoint/index.js';
 import { endpointActive, endpointAddress, endpointEnabled, ensureWriteEndpoint, pauseEndpoint, repointEndpoint, resumeEndpoint } from './write-endpoint/index.js';
 
 /** Before pg_promote: the target must not wait for synchronous replicas of its own yet. */
@@ -38,6 +38,13 @@ export async function pauseWriteEndpoint(s: Services, steps: Steps, warnings: st
 export async function repointWriteEndpoint(s: Services, steps: Steps, warnings: string[], primary: NodeConfig): Promise<void> {
   if (!(await endpointActive(s))) return;
   const r = await steps.run('repoint write endpoint', () => repointEndpoint(s, primary, { resume: true }), (x) => x.line);
+  if (!r.ok) warnings.push(r.line);
+}
+
+/** At the end of the operation: the read endpoint's pool of the new roles, without waiting for the monitor. */
+export async function updateReadEndpoint(s: Services, steps: Steps, warnings: string[]): Promise<void> {
+  if (!(await readEndpointActive(s))) return;
+  const r = await steps.run('update read endpoint', () => updateReadPool(s), (x) => x.line, (x) => x.ok);
   if (!r.ok) warnings.push(r.line);
 }
 

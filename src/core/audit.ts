@@ -1,10 +1,11 @@
 // The audit trail: one JSON line per command, click, refusal and automatic action in
 // CLUSTERBOT_HOME/audit.jsonl, mirrored to proyecto.logs_replicacion when a primary is writable.
 // The mirror keeps a byte offset, so lines written during an outage are replayed later, none dropped.
-import { appendFileSync, existsSync, mkdirSync, openSync, readFileSync, readSync, closeSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, openSync, readFileSync, readSync, closeSync, rmSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from './logger.js';
+import { appendPrivate, mkdirPrivate, writePrivate } from './private-files.js';
 import type { SecretMasker } from './secrets.js';
 
 export interface AuditEntry {
@@ -33,7 +34,7 @@ export class Audit {
     private readonly masker: SecretMasker,
     private readonly log: Logger,
   ) {
-    mkdirSync(dirname(file), { recursive: true });
+    mkdirPrivate(dirname(file));
   }
 
   private get offsetFile(): string {
@@ -42,7 +43,7 @@ export class Audit {
 
   record(e: Omit<AuditEntry, 'id' | 'at'>): AuditEntry {
     const entry: AuditEntry = this.masker.maskDeep({ id: randomUUID(), at: new Date().toISOString(), ...e });
-    appendFileSync(this.file, `${JSON.stringify(entry)}\n`);
+    appendPrivate(this.file, `${JSON.stringify(entry)}\n`);
     this.log.info({ audit: entry }, 'audit');
     void this.flush();
     return entry;
@@ -87,7 +88,7 @@ export class Audit {
       .filter(Boolean)
       .map((l) => JSON.parse(l) as AuditEntry);
     for (let i = 0; i < entries.length; i += 500) await this.mirror(entries.slice(i, i + 500));
-    writeFileSync(this.offsetFile, String(offset + Buffer.byteLength(text.slice(0, end))));
+    writePrivate(this.offsetFile, String(offset + Buffer.byteLength(text.slice(0, end))));
   }
 
   /** The newest n entries, newest last. */

@@ -2,8 +2,9 @@
 // the old one, and the folder fsync'd, so a reader sees the old content or the new, never half.
 import { closeSync, fsyncSync, openSync, renameSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { PRIVATE_FILE } from './private-files.js';
 
-export function writeFileDurably(file: string, text: string, mode = 0o600): void {
+export function writeFileDurably(file: string, text: string, mode = PRIVATE_FILE): void {
   const tmp = `${file}.tmp`;
   const fd = openSync(tmp, 'w', mode);
   try {

@@ -1,7 +1,7 @@
-import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import pino, { type Logger } from 'pino';
 import type { Config } from '../config.js';
+import { mkdirPrivate, PRIVATE_FILE } from './private-files.js';
 import type { SecretMasker } from './secrets.js';
 
 export type { Logger };
@@ -11,8 +11,8 @@ export function createLogger(config: Pick<Config, 'LOG_LEVEL' | 'LOG_TO' | 'home
   const file = `${config.home}/logs/clusterbot.log`;
   let destination: pino.DestinationStream;
   if (config.LOG_TO === 'file') {
-    mkdirSync(dirname(file), { recursive: true });
-    destination = pino.destination({ dest: file, sync: false, mkdir: true });
+    mkdirPrivate(dirname(file));
+    destination = pino.destination({ dest: file, sync: false, mode: PRIVATE_FILE });
   } else {
     destination = pino.destination(2);
   }

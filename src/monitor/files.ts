@@ -1,7 +1,8 @@
 // Where the monitor keeps its state under CLUSTERBOT_HOME, and a crash-safe JSON writer.
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Config } from '../config.js';
+import { mkdirPrivate, replacePrivate } from '../core/private-files.js';
 
 export function monitorFiles(config: Pick<Config, 'home'>) {
   const dir = `${config.home}/monitor`;
@@ -16,10 +17,8 @@ export function monitorFiles(config: Pick<Config, 'home'>) {
 
 /** Write to a temporary name and rename, so a reader (or a crash) never sees half a file. */
 export function writeJsonAtomic(path: string, value: unknown): void {
-  mkdirSync(dirname(path), { recursive: true });
-  const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, `${JSON.stringify(value, null, 1)}\n`);
-  renameSync(tmp, path);
+  mkdirPrivate(dirname(path));
+  replacePrivate(path, `${JSON.stringify(value, null, 1)}\n`);
 }
 
 /** The parsed file, or null when it is missing or unreadable (state is rebuilt from the cluster). */

@@ -1,7 +1,8 @@
 // The /cluster lag chart: lag per replica over a window, drawn as SVG and rasterised to PNG by
 // resvg. Two panels share the time axis: bytes behind, and replay delay in seconds.
-import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { readdirSync, rmSync, statSync } from 'node:fs';
 import { formatBytes, formatSeconds } from '../cluster/lsn.js';
+import { mkdirPrivate, writePrivate } from '../core/private-files.js';
 import { UserError } from '../errors.js';
 import type { LagSample } from './lag-history.js';
 
@@ -153,13 +154,13 @@ export async function svgToPng(svg: string): Promise<{ png: Buffer; width: numbe
 
 /** Write the chart files, keeping only the newest `keep` charts in the folder. */
 export function saveChart(dir: string, png: Buffer, svg: string, keep = 20): { pngPath: string; svgPath: string; filename: string } {
-  mkdirSync(dir, { recursive: true });
+  mkdirPrivate(dir);
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
   const base = `lag-${stamp}-${Math.random().toString(36).slice(2, 6)}`;
   const pngPath = `${dir}/${base}.png`;
   const svgPath = `${dir}/${base}.svg`;
-  writeFileSync(pngPath, png);
-  writeFileSync(svgPath, svg);
+  writePrivate(pngPath, png);
+  writePrivate(svgPath, svg);
   const old = readdirSync(dir)
     .filter((f) => /^lag-.*\.png$/.test(f))
     .map((f) => ({ f, m: statSync(`${dir}/${f}`).mtimeMs }))

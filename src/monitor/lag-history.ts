@@ -1,9 +1,10 @@
 // Lag samples for /cluster lag: a bounded ring of per-replica lag, appended to a JSONL file so the
 // history survives restarts (the file is rewritten from memory when it grows past its bound).
-import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { ClusterSnapshot } from '../cluster/inspect.js';
 import type { Logger } from '../core/logger.js';
+import { appendPrivate, mkdirPrivate, replacePrivate } from '../core/private-files.js';
 
 export interface LagSample {
   /** Epoch milliseconds. */
@@ -68,8 +69,8 @@ export class LagHistory {
     try {
       if (this.lines >= this.capacity * 1.25) this.rewrite();
       else {
-        mkdirSync(dirname(this.file), { recursive: true });
-        appendFileSync(this.file, `${JSON.stringify(sample)}\n`);
+        mkdirPrivate(dirname(this.file));
+        appendPrivate(this.file, `${JSON.stringify(sample)}\n`);
         this.lines++;
       }
     } catch (err) {
@@ -79,9 +80,7 @@ export class LagHistory {
   }
 
   private rewrite(): void {
-    const tmp = `${this.file}.${process.pid}.tmp`;
-    writeFileSync(tmp, this.samples.map((s) => `${JSON.stringify(s)}\n`).join(''));
-    renameSync(tmp, this.file);
+    replacePrivate(this.file, this.samples.map((s) => `${JSON.stringify(s)}\n`).join(''));
     this.lines = this.samples.length;
   }
 

@@ -16,6 +16,7 @@ import { readSyncState } from '../cluster/sync/state.js';
 import { startSyncGuard, type SyncGuard } from '../cluster/sync/guard.js';
 import { syncFindings } from './sync-rules.js';
 import { keepReadPool } from '../cluster/read-endpoint/index.js';
+import { readPoolFindings } from './read-pool-rule.js';
 import type { BackendMonitoring, BackendWatch } from './backend.js';
 
 export interface MonitorHealth {
@@ -133,6 +134,9 @@ export class Monitor {
       const findings = evaluateRules({ snapshot, lastPrimary: state.lastPrimary, since: this.since, disks, backupOverdue, now, thresholds: config }).filter((f) => !replaced?.has(f.rule));
       const sync = readSyncState(config);
       findings.push(...syncFindings(sync, config.SYNC_DEGRADE_SECONDS, Date.now()));
+      // The read endpoint follows roles, streaming and lag: rewritten and reloaded when its pool changes.
+      const readPool = await keepReadPool(services, snapshot).catch((e: unknown) => (log.warn({ err: e }, 'read endpoint pool not kept'), null));
+      findings.push(...readPoolFindings(readPool, config));
       if (this.maintenanceWasOn && !maintenance) log.info('maintenance is over: posting the alerts it muted');
       this.maintenanceWasOn = maintenance !== null;
       state.lastTickAt = new Date(now).toISOString();
@@ -146,8 +150,6 @@ export class Monitor {
       this.metrics.updateSync(sync, snapshot);
       this.metrics.updateDisks(disks);
       this.metrics.updateAlerts(this.alerts.firing(), maintenance !== null);
-      // The read endpoint follows roles, streaming and lag: rewritten and reloaded when its pool changes.
-      await keepReadPool(services, snapshot).catch((e: unknown) => log.warn({ err: e }, 'read endpoint pool not kept'));
       this.lastSuccessAt = Date.now();
       this.lastError = null;
       this.ticks++;

@@ -1,18 +1,19 @@
 // The embedded default: every node is a real `postgres` process from the system's binaries,
 // data under CLUSTERBOT_HOME, listening on loopback. Nodes are daemons (pg_ctl), so they outlive
 // a one-shot `clusterbot run` and are found again by their postmaster.pid.
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync, openSync, readSync, closeSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { Config, NodeConfig } from '../config.js';
 import type { Logger } from '../core/logger.js';
+import { makeHomePrivate, PRIVATE_DIR } from '../core/private-files.js';
 import { UserError } from '../errors.js';
 import { postgresAsset } from '../paths.js';
 import { ensurePgBin } from './pg-binaries.js';
 import { chownTo, isZombie, portFree, postgresOsUser, processAlive, runProgram, type OsUser } from './process.js';
 import { hbaText, nodeConfText, pgpassText } from './local-config.js';
+import { tailLines } from './file-tail.js';
 import { killInstance, processStopped, untilGone } from './local-fence.js';
-import { PG_TOOLS, RuntimeListeners, type ExecOptions, type ExecResult, type FenceStep, type ForceStopResult, type PgTool, type Runtime, type RuntimeEvent, type StopMode } from './runtime.js';
-
-const POLL_MS = 200;
+import { LocalNodeWatcher } from './local-watch.js';
+import { PG_TOOLS, type ExecOptions, type ExecResult, type FenceStep, type ForceStopResult, type PgTool, type Runtime, type RuntimeEvent, type StopMode } from './runtime.js';
 
 export interface NodePaths {
   base: string;
@@ -26,16 +27,13 @@ export class LocalRuntime implements Runtime {
   private pgBin = '';
   private user: OsUser | null = null;
   private prepared = false;
-  private readonly listeners: RuntimeListeners;
-  private poller: NodeJS.Timeout | null = null;
-  private readonly alive = new Map<string, boolean>();
-  private readonly expectedExit = new Set<string>();
+  private readonly watcher: LocalNodeWatcher;
 
   constructor(
     private readonly config: Config,
     private readonly log: Logger,
   ) {
-    this.listeners = new RuntimeListeners(log);
+    this.watcher = new LocalNodeWatcher(config.nodes, (n) => this.pid(n), log);
   }
 
   get pgpassFile(): string {
@@ -59,11 +57,12 @@ export class LocalRuntime implements Runtime {
     this.pgBin = ensurePgBin(this.config.PG_BIN, (m) => this.log.warn(m));
     this.user = postgresOsUser();
     const { home, backupDir, walArchiveDir } = this.config;
-    for (const dir of [home, `${home}/nodes`, `${home}/bin`, backupDir, walArchiveDir]) {
+    makeHomePrivate(home, this.user?.gid ?? null, this.log);
+    for (const dir of [`${home}/nodes`, `${home}/bin`, backupDir, walArchiveDir]) {
       mkdirSync(dir, { recursive: true });
     }
-    chmodSync(home, 0o755);
-    chmodSync(`${home}/nodes`, 0o755);
+    // The nodes' folders belong to the OS user PostgreSQL runs as, and to it alone.
+    chmodSync(`${home}/nodes`, PRIVATE_DIR);
     chownTo(`${home}/nodes`, this.user);
     for (const dir of [backupDir, walArchiveDir]) {
       chmodSync(dir, 0o750);
@@ -121,7 +120,7 @@ export class LocalRuntime implements Runtime {
       throw new UserError(`node ${node.name} already has data in ${p.data}`, 'use /cluster start, or destroy it first', 'precondition');
     }
     rmSync(p.data, { recursive: true, force: true });
-    this.mkdirOwned(p.base, 0o755);
+    this.mkdirOwned(p.base, PRIVATE_DIR);
     this.mkdirOwned(p.data, 0o700);
     this.mkdirOwned(p.run, 0o700);
     return p;
@@ -239,19 +238,18 @@ export class LocalRuntime implements Runtime {
     }
     if (await this.isFenced(node)) this.writeOwned(`${p.data}/standby.signal`, '', 0o600);
     await this.untilReaped(node);
-    this.expectedExit.delete(node.name);
+    this.watcher.starting(node);
     const r = await this.exec(node, 'pg_ctl', ['start', '-D', p.data, '-l', p.log, '-w', '-t', '60', '-s'], {}, true);
     if (r.code !== 0) {
       const tail = (await this.logs(node, 5)).trim().split('\n').slice(-2).join(' | ');
       throw new Error(`${node.name} did not start (pg_ctl exit ${r.code}): ${tail || r.stderr.trim()}`);
     }
-    this.alive.set(node.name, true);
-    this.listeners.emit({ type: 'start', node: node.name, at: new Date() });
+    this.watcher.started(node);
   }
 
   async stop(node: NodeConfig, mode: StopMode = 'fast'): Promise<void> {
     if (!(await this.isRunning(node))) return;
-    this.expectedExit.add(node.name);
+    this.watcher.expectExit(node);
     const r = await this.exec(node, 'pg_ctl', ['stop', '-D', this.paths(node).data, '-m', mode, '-w', '-t', '60', '-s']);
     if (r.code !== 0 && (await this.isRunning(node))) {
       throw new Error(`${node.name} did not stop: ${r.stderr.trim()}`);
@@ -267,7 +265,7 @@ export class LocalRuntime implements Runtime {
     const data = this.paths(node).data;
     const steps: FenceStep[] = [];
     const postmaster = this.pid(node);
-    if (postmaster !== null) this.expectedExit.add(node.name);
+    if (postmaster !== null) this.watcher.expectExit(node);
     if (opts.answers && postmaster !== null) {
       // SIGINT is PostgreSQL's fast shutdown (what pg_ctl -m fast sends), awaited here in 5 ms steps.
       const bound = this.config.FENCE_STOP_MS;
@@ -321,20 +319,7 @@ export class LocalRuntime implements Runtime {
   }
 
   async logs(node: NodeConfig, lines: number): Promise<string> {
-    const file = this.paths(node).log;
-    if (!existsSync(file)) return '';
-    const size = statSync(file).size;
-    const want = Math.min(size, Math.max(64 * 1024, lines * 400));
-    const buf = Buffer.alloc(want);
-    const fd = openSync(file, 'r');
-    try {
-      readSync(fd, buf, 0, want, size - want);
-    } finally {
-      closeSync(fd);
-    }
-    const all = buf.toString('utf8').split('\n');
-    if (all.at(-1) === '') all.pop();
-    return all.slice(-lines).join('\n');
+    return tailLines(this.paths(node).log, lines);
   }
 
   private fenceFile(node: NodeConfig): string {
@@ -352,7 +337,7 @@ export class LocalRuntime implements Runtime {
     // Even a node whose data is gone (a lost disk) is marked, so a failover is never blocked on it
     // and whatever is restored there later starts read-only until it is rejoined.
     if (existsSync(`${p.data}/PG_VERSION`)) this.writeOwned(`${p.data}/standby.signal`, '', 0o600);
-    this.mkdirOwned(p.base, 0o755);
+    this.mkdirOwned(p.base, PRIVATE_DIR);
     this.writeOwned(this.fenceFile(node), `${JSON.stringify({ at: new Date().toISOString(), reason })}\n`, 0o644);
   }
 
@@ -370,39 +355,11 @@ export class LocalRuntime implements Runtime {
   }
 
   watch(listener: (e: RuntimeEvent) => void): () => void {
-    this.listeners.add(listener);
-    if (!this.poller) {
-      for (const n of this.config.nodes) this.alive.set(n.name, this.pid(n) !== null);
-      this.poller = setInterval(() => this.poll(), POLL_MS);
-      this.poller.unref();
-    }
-    return () => {
-      this.listeners.delete(listener);
-      if (this.listeners.size === 0 && this.poller) {
-        clearInterval(this.poller);
-        this.poller = null;
-      }
-    };
-  }
-
-  private poll(): void {
-    for (const n of this.config.nodes) {
-      const now = this.pid(n) !== null;
-      const before = this.alive.get(n.name) ?? false;
-      if (now === before) continue;
-      this.alive.set(n.name, now);
-      if (now) this.listeners.emit({ type: 'start', node: n.name, at: new Date() });
-      else {
-        const expected = this.expectedExit.delete(n.name);
-        this.listeners.emit({ type: 'exit', node: n.name, at: new Date(), expected });
-      }
-    }
+    return this.watcher.watch(listener);
   }
 
   async close(): Promise<void> {
-    if (this.poller) clearInterval(this.poller);
-    this.poller = null;
-    this.listeners.clear();
+    this.watcher.close();
   }
 }
 

@@ -2,6 +2,7 @@
 import { spawn } from 'node:child_process';
 import { chownSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { mkdirPrivate, writePrivate } from '../core/private-files.js';
 import { UserError } from '../errors.js';
 import type { ExecOptions, ExecResult } from './runtime.js';
 
@@ -26,6 +27,15 @@ export function postgresOsUser(): OsUser | null {
   }
   const [, , uid, gid] = line.split(':');
   return { name: 'postgres', uid: Number(uid), gid: Number(gid) };
+}
+
+/** The group of the OS user PostgreSQL runs as when we are root, else null (also when it has none). */
+export function postgresGroup(): number | null {
+  try {
+    return postgresOsUser()?.gid ?? null;
+  } catch {
+    return null;
+  }
 }
 
 export function chownTo(path: string, user: OsUser | null): void {
@@ -94,6 +104,40 @@ export function processAlive(pid: number): boolean {
   } catch {
     return true;
   }
+}
+
+/** Our daemon `comm` (pgbouncer, haproxy) is alive at `pid`: not a zombie, not a pid another program reuses. */
+export function daemonAlive(pid: number, comm: string): boolean {
+  try {
+    return new RegExp(`\\(${comm}\\) [^Z]`).test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+/** Stop our daemon: SIGTERM, SIGKILL after 5 s, and wait until it is gone (10 s at most). */
+export async function stopDaemon(pid: number, comm: string): Promise<void> {
+  process.kill(pid, 'SIGTERM');
+  const t0 = Date.now();
+  while (daemonAlive(pid, comm)) {
+    if (Date.now() - t0 > 5000) process.kill(pid, 'SIGKILL');
+    if (Date.now() - t0 > 10_000) throw new Error(`${comm} (pid ${pid}) did not stop`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** A folder (0700) for a daemon that runs as `user` (the postgres OS user when we are root). */
+export function daemonDir(dir: string, user: OsUser | null): void {
+  mkdirPrivate(dir);
+  chownTo(dir, user);
+}
+
+/** A daemon's file (0600, owned by `user`) at a temporary name; the caller renames it into place. */
+export function writeDaemonFile(path: string, text: string, user: OsUser | null): string {
+  const tmp = `${path}.tmp`;
+  writePrivate(tmp, text);
+  chownTo(tmp, user);
+  return tmp;
 }
 
 export function isZombie(pid: number): boolean {

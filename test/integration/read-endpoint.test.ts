@@ -10,6 +10,7 @@ import { loadConfig } from '../../src/config.js';
 import { startMonitoring, stopMonitoring } from '../../src/monitor/index.js';
 import { freePort, startTestCluster, type TestCluster } from '../helpers/cluster.js';
 import { answeredBy, connectAs, lagBehind, ReadLoad, SERVER_ID_SQL } from '../helpers/endpoint-load.js';
+import { alertOf, isAlert, RecordingAdapter } from '../helpers/recording-adapter.js';
 import { eventually } from '../helpers/wait.js';
 
 /** The status card's "Read endpoint: …" line, without the label. */
@@ -30,6 +31,7 @@ async function oneRead(c: TestCluster, port: number): Promise<void> {
 describe('read endpoint (HAProxy) on a real cluster', () => {
   let c: TestCluster;
   let port: number;
+  const rec = new RecordingAdapter();
   const MiB = 1024 * 1024;
 
   beforeAll(async () => {
@@ -114,7 +116,15 @@ describe('read endpoint (HAProxy) on a real cluster', () => {
       // The same cluster, the bot restarted with the fallback off.
       await stopMonitoring(c.app.services);
       strict = await createApp(loadConfig({ ...c.env, READ_FALLBACK_TO_PRIMARY: 'false' }));
+      strict.notifier.add(rec);
+      const mark = rec.mark();
       await startMonitoring(strict);
+      // The monitor says so on its own: an alert with each replica's reason and the next step.
+      const alert = await rec.waitFor(isAlert('post', 'read_pool_empty:cluster'), 'the "no replica qualifies" alert', { after: mark, timeoutMs: 60_000 });
+      expect(alert.reply.title).toMatch(/No replica qualifies for the read endpoint/);
+      expect(alertOf(alert)).toMatchObject({ severity: 'crit', value: expect.stringMatching(/standby out: lag [\d.]+ [KMG]B > 1\.0 MB; readonly out: lag/) });
+      expect(alert.reply.text).toMatch(new RegExp(`127\\.0\\.0\\.1:${port} refuses every new read session`));
+      expect(alert.reply.text).toMatch(/READ_FALLBACK_TO_PRIMARY=true/);
       const status = () => strict!.router.handle('/cluster status', c.admin, { platform: 'shell', channel: 'test' });
       await eventually('reads refused', async () => readLine(await status()), (l) => l.startsWith(`127.0.0.1:${port} → NO replica qualifies — reads are refused`), { timeoutMs: 60_000 });
       // A reload takes effect a moment after the file changes: the first refused session is the proof.
@@ -122,15 +132,46 @@ describe('read endpoint (HAProxy) on a real cluster', () => {
       expect(refusal).toMatch(/terminated|closed|ECONNRESET|ECONNREFUSED/i);
       await expect(oneRead(c, port)).rejects.toThrow(/terminated|closed|ECONNRESET|ECONNREFUSED/i);
     } finally {
+      const resumed = rec.mark();
       await c.sql('standby', 'SELECT pg_wal_replay_resume()');
       await c.sql('readonly', 'SELECT pg_wal_replay_resume()');
       if (strict) {
+        await rec.waitFor(isAlert('thread', 'read_pool_empty:cluster', 'resolved'), 'the read endpoint alert resolved', { after: resumed, timeoutMs: 60_000 });
         await stopMonitoring(strict.services);
         await strict.close();
       }
       await startMonitoring(c.app);
     }
     await eventually('both replicas back in the read pool', async () => poolOf(await c.run('/cluster status'))?.members, (m) => m?.join(',') === 'standby,readonly', { timeoutMs: 60_000 });
+  });
+
+  it('a switchover updates the read pool when it completes, not at the next monitor loop (monitor stopped)', async () => {
+    await eventually('both replicas in the read pool', async () => poolOf(await c.run('/cluster status'))?.members, (m) => m?.join(',') === 'standby,readonly', { timeoutMs: 60_000 });
+    await stopMonitoring(c.app.services);
+    try {
+      for (const [to, from] of [['standby', 'primary'], ['primary', 'standby']]) {
+        const card = await c.run(`/cluster switchover ${to}`);
+        expect(card.buttons?.length, card.text).toBeTruthy();
+        const done = await c.press(card.buttons![0].actionId);
+        expect(done.failed, done.text).toBeFalsy();
+        expect(JSON.stringify(done)).toMatch(new RegExp(`update read endpoint.*127\\.0\\.0\\.1:${port} → `));
+        // No monitor runs: what HAProxy has in force now is what the switchover put there.
+        const pool = poolOf(await c.run('/cluster status'));
+        expect(pool?.fallback, JSON.stringify(pool)).toBe(to);
+        expect(pool?.members).not.toContain(to);
+        expect(pool?.members).toContain('readonly');
+        const reader = new ReadLoad(c.config, port, 1).start();
+        try {
+          await answeredBy(c.sql, reader, pool!.members, 20);
+        } finally {
+          await reader.stop();
+        }
+        expect(reader.errors, `${from} → ${to}`).toEqual([]);
+        expect(reader.answers.every((a) => a.replica), `${from} → ${to}: a session reached the new primary`).toBe(true);
+      }
+    } finally {
+      await startMonitoring(c.app);
+    }
   });
 
   it("a reader keeps working across a replica's kill -9 and a failover, with at most one reconnect per event", async () => {

@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import type { ClusterSnapshot, NodeStatus } from '../../src/cluster/inspect.js';
 import { haproxyConfig, parseShowProc, poolOfConfig } from '../../src/cluster/read-endpoint/haproxy.js';
 import { outSummary, poolSummary, readPoolFor, samePool, type ReadLimits } from '../../src/cluster/read-endpoint/pool.js';
+import { readPoolFindings } from '../../src/monitor/read-pool-rule.js';
 import { runProgram } from '../../src/runtime/process.js';
 
 function node(name: string, over: Partial<NodeStatus>): NodeStatus {
@@ -61,6 +62,22 @@ describe('the read pool', () => {
     const nodes = [primary, node('standby', { streaming: false })];
     expect(poolSummary(readPoolFor(snap(nodes), limits))).toBe('NO replica qualifies — reads go to primary');
     expect(poolSummary(readPoolFor(snap(nodes), { ...limits, fallbackToPrimary: false }))).toBe('NO replica qualifies — reads are refused');
+  });
+
+  it('with no qualifying replica and the fallback off, the monitor alerts with each reason and its next step', () => {
+    const settings = { READ_ENDPOINT_HOST: '127.0.0.1', READ_ENDPOINT_PORT: 6433, READ_MAX_LAG_BYTES: 16 * 1024 * 1024, READ_MAX_LAG_SECONDS: 30, READ_FALLBACK_TO_PRIMARY: false };
+    const strict = { ...limits, fallbackToPrimary: false };
+    const nodes = [primary, node('a', { lagBytes: 20 * 1024 * 1024 }), node('b', { role: 'down', up: false, error: 'stopped' }), node('c', { fenced: true }), node('d', { streaming: false })];
+    const [f, ...more] = readPoolFindings(readPoolFor(snap(nodes), strict), settings);
+    expect(more).toEqual([]);
+    expect(f).toMatchObject({ rule: 'read_pool_empty', subject: 'cluster', severity: 'crit', title: 'No replica qualifies for the read endpoint' });
+    expect(f.value).toBe('a out: lag 20 MB > 16 MB; b out: down (stopped); c out: fenced; d out: not streaming');
+    expect(f.threshold).toBe('at least 1 replica streaming with lag ≤ 16 MB and lag ≤ 30 s');
+    expect(f.next).toBe('let a catch up (/cluster lag), /cluster start b, /cluster rejoin c, /cluster follow d (see /cluster logs d); to send reads to the primary meanwhile, set READ_FALLBACK_TO_PRIMARY=true and restart clusterbot');
+    // One replica qualifies, or the fallback is on, or no endpoint: nothing to say.
+    expect(readPoolFindings(readPoolFor(snap([...nodes, node('e', {})]), strict), settings)).toEqual([]);
+    expect(readPoolFindings(readPoolFor(snap(nodes), limits), { ...settings, READ_FALLBACK_TO_PRIMARY: true })).toEqual([]);
+    expect(readPoolFindings(null, settings)).toEqual([]);
   });
 
   it('two pools are the same for HAProxy when servers and fallback match, whatever the reasons', () => {

@@ -2,9 +2,10 @@
 // Every record is fsync'd before the call returns, so a message counts as queued only once it
 // would survive a `kill -9` or a power cut. A torn last line (killed mid-write) is ignored.
 // When the queue drains the journal is rewritten (temp file, fsync, rename) down to the id map.
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, readFileSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { writeFileDurably } from '../../core/durable-file.js';
+import { mkdirPrivate, openPrivate } from '../../core/private-files.js';
 
 export interface QueuedJob<P = unknown> {
   /** `q-…`: stands in for the platform's message id until the post went through. */
@@ -50,7 +51,7 @@ export class OutboxJournal {
 
   /** Read what a previous run left, then keep the file open for appending. */
   open(): JournalState {
-    mkdirSync(dirname(this.file), { recursive: true });
+    mkdirPrivate(dirname(this.file));
     const state = existsSync(this.file) ? replay(readFileSync(this.file, 'utf8')) : { pending: [], remote: new Map() };
     this.rewrite(state);
     return state;
@@ -69,7 +70,7 @@ export class OutboxJournal {
     const lines = [...maps, ...state.pending.map((job): JournalRecord => ({ t: 'add', job }))].map((r) => `${JSON.stringify(r)}\n`).join('');
     writeFileDurably(this.file, lines);
     this.close();
-    this.fd = openSync(this.file, 'a', 0o600);
+    this.fd = openPrivate(this.file, 'a');
     this.records = maps.length + state.pending.length;
   }
 

@@ -10,7 +10,7 @@ import { promoteNode, timelineSwitch, verifyWrite } from './promote.js';
 import { repointFollowers } from './followers.js';
 import type { Steps } from './steps.js';
 import { withConfiguredUpstreams } from './upstream.js';
-import { beforePromotion, repointWriteEndpoint, syncAfterPromotion } from '../ha-hooks.js';
+import { beforePromotion, repointWriteEndpoint, syncAfterPromotion, updateReadEndpoint } from '../ha-hooks.js';
 import { readSyncState } from '../sync/state.js';
 import { syncTarget, syncVerdict, type SyncVerdict } from '../sync/verdict.js';
 
@@ -69,4 +69,5 @@ export async function completePromotion(s: Services, steps: Steps, warnings: str
   const sw = await steps.run('read new timeline', () => timelineSwitch(s, target), (t) => `timeline ${t.timeline}, switch point ${t.switchLsn}`);
   await repointFollowers(s, steps, warnings, followers, target, sw, req.onNote ?? (async () => undefined));
   await syncAfterPromotion(s, steps, warnings, target);
+  await updateReadEndpoint(s, steps, warnings);
 }

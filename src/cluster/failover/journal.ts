@@ -96,7 +96,7 @@ export class OperationJournal implements StepObserver {
     this.written = true;
     this.entry.updatedAt = new Date().toISOString();
     try {
-      writeFileDurably(journalPath(this.s.config.home), `${JSON.stringify(this.entry, null, 2)}\n`, 0o644);
+      writeFileDurably(journalPath(this.s.config.home), `${JSON.stringify(this.entry, null, 2)}\n`);
     } catch (err) {
       if (!this.warned) this.s.log.error({ err: errorLine(err) }, 'could not write the operation journal: a crash now would not be found again on start');
       this.warned = true;

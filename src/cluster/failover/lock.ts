@@ -1,7 +1,8 @@
 // One failover, switchover or rejoin at a time — across processes too (`clusterbot run --confirm`
 // beside a running bot): a lock file in CLUSTERBOT_HOME holding the owner's pid.
 import { randomBytes } from 'node:crypto';
-import { closeSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { openPrivate } from '../../core/private-files.js';
 import { UserError } from '../../errors.js';
 
 export interface LockInfo {
@@ -54,7 +55,7 @@ export async function withOperationLock<T>(home: string, op: string, by: string,
 function acquire(home: string, info: LockInfo): void {
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
-      const fd = openSync(lockPath(home), 'wx', 0o644);
+      const fd = openPrivate(lockPath(home), 'wx');
       try {
         writeSync(fd, JSON.stringify(info));
       } finally {

@@ -5,7 +5,7 @@ import { nodeIn } from '../wait.js';
 import { refusal, runOperation, type OperationRequest, type OperationResult } from './operation.js';
 import { timelineSwitch } from './promote.js';
 import { divergence, followPrimary, rewindOrReclone, waitStreaming } from './repoint.js';
-import { repointWriteEndpoint, syncAfterPromotion } from '../ha-hooks.js';
+import { repointWriteEndpoint, syncAfterPromotion, updateReadEndpoint } from '../ha-hooks.js';
 
 async function currentPrimary(s: Services, name: string): Promise<string> {
   const snap = await s.snapshot();
@@ -35,6 +35,7 @@ export function runRejoin(s: Services, name: string, req: OperationRequest): Pro
     await steps.run(`unfence ${name}`, async () => s.runtime.unfence(node), () => `${name} may serve reads again`);
     await syncAfterPromotion(s, steps, warnings, primary);
     await repointWriteEndpoint(s, steps, warnings, primary);
+    await updateReadEndpoint(s, steps, warnings);
     return { node: name, newPrimary: primaryName };
   });
 }

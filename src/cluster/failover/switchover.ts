@@ -9,7 +9,7 @@ import { chooseTarget, switchoverLimitation } from './preflight.js';
 import { promoteNode, timelineSwitch, verifyWrite } from './promote.js';
 import { repointFollowers } from './followers.js';
 import { rewindOrReclone, waitStreaming } from './repoint.js';
-import { beforePromotion, pauseWriteEndpoint, releaseWriteEndpoint, repointWriteEndpoint, syncAfterPromotion } from '../ha-hooks.js';
+import { beforePromotion, pauseWriteEndpoint, releaseWriteEndpoint, repointWriteEndpoint, syncAfterPromotion, updateReadEndpoint } from '../ha-hooks.js';
 
 const CHECKPOINT_WAIT_MS = 15_000;
 
@@ -90,6 +90,7 @@ export function runSwitchover(s: Services, req: OperationRequest & { target?: st
     if (!back.ok) warnings.push(`${back.line} (${plan.from} stays fenced until then)`);
     await repointFollowers(s, steps, warnings, plan.followers, target, sw, req.onNote ?? (async () => undefined));
     await syncAfterPromotion(s, steps, warnings, target);
+    await updateReadEndpoint(s, steps, warnings);
     return { node: plan.to, newPrimary: plan.to };
   });
 }

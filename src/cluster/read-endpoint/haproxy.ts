@@ -1,11 +1,11 @@
 // HAProxy for the read endpoint: the configuration clusterbot writes (local and Docker alike), and our
 // own daemon on this machine (never the package's service) in master-worker mode, so a reload
 // (SIGUSR2 to the master) starts new workers while the old ones finish their established sessions.
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync } from 'node:fs';
 import { connect } from 'node:net';
 import type { Config } from '../../config.js';
 import { UserError } from '../../errors.js';
-import { chownTo, postgresOsUser, runProgram } from '../../runtime/process.js';
+import { daemonAlive, daemonDir, postgresOsUser, runProgram, stopDaemon, writeDaemonFile } from '../../runtime/process.js';
 import type { ReadPool } from './pool.js';
 
 export interface ReadServer {
@@ -92,19 +92,10 @@ export const haproxyFiles = (config: Config) => {
   return { dir, cfg: `${dir}/haproxy.cfg`, pid: `${dir}/haproxy.pid`, master: `${dir}/master.sock` };
 };
 
-/** Our master is alive (and the pid was not recycled by another program). */
-function masterAlive(pid: number): boolean {
-  try {
-    return /\(haproxy\) [^Z]/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return false;
-  }
-}
-
 export function haproxyPid(config: Config): number | null {
   try {
     const pid = Number(readFileSync(haproxyFiles(config).pid, 'utf8').trim().split('\n')[0]);
-    return Number.isInteger(pid) && pid > 0 && masterAlive(pid) ? pid : null;
+    return Number.isInteger(pid) && pid > 0 && daemonAlive(pid, 'haproxy') ? pid : null;
   } catch {
     return null;
   }
@@ -157,12 +148,10 @@ export function masterCommand(socket: string, command: string, timeoutMs = 3000)
 export async function writeLocalConfig(config: Config, text: string): Promise<void> {
   const f = haproxyFiles(config);
   const user = postgresOsUser();
-  mkdirSync(f.dir, { recursive: true, mode: 0o700 });
-  chownTo(f.dir, user);
-  writeFileSync(`${f.cfg}.tmp`, text, { mode: 0o600 });
-  chownTo(`${f.cfg}.tmp`, user);
-  await checkConfig(config, `${f.cfg}.tmp`);
-  renameSync(`${f.cfg}.tmp`, f.cfg);
+  daemonDir(f.dir, user);
+  const tmp = writeDaemonFile(f.cfg, text, user);
+  await checkConfig(config, tmp);
+  renameSync(tmp, f.cfg);
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -200,12 +189,6 @@ export function signalReload(config: Config): void {
 export async function stopHaproxy(config: Config): Promise<boolean> {
   const pid = haproxyPid(config);
   if (!pid) return false;
-  process.kill(pid, 'SIGTERM');
-  const t0 = Date.now();
-  while (masterAlive(pid)) {
-    if (Date.now() - t0 > 5000) process.kill(pid, 'SIGKILL');
-    if (Date.now() - t0 > 10_000) throw new Error(`haproxy (pid ${pid}) did not stop`);
-    await sleep(50);
-  }
+  await stopDaemon(pid, 'haproxy');
   return true;
 }

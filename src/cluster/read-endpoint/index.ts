@@ -120,27 +120,57 @@ async function reloadAndWait(d: ReadEndpointDriver): Promise<void> {
   throw new Error(`HAProxy did not finish its reload within ${RELOAD_TIMEOUT_MS / 1000} s (last: ${last})`);
 }
 
-/**
- * The monitor's loop, on each snapshot: when the pool's servers changed, rewrite the configuration
- * and reload HAProxy (established sessions stay on the old workers until they end).
- */
-export async function keepReadPool(s: Services, snap: ClusterSnapshot): Promise<void> {
-  if (!readEndpointEnabled(s)) return;
+/** The pool in force and the one `snap` calls for; null when the endpoint is off or not deployed. */
+async function poolChange(s: Services, snap: ClusterSnapshot): Promise<PoolChange | null> {
+  if (!readEndpointEnabled(s)) return null;
   const d = await readDriverFor(s);
   if (!applied.has(s)) {
-    if (!(await d.present())) return;
+    if (!(await d.present())) return null;
     applied.set(s, poolOfConfig(await d.config()));
   }
   const before = applied.get(s) ?? null;
-  const pool = readPoolFor(snap, readLimits(s.config), before?.members);
-  if (samePool(pool, before)) return;
+  return { d, before, pool: readPoolFor(snap, readLimits(s.config), before?.members) };
+}
+
+type PoolChange = { d: ReadEndpointDriver; before: ReadPool | null; pool: ReadPool };
+
+async function changePool(s: Services, c: PoolChange): Promise<void> {
+  await applyPool(s, c.d, c.pool);
+  s.log.info({ from: c.before ? poolSummary(c.before) : null, to: poolSummary(c.pool), out: outSummary(c.pool) }, 'read endpoint pool changed');
+}
+
+/**
+ * The monitor's loop, on each snapshot: when the pool's servers changed, rewrite the configuration
+ * and reload HAProxy (established sessions stay on the old workers until they end). Returns the
+ * pool the snapshot calls for (null: no endpoint), for the monitor's rule.
+ */
+export async function keepReadPool(s: Services, snap: ClusterSnapshot): Promise<ReadPool | null> {
+  const c = await poolChange(s, snap);
   // Not running: /cluster up starts it with the pool of that moment; nothing to reload.
-  if (!(await d.running())) return;
+  if (!c || samePool(c.pool, c.before) || !(await c.d.running())) return c?.pool ?? null;
   try {
-    await applyPool(s, d, pool);
-    s.log.info({ from: before ? poolSummary(before) : null, to: poolSummary(pool), out: outSummary(pool) }, 'read endpoint pool changed');
+    await changePool(s, c);
   } catch (e) {
     s.log.warn({ err: errorLine(e) }, 'read endpoint not updated; retrying on the next monitor loop');
+  }
+  return c.pool;
+}
+
+/**
+ * At the end of a failover, switchover or rejoin: the pool of the new roles at once, instead of at
+ * the monitor's next loop. Null when the endpoint is off or not deployed.
+ */
+export async function updateReadPool(s: Services): Promise<{ ok: boolean; line: string }> {
+  const addr = readEndpointAddress(s);
+  try {
+    const c = await poolChange(s, await s.snapshot());
+    if (!c) return { ok: true, line: `${addr} not deployed` };
+    if (samePool(c.pool, c.before)) return { ok: true, line: `${addr} → ${poolSummary(c.pool)} (unchanged)` };
+    if (!(await c.d.running())) return { ok: false, line: `read endpoint ${addr} is NOT running (its pool would be ${poolSummary(c.pool)}) — /cluster up starts it` };
+    await changePool(s, c);
+    return { ok: true, line: `${addr} → ${poolSummary(c.pool)}, reloaded` };
+  } catch (e) {
+    return { ok: false, line: `read endpoint ${addr} NOT updated (${errorLine(e)}); the monitor retries on its next loop` };
   }
 }
 

@@ -1,9 +1,10 @@
 // What synchronous replication is set to, and what was last applied on which primary: one JSON
 // file in CLUSTERBOT_HOME, written BEFORE a weakening change and AFTER a strengthening one, so a
 // crash at any moment leaves it pessimistic (a failover never claims a guarantee that was not held).
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Config } from '../../config.js';
+import { mkdirPrivate, replacePrivate } from '../../core/private-files.js';
 
 export type SyncMode = 'off' | 'on' | 'strict';
 export const SYNC_MODES = ['off', 'on', 'strict'] as const;
@@ -57,10 +58,9 @@ export function readSyncState(config: Config): SyncState {
 
 export function writeSyncState(config: Config, state: SyncState): SyncState {
   const path = syncStatePath(config);
-  mkdirSync(dirname(path), { recursive: true });
+  mkdirPrivate(dirname(path));
   const next = { ...state, updatedAt: new Date().toISOString() };
-  writeFileSync(`${path}.tmp`, JSON.stringify(next, null, 2));
-  renameSync(`${path}.tmp`, path);
+  replacePrivate(path, JSON.stringify(next, null, 2));
   return next;
 }
 

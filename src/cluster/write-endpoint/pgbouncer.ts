@@ -1,20 +1,11 @@
 // Our own PgBouncer (never the package's service): its ini and userlist under
 // CLUSTERBOT_HOME/pgbouncer, started as a daemon (as the postgres OS user when we are root),
 // controlled through its admin console (PAUSE, RELOAD, RESUME).
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync } from 'node:fs';
 import pg from 'pg';
 import type { Config, NodeConfig } from '../../config.js';
 import { UserError } from '../../errors.js';
-import { chownTo, postgresOsUser, runProgram } from '../../runtime/process.js';
-
-/** Our daemon is alive (and the pid was not recycled by another program). */
-function processAlive(pid: number): boolean {
-  try {
-    return /\(pgbouncer\) [^Z]/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return false;
-  }
-}
+import { daemonAlive, daemonDir, postgresOsUser, runProgram, stopDaemon, writeDaemonFile, type OsUser } from '../../runtime/process.js';
 
 export const endpointDir = (config: Config) => `${config.home}/pgbouncer`;
 const files = (config: Config) => {
@@ -78,20 +69,17 @@ export function userlistText(config: Config, existing = ''): string {
   return [`${admin}"${q(config.POSTGRES_ADMIN_PASSWORD)}"`, ...others, ''].join('\n');
 }
 
-function writeOwned(path: string, text: string, mode: number): void {
-  writeFileSync(`${path}.tmp`, text, { mode });
-  chownTo(`${path}.tmp`, postgresOsUser());
-  renameSync(`${path}.tmp`, path);
+function writeOwned(path: string, text: string, user: OsUser | null): void {
+  renameSync(writeDaemonFile(path, text, user), path);
 }
 
 /** Write the ini and userlist pointing at `target`. */
 export function writeEndpointConfig(config: Config, target: NodeConfig): void {
   const f = files(config);
   const user = postgresOsUser();
-  mkdirSync(f.dir, { recursive: true, mode: 0o700 });
-  chownTo(f.dir, user);
-  writeOwned(f.users, userlistText(config, existsSync(f.users) ? readFileSync(f.users, 'utf8') : ''), 0o600);
-  writeOwned(f.ini, iniText(config, target, user?.name ?? null), 0o600);
+  daemonDir(f.dir, user);
+  writeOwned(f.users, userlistText(config, existsSync(f.users) ? readFileSync(f.users, 'utf8') : ''), user);
+  writeOwned(f.ini, iniText(config, target, user?.name ?? null), user);
 }
 
 /** The node name the ini points at now, or null. */
@@ -106,7 +94,7 @@ export function configuredTarget(config: Config): string | null {
 export function endpointPid(config: Config): number | null {
   try {
     const pid = Number(readFileSync(files(config).pid, 'utf8').trim());
-    return Number.isInteger(pid) && pid > 0 && processAlive(pid) ? pid : null;
+    return Number.isInteger(pid) && pid > 0 && daemonAlive(pid, 'pgbouncer') ? pid : null;
   } catch {
     return null;
   }
@@ -159,12 +147,6 @@ export async function startPgbouncer(config: Config): Promise<number> {
 export async function stopPgbouncer(config: Config): Promise<boolean> {
   const pid = endpointPid(config);
   if (!pid) return false;
-  process.kill(pid, 'SIGTERM');
-  const t0 = Date.now();
-  while (processAlive(pid)) {
-    if (Date.now() - t0 > 5000) process.kill(pid, 'SIGKILL');
-    if (Date.now() - t0 > 10_000) throw new Error(`pgbouncer (pid ${pid}) did not stop`);
-    await sleep(50);
-  }
+  await stopDaemon(pid, 'pgbouncer');
   return true;
 }

@@ -9,7 +9,7 @@ import type { ClusterSnapshot } from '../cluster/inspect.js';
 import type { SyncMode } from '../cluster/sync/state.js';
 import { leaderChangeCard } from '../patroni/leader-card.js';
 import { reinitializeMember, restartMember } from '../patroni/member-ops.js';
-import { patroniMonitoring } from '../patroni/monitoring.js';
+import { createPatroniMonitoring } from '../patroni/monitoring.js';
 import { patroniStatusCard } from '../patroni/present.js';
 import { patroniProtections } from '../patroni/protections.js';
 import { pauseMaintenance, syncModeCard } from '../patroni/settings.js';
@@ -30,7 +30,7 @@ export const PATRONI_INSTEAD = {
 export class PatroniBackend implements ClusterBackend<CommandContext> {
   readonly name = 'patroni' as const;
   readonly label = 'the Patroni backend';
-  readonly monitoring = patroniMonitoring;
+  readonly monitoring = createPatroniMonitoring();
 
   constructor(private readonly s: Services) {
     patroniClient(s); // fails fast without PATRONI_URLS

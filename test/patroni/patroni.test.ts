@@ -1,8 +1,8 @@
 // Issue 11, "Must show", on real etcd + Patroni + PostgreSQL on loopback (one cluster, reused;
 // the tests run in order: the switchover makes standby the leader, the crash then hits standby).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startPatroniWatch, type PatroniWatch } from '../../src/patroni/watch.js';
-import { person, startPatroniBot, WriteLoad, type PatroniBot } from './app.js';
+import type { PatroniWatch } from '../../src/patroni/watch.js';
+import { person, startPatroniBot, WriteLoad, type PatroniBot, watchPatroni } from './app.js';
 import { sleep, startPatroniCluster, type PatroniHarness } from './harness.js';
 import { within as until } from '../helpers/wait.js';
 import { freePort } from '../helpers/cluster.js';
@@ -30,7 +30,7 @@ describe('the Patroni backend on a real etcd + Patroni cluster', () => {
     const t0 = Date.now();
     h = await startPatroniCluster({ ttl: 10, loopWait: 2, retryTimeout: 4, restAuth: true });
     bot = await startPatroniBot(h);
-    watch = startPatroniWatch(bot.app);
+    watch = await watchPatroni(bot);
     console.log(`[patroni] etcd + 3 Patroni members up in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   });
 
@@ -226,7 +226,7 @@ describe('the Patroni backend on a real etcd + Patroni cluster', () => {
   });
 
   it('while paused, Patroni does not fail over: the alert says so, and a confirmed failover promotes', async () => {
-    watch ??= startPatroniWatch(bot.app);
+    watch ??= await watchPatroni(bot);
     expect((await bot.run('/cluster maintenance on', person('olga'))).failed).toBeFalsy();
     await watcherLooked(watch!); // …so it knows Patroni is paused
     bot.chat.posts.length = 0;

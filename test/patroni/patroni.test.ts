@@ -86,6 +86,10 @@ describe('the Patroni backend on a real etcd + Patroni cluster', () => {
     const stop = await bot.run('/cluster stop primary');
     expect(stop.failed).toBe(true);
     expect(stop.text).toMatch(/^\/cluster stop is not available with the Patroni backend — stop the patroni service/);
+    // The one command tree: /cluster up asks the backend, and Patroni's answer says what to do instead.
+    const up = await bot.run('/cluster up');
+    expect(up.failed).toBe(true);
+    expect(up.text).toBe('/cluster up is not available with the Patroni backend — Patroni bootstraps the cluster: start patroni on each host (docker-compose.patroni.yml shows how)');
     const bad = await bot.run('/cluster maintenance sideways');
     expect(bad.text).toMatch(/accepted: on, off/);
     const timed = await bot.run('/cluster maintenance on 2h');

@@ -36,6 +36,13 @@ module.exports = {
       to: { path: '^src/(cluster|backup|runtime|patroni|db|monitor)/' },
     },
     {
+      name: 'commands-ask-the-backend',
+      severity: 'error',
+      comment: 'A command asks ctx.backend for the cluster and never knows which backend it has: no runtime, no pools, no Patroni client, no backend implementation.',
+      from: { path: '^commands/' },
+      to: { path: '^src/(runtime|db|patroni)/|^src/backend/(?!backend\\.ts$)' },
+    },
+    {
       name: 'no-app-import',
       severity: 'error',
       comment: 'Nothing imports the composition root but the entry point (src/cli.ts): it hands each part what it needs.',

@@ -3,8 +3,7 @@
 // Run: npm run bench:patroni  → bench/results/patroni-failover.json + a markdown table.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import pg from 'pg';
-import { startPatroniWatch } from '../src/patroni/watch.js';
-import { startPatroniBot } from '../test/patroni/app.js';
+import { startPatroniBot, watchPatroni } from '../test/patroni/app.js';
 import { sleep, startPatroniCluster, type PatroniHarnessOptions } from '../test/patroni/harness.js';
 
 interface Result {
@@ -33,7 +32,7 @@ async function writable(port: number, password: string): Promise<boolean> {
 async function scenario(setting: string, opts: Required<Pick<PatroniHarnessOptions, 'ttl' | 'loopWait' | 'retryTimeout'>>): Promise<Result> {
   const h = await startPatroniCluster(opts);
   const bot = await startPatroniBot(h, { PATRONI_WATCH_INTERVAL_MS: '500' });
-  const watch = startPatroniWatch(bot.app);
+  const watch = await watchPatroni(bot);
   try {
     await sleep(2000);
     bot.chat.posts.length = 0;

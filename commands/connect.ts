@@ -10,10 +10,10 @@ export default defineCommand({
   args: { node: arg.node('the node to connect to') },
   async run(ctx, { node }) {
     const { config } = ctx.services;
-    const n = ctx.services.node(node);
+    const n = ctx.backend.node(node);
     const user = config.POSTGRES_ADMIN_USER;
     const db = config.PG_DATABASE;
-    const hosts = config.nodes.map((x) => `${x.host}:${x.port}`).join(',');
+    const hosts = ctx.backend.nodes.map((x) => `${x.host}:${x.port}`).join(',');
     const psql = `psql "host=${n.host} port=${n.port} dbname=${db} user=${user}"`;
     const rw = `postgresql://${user}@${hosts}/${db}?target_session_attrs=read-write`;
     const ro = `postgresql://${user}@${hosts}/${db}?target_session_attrs=prefer-standby`;

@@ -1,6 +1,4 @@
 import { arg, defineCommand } from '../src/core/command.js';
-import { runFollow } from '../src/cluster/failover/rejoin.js';
-import { runWithProgress } from '../src/present/failover-card.js';
 
 export default defineCommand({
   name: 'follow',
@@ -9,5 +7,5 @@ export default defineCommand({
   mutates: true,
   args: { node: arg.node('the replica to re-point') },
   examples: ['/cluster follow readonly'],
-  run: (ctx, { node }) => runWithProgress(ctx, `Follow ${node}`, (hooks) => runFollow(ctx.services, node, hooks)),
+  run: (ctx, { node }) => ctx.backend.follow(ctx, node),
 });

@@ -1,7 +1,6 @@
 // Every /cluster subcommand, listed explicitly (help and the Discord registration follow this order).
+// The one command tree for every backend: each command asks ctx.backend, which answers what it lacks.
 import type { Command } from '../src/core/command.js';
-import type { Config } from '../src/config.js';
-import { patroniCommands } from './patroni/index.js';
 import status from './status.js';
 import nodes from './nodes.js';
 import connect from './connect.js';
@@ -33,7 +32,3 @@ export const commands: Command[] = [
   history, lag, maintenance, help,
 ] as Command[];
 
-/** The command set of the configured backend: native, or Patroni's (commands/patroni). */
-export function commandsFor(config: Pick<Config, 'CLUSTER_BACKEND'>): Command[] {
-  return config.CLUSTER_BACKEND === 'patroni' ? patroniCommands : commands;
-}

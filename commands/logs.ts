@@ -15,9 +15,8 @@ export default defineCommand({
   },
   examples: ['/cluster logs primary', '/cluster logs standby 200'],
   async run(ctx, { node, lines }) {
-    const n = ctx.services.node(node);
-    const raw = await ctx.services.runtime.logs(n, lines);
-    const all = ctx.services.masker.mask(raw).split('\n').filter((l, i, a) => l !== '' || i < a.length - 1);
+    const raw = await ctx.backend.logs(node, lines);
+    const all = ctx.services.masker.mask(raw.text).split('\n').filter((l, i, a) => l !== '' || i < a.length - 1);
     const shown: string[] = [];
     let size = 0;
     for (let i = all.length - 1; i >= 0 && size + all[i].length + 1 <= MAX_CHARS; i--) {
@@ -29,7 +28,7 @@ export default defineCommand({
       title: `Log of ${node} — last ${all.length} line${all.length === 1 ? '' : 's'}`,
       severity: 'info',
       text: all.length ? `\`\`\`\n${shown.join('\n')}\n\`\`\`` : `${node} has no log lines yet.`,
-      context: cut > 0 ? `${cut} older line(s) not shown here; use --json or fewer lines` : `${ctx.services.runtime.kind} runtime`,
+      context: cut > 0 ? `${cut} older line(s) not shown here; use --json or fewer lines` : raw.source,
       data: { node, lines: all.length, log: all },
     };
   },

@@ -9,7 +9,7 @@ export default defineCommand({
   mutates: false,
   args: {},
   async run(ctx) {
-    const snap = await ctx.services.snapshot();
+    const snap = await ctx.backend.snapshot();
     const rows = snap.nodes.map((n) => [
       n.name,
       `${n.host}:${n.port}`,

@@ -6,7 +6,7 @@ import { UserError } from '../src/errors.js';
 import { purgeBackups, retireArchive } from '../src/backup/reset-archive.js';
 import { formatBytes } from '../src/cluster/lsn.js';
 import { refusal } from '../src/cluster/failover/operation.js';
-import { nodeData, resetCluster, resetRefusal } from '../src/cluster/reset.js';
+import { resetRefusal } from '../src/cluster/reset.js';
 import { resetConfirmFields, resetReply, type KeptOrPurged } from '../src/present/reset-card.js';
 import type { Reply } from '../src/chat/reply.js';
 
@@ -39,7 +39,7 @@ export default defineCommand({
     const backupRunning = service.runningNow();
     if (backupRunning) throw new UserError(`${backupRunning} is in progress`, 'wait for it to finish, then ask for the reset again', 'busy');
     const purge = step === 'purge-backups';
-    const [nodes, newest] = await Promise.all([nodeData(s), service.last()]);
+    const [nodes, newest] = await Promise.all([ctx.backend.resetNodes(), service.last()]);
     const all = service.catalog.list();
     const onDisk = { count: all.length, bytes: all.reduce((sum, e) => sum + e.sizeBytes, 0) };
     const { text, fields } = resetConfirmFields(nodes, newest, onDisk, purge);
@@ -81,7 +81,7 @@ async function runReset(c: CommandContext, requester: Principal, purge: boolean)
   const audit = (outcome: string, detail: Record<string, unknown>, ms?: number) =>
     s.audit.record({ kind: 'event', user: c.user.id, platform: c.user.platform, channel: c.surface.channel, command: 'reset', outcome, detail: { requestedBy: requester.id, confirmedBy: c.user.id, purgeBackups: purge, ...detail }, ms });
   try {
-    const r = await resetCluster(s, { requestedBy: requester, confirmedBy: c.user, purgeBackups: purge, progress }, { whileIdle: (what, fn) => service.whileIdle(what, fn), afterDelete });
+    const r = await c.backend.resetCluster({ requestedBy: requester, confirmedBy: c.user, purgeBackups: purge, progress }, { whileIdle: (what, fn) => service.whileIdle(what, fn), afterDelete });
     const reply = resetReply(r, requester.display, c.user.display);
     audit(reply.failed ? 'failed' : 'done', { deleted: r.deleted, backups: r.backups.line, outcomes: r.outcomes.map((o) => `${o.node}: ${o.action}`) }, r.ms);
     return reply;

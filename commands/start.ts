@@ -1,6 +1,4 @@
 import { arg, defineCommand } from '../src/core/command.js';
-import { runNodeOp } from '../src/cluster/node-ops.js';
-import { nodeOpReply } from '../src/present/node-op-card.js';
 
 export default defineCommand({
   name: 'start',
@@ -9,11 +7,5 @@ export default defineCommand({
   mutates: true,
   args: { node: arg.node('the node to start') },
   examples: ['/cluster start readonly'],
-  async run(ctx, { node }) {
-    const n = ctx.services.node(node);
-    if (await ctx.services.runtime.isRunning(n)) {
-      return { title: `start ${node}: nothing to do`, severity: 'info', text: `${node} is already running.`, data: { node, op: 'start', ok: true, alreadyRunning: true } };
-    }
-    return nodeOpReply(node, 'start', await runNodeOp(ctx.services, n, 'start'));
-  },
+  run: (ctx, { node }) => ctx.backend.start(ctx, node),
 });

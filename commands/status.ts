@@ -1,5 +1,4 @@
 import { defineCommand } from '../src/core/command.js';
-import { statusCard } from '../src/present/status-card.js';
 
 export default defineCommand({
   name: 'status',
@@ -8,9 +7,8 @@ export default defineCommand({
   mutates: false,
   args: {},
   async run(ctx) {
-    const { services } = ctx;
-    const snap = await services.snapshot();
-    const extras = (await Promise.all(services.statusContributors.map((c) => c(snap).catch(() => null)))).filter((x) => x !== null);
-    return statusCard(snap, extras);
+    const snap = await ctx.backend.snapshot();
+    const extras = (await Promise.all(ctx.services.statusContributors.map((c) => c(snap).catch(() => null)))).filter((x) => x !== null);
+    return ctx.backend.statusCard(snap, extras);
   },
 });

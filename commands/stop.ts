@@ -1,5 +1,4 @@
 import { arg, defineCommand } from '../src/core/command.js';
-import { nodeLifecycle } from '../src/cluster/node-lifecycle.js';
 
 export default defineCommand({
   name: 'stop',
@@ -8,5 +7,5 @@ export default defineCommand({
   mutates: true,
   args: { node: arg.node('the node to stop') },
   examples: ['/cluster stop readonly'],
-  run: (ctx, { node }) => nodeLifecycle(ctx, node, 'stop'),
+  run: (ctx, { node }) => ctx.backend.stop(ctx, node),
 });

@@ -1,7 +1,4 @@
 import { defineCommand } from '../src/core/command.js';
-import { clusterUp } from '../src/cluster/provision.js';
-import { lifecycleReply } from '../src/present/lifecycle-card.js';
-import { afterClusterUp } from '../src/cluster/ha-hooks.js';
 
 export default defineCommand({
   name: 'up',
@@ -10,18 +7,5 @@ export default defineCommand({
   mutates: true,
   slow: true,
   args: {},
-  async run(ctx) {
-    const lines: string[] = [];
-    const outcomes = await clusterUp({
-      ...ctx.services,
-      progress: (line) => {
-        lines.push(line);
-        void ctx.progress({ title: 'Bringing the cluster up…', severity: 'info', text: lines.join('\n') });
-      },
-    });
-    const reply = lifecycleReply('Cluster up', outcomes);
-    const extra = await afterClusterUp(ctx.services);
-    if (extra.length) reply.text = [reply.text, ...extra].filter(Boolean).join('\n');
-    return { ...reply, data: { ...(reply.data ?? {}), endpoint: extra } };
-  },
+  run: (ctx) => ctx.backend.up(ctx),
 });

@@ -1,6 +1,6 @@
 // The composition root, wiring only: config → logger → runtime → pools → cluster → backups, monitor
 // → router (→ adapters). It builds the whole typed object graph once; nothing is added to it later.
-import { commandsFor } from '../commands/index.js';
+import { commands } from '../commands/index.js';
 import type { Config } from './config.js';
 import { Audit } from './core/audit.js';
 import type { AppServices, CommandContext } from './core/command.js';
@@ -10,7 +10,6 @@ import { PendingActions } from './core/pending.js';
 import { makeHomePrivate } from './core/private-files.js';
 import { Router } from './core/router.js';
 import { SecretMasker } from './core/secrets.js';
-import { inspectCluster } from './cluster/inspect.js';
 import { mirrorAudit } from './cluster/audit-mirror.js';
 import { NodePools } from './db/pools.js';
 import { UserError } from './errors.js';
@@ -22,8 +21,9 @@ import { installMonitorView } from './monitor/index.js';
 import { MonitorControl } from './monitor/control.js';
 import { HttpServer } from './http/server.js';
 import { createBackups } from './backup/install.js';
-import { patroniClient, patroniSnapshot } from './patroni/snapshot.js';
-import { patroniMonitoring } from './patroni/monitoring.js';
+import type { ClusterBackend } from './backend/backend.js';
+import { NativeBackend } from './backend/native.js';
+import { PatroniBackend } from './backend/patroni.js';
 import { installHaStatus, installWriteEndpointStatus } from './cluster/ha-status.js';
 
 export interface App {
@@ -47,6 +47,11 @@ async function createRuntime(config: Config, log: Logger): Promise<Runtime> {
   return new DockerRuntime(config, log);
 }
 
+/** The backend CLUSTER_BACKEND names, over the shared services (Patroni fails fast without PATRONI_URLS). */
+function createBackend(config: Config, shared: Services): ClusterBackend<CommandContext> {
+  return config.CLUSTER_BACKEND === 'patroni' ? new PatroniBackend(shared) : new NativeBackend(shared);
+}
+
 export async function createApp(config: Config, opts: AppOptions = {}): Promise<App> {
   const masker = new SecretMasker(config.secrets);
   const log = opts.log ?? createLogger(config, masker);
@@ -54,7 +59,6 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   const runtime = opts.runtime ?? (await createRuntime(config, log));
   const pools = new NodePools(config, log);
   const audit = new Audit(`${config.home}/audit.jsonl`, masker, log);
-  const commands = commandsFor(config);
   const shared: Services = {
     config,
     log,
@@ -62,7 +66,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     runtime,
     pools,
     audit,
-    snapshot: () => (config.CLUSTER_BACKEND === 'patroni' ? patroniSnapshot(shared) : inspectCluster({ config, pools, runtime, isFenced: shared.isFenced, mask: (t) => masker.mask(t) })),
+    snapshot: () => backend.snapshot(),
     isFenced: (node) => runtime.isFenced(node),
     node(name) {
       const n = config.nodes.find((x) => x.name === name);
@@ -72,20 +76,22 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     statusContributors: [],
     patroni: { client: null, leaderChange: null, memberOp: null },
   };
+  // One cluster, one backend object: a second cluster would be a second backend built here.
+  const backend = createBackend(config, shared);
   const notifier = new Notifier(log, masker);
   const backups = createBackups(shared, notifier);
   // One object: the parts built on `shared` see backups (the monitor reads services.backups).
   const services: AppServices = Object.assign(shared, {
+    backend,
     commands,
     pending: new PendingActions<CommandContext>(config.PENDING_ACTION_TTL_SECONDS),
     backups: backups.service,
     backupScheduler: backups.scheduler,
-    monitor: new MonitorControl(shared, notifier, config.CLUSTER_BACKEND === 'patroni' ? patroniMonitoring : null),
+    monitor: new MonitorControl(shared, notifier, backend.monitoring),
   });
-  if (config.CLUSTER_BACKEND === 'patroni') patroniClient(services); // fails fast without PATRONI_URLS
   audit.setMirror((entries) => mirrorAudit(services, entries));
   installMonitorView(services);
-  if (config.CLUSTER_BACKEND === 'native') installHaStatus(services);
+  if (backend.name === 'native') installHaStatus(services);
   else installWriteEndpointStatus(services);
   services.statusContributors.push(backups.status);
   const router = new Router(services, commands);

@@ -89,7 +89,7 @@ async function cmdRun(config: Config, argv: string[]): Promise<number> {
 
 async function cmdStart(config: Config): Promise<number> {
   const app = await createApp(config);
-  if (config.CLUSTER_BACKEND === 'patroni') return startPatroni(app, config);
+  if (app.services.backend.name === 'patroni') return startPatroni(app, config);
   try {
     process.stdout.write(`clusterbot: bringing up ${config.nodes.length} nodes (${config.RUNTIME} runtime, data in ${config.home})…\n`);
     const outcomes = await clusterUp({ ...app.services, progress: (l) => process.stdout.write(`  ${l}\n`) });

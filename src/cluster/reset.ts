@@ -13,7 +13,6 @@ import { clusterUp, type NodeOutcome } from './provision.js';
 
 /** Why /cluster reset cannot run now, as "what — next step", or null. */
 export function resetRefusal(s: Pick<Services, 'config'>): string | null {
-  if (s.config.CLUSTER_BACKEND !== 'native') return "/cluster reset is not available with the Patroni backend — use Patroni's own tools";
   if (!s.config.RESET_ENABLED) {
     return '/cluster reset is turned off on this cluster (RESET_ENABLED=false) — on a lab or staging cluster set RESET_ENABLED=true in .env and restart the bot; keep it off in production';
   }

@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import { NODE_NAME } from '../config.js';
 import type { Reply } from '../chat/reply.js';
+import type { ClusterBackend } from '../backend/backend.js';
 import type { BackupScheduler } from '../backup/schedule.js';
 import type { BackupService } from '../backup/service.js';
 import type { MonitorControl } from '../monitor/control.js';
@@ -14,6 +15,8 @@ export type { Level } from './context.js';
 
 /** The object graph src/app.ts builds: the shared services plus the bot's own parts. */
 export interface AppServices extends Services {
+  /** The cluster: its nodes and every operation on them (native or Patroni, chosen by src/app.ts). */
+  backend: ClusterBackend<CommandContext>;
   /** Every registered command (for help and adapters' registration). */
   commands: Command[];
   pending: PendingActions<CommandContext>;
@@ -25,6 +28,8 @@ export interface AppServices extends Services {
 
 export interface CommandContext {
   services: AppServices;
+  /** The cluster this command acts on (services.backend). */
+  backend: ClusterBackend<CommandContext>;
   user: Principal & { level: Level };
   surface: Surface;
   /** Update this command's message in place; a no-op where the adapter cannot. */

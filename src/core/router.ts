@@ -112,6 +112,7 @@ export class Router {
     const masker = this.services.masker;
     return {
       services: this.services,
+      backend: this.services.backend,
       user: { ...who, level },
       surface,
       progress: async (r) => {

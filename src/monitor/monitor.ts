@@ -17,7 +17,7 @@ import { startSyncGuard, type SyncGuard } from '../cluster/sync/guard.js';
 import { syncFindings } from './sync-rules.js';
 import { keepReadPool } from '../cluster/read-endpoint/index.js';
 import { readPoolFindings } from './read-pool-rule.js';
-import type { BackendMonitoring, BackendWatch } from './backend.js';
+import type { BackendAlerts, BackendMonitoring, BackendWatch } from './backend.js';
 
 export interface MonitorHealth {
   status: 'ok' | 'starting' | 'stale';
@@ -73,12 +73,27 @@ export class Monitor {
     this.stopReport = scheduleHealthReport(this.services, this.notifier);
     if (this.backend) {
       // The backend runs the nodes and replication (Patroni): its own rules watch them, not our runtime or sync guard.
-      this.backendWatch = await this.backend.start(this.services, this.notifier);
+      this.backendWatch = await this.backend.start(this.services, this.backendAlerts(this.backend));
     } else {
       this.unwatch = this.services.runtime.watch((e) => this.onRuntimeEvent(e));
       this.syncGuard = startSyncGuard(this.services, (why) => this.kick(why));
     }
     this.kick('start');
+  }
+
+  /** The backend's rules fire and resolve through the same alert manager, under the same maintenance. */
+  private backendAlerts(backend: BackendMonitoring): BackendAlerts {
+    const { config } = this.services;
+    return {
+      reconcile: (findings, opts = {}) => {
+        const now = Date.now();
+        return this.alerts.reconcile(findings, now, activeMaintenance(config, now), { owns: (r) => backend.owns(r), ...opts });
+      },
+      event: (finding) => {
+        const now = Date.now();
+        return this.alerts.event(finding, now, activeMaintenance(config, now));
+      },
+    };
   }
 
   private onRuntimeEvent(e: RuntimeEvent): void {
@@ -132,7 +147,7 @@ export class Monitor {
       ]);
       const replaced = this.backend?.replaces;
       const findings = evaluateRules({ snapshot, lastPrimary: state.lastPrimary, since: this.since, disks, backupOverdue, now, thresholds: config }).filter((f) => !replaced?.has(f.rule));
-      const sync = readSyncState(config);
+      const sync = this.backend ? await this.backend.syncState(services, snapshot, now) : readSyncState(config);
       findings.push(...syncFindings(sync, config.SYNC_DEGRADE_SECONDS, Date.now()));
       // The read endpoint follows roles, streaming and lag: rewritten and reloaded when its pool changes.
       const readPool = await keepReadPool(services, snapshot).catch((e: unknown) => (log.warn({ err: e }, 'read endpoint pool not kept'), null));
@@ -144,7 +159,7 @@ export class Monitor {
       // for its outcome instead of crying "primary down" mid-operation. A split brain never waits.
       const operation = currentHolder(config.home)?.op ?? this.backend?.busy(services) ?? null;
       if (operation && !findings.some((f) => f.rule === 'split_brain')) log.debug({ op: operation }, 'operation in progress: alerts wait for it');
-      else await this.alerts.reconcile(findings, now, maintenance);
+      else await this.alerts.reconcile(findings, now, maintenance, { owns: (r) => !this.backend?.owns(r) });
       this.history.add(sampleOf(snapshot));
       this.metrics.updateCluster(snapshot);
       this.metrics.updateSync(sync, snapshot);

@@ -1,6 +1,7 @@
 // Alert rules: a ClusterSnapshot (plus disk usage and the backup catalog) in, findings out.
 // Pure decisions — no I/O — so every rule is testable with a made-up snapshot.
 import type { Config } from '../config.js';
+import type { Reply } from '../chat/reply.js';
 import type { ClusterSnapshot, NodeStatus } from '../cluster/inspect.js';
 import { formatBytes, formatSeconds } from '../cluster/lsn.js';
 import { isDiskFull } from '../cluster/down-cause.js';
@@ -21,7 +22,9 @@ export type RuleId =
   | 'backup_overdue'
   | 'sync_degraded'
   | 'sync_blocked'
-  | 'read_pool_empty';
+  | 'read_pool_empty'
+  // A backend's own rules (src/patroni/monitoring.ts names Patroni's), by their own ids.
+  | (string & {});
 
 export interface Finding {
   rule: RuleId;
@@ -37,6 +40,8 @@ export interface Finding {
   next: string;
   /** Offer the "Start failover…" button. */
   failover?: boolean;
+  /** The exact message to post when it fires (a backend rule's own words), instead of the generic alert card. */
+  post?: Reply;
 }
 
 export const alertKey = (f: Pick<Finding, 'rule' | 'subject'>) => `${f.rule}:${f.subject}`;

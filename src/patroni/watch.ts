@@ -1,11 +1,14 @@
-// The Patroni watcher: reads /cluster (and probes the leader over REST and SQL) every
-// PATRONI_WATCH_INTERVAL_MS and posts what changed to the alerts channel — the leader lost,
-// Patroni's own promotion with the measured time, leader changes, stopped members, lag, pause.
-// These are the Patroni backend's rules of the one monitor (src/patroni/monitoring.ts starts them with
-// the native loop, which keeps /metrics, /healthz, the report, lag history and the other rules).
+// The Patroni backend's rules of the one monitor: every PATRONI_WATCH_INTERVAL_MS it reads /cluster
+// (and probes the leader over SQL and REST) and tells the monitor's alert manager what holds — the
+// leader lost (resolved by Patroni's own promotion with the measured time, or the leader back), members
+// not running, lag past FAILOVER_MAX_LAG_BYTES, pause, Patroni's REST API unreachable, no replica
+// running, the write endpoint not on the leader — and the one-time events: a leader change, discarded
+// writes. Dedup, reminders and maintenance muting are the monitor's (src/monitor/alerts.ts); this file
+// decides, in Patroni's words. src/patroni/monitoring.ts starts it with the monitor loop.
 import type { Reply } from '../chat/reply.js';
-import type { Notifier } from '../chat/notifier.js';
 import type { Services } from '../core/context.js';
+import type { BackendAlerts } from '../monitor/backend.js';
+import type { Finding } from '../monitor/rules.js';
 import { formatBytes } from '../cluster/lsn.js';
 import { COMMAND_BUTTON_PREFIX } from '../core/router.js';
 import type { NodeConfig } from '../config.js';
@@ -38,12 +41,9 @@ interface ProbeResult {
   node?: NodeConfig;
 }
 
-/** Only the watcher, without the monitor loop (tests of the leader alerts); null unless CLUSTER_BACKEND=patroni. */
-export function startPatroniWatch(app: { services: Services; notifier: Notifier }): PatroniWatch | null {
-  if (app.services.config.CLUSTER_BACKEND !== 'patroni') return null;
-  const watcher = new Watcher(app.services, app.notifier);
-  watcher.start();
-  return watcher;
+/** A finding that posts exactly `reply` (the watcher's own words) when it fires. */
+function said(rule: string, subject: string, node: string | null, reply: Reply, value: string, next: string, threshold = '–'): Finding {
+  return { rule, subject, node, severity: reply.severity === 'crit' ? 'crit' : 'warn', title: reply.title, text: reply.text ?? '', value, threshold, next, post: reply };
 }
 
 export class Watcher implements PatroniWatch {
@@ -67,10 +67,15 @@ export class Watcher implements PatroniWatch {
   private readonly ledger = new TimelineLedger();
   private noReplicaTicks = 0;
   private noReplicaAlerted = false;
+  /** What holds now, by alert key; each look ends by handing it to the monitor's alert manager. */
+  private readonly holding = new Map<string, Finding>();
+  /** The messages of alerts this look resolved. */
+  private resolutions: Record<string, Reply> = {};
+  private downKey: string | null = null;
 
   constructor(
     private readonly services: Services,
-    private readonly notifier: Notifier,
+    private readonly alerts: BackendAlerts,
   ) {
     this.sql = new LeaderProbe(services.config);
   }
@@ -95,29 +100,47 @@ export class Watcher implements PatroniWatch {
     this.sql.close();
   }
 
-  private async post(kind: string, reply: Reply): Promise<void> {
-    this.services.log.info({ kind, title: reply.title }, 'patroni watch alert');
-    this.services.audit.record({ kind: 'auto', user: 'clusterbot', platform: 'system', command: 'patroni-watch', outcome: kind, detail: reply.title });
-    await this.notifier.post('alerts', reply);
+  private hold(f: Finding): void {
+    this.holding.set(`${f.rule}:${f.subject}`, f);
+  }
+
+  /** The condition `key` no longer holds; `reply` is what to say (else the generic "Resolved — …"). */
+  private clear(key: string, reply?: Reply): void {
+    if (!this.holding.delete(key)) return;
+    if (reply) this.resolutions[key] = reply;
+  }
+
+  private async event(f: Finding): Promise<void> {
+    this.services.log.info({ rule: f.rule, title: f.title }, 'patroni watch event');
+    await this.alerts.event(f);
   }
 
   private async tick(): Promise<void> {
-    const at = Date.now();
+    try {
+      await this.look(Date.now());
+    } finally {
+      // After its first look the watch knows what holds: older alerts it no longer finds are resolved.
+      const resolutions = this.resolutions;
+      this.resolutions = {};
+      await this.alerts.reconcile([...this.holding.values()], { resolveMissing: this.ticks >= 1, resolutions });
+    }
+  }
+
+  private async look(at: number): Promise<void> {
     let cluster: PatroniCluster;
     try {
       cluster = (await patroniClient(this.services).cluster()).cluster;
     } catch (e) {
-      if (!this.unreachable) {
-        this.unreachable = true;
-        await this.post('patroni unreachable', { title: 'Patroni API unreachable', severity: 'crit', text: `${(e as Error).message}. The bot cannot see leader changes until a member answers.` });
-      }
+      this.unreachable = true;
+      const reply: Reply = { title: 'Patroni API unreachable', severity: 'crit', text: `${(e as Error).message}. The bot cannot see leader changes until a member answers.` };
+      this.hold(said('patroni_unreachable', 'cluster', null, reply, (e as Error).message, 'check that a Patroni member answers on PATRONI_URLS (curl <url>/cluster)'));
       return;
     }
     if (this.unreachable) {
       this.unreachable = false;
-      await this.post('patroni reachable', { title: 'Patroni API reachable again', severity: 'ok', text: 'The bot sees the cluster again.' });
+      this.clear('patroni_unreachable:cluster', { title: 'Patroni API reachable again', severity: 'ok', text: 'The bot sees the cluster again.' });
     }
-    await this.watchPause(cluster);
+    this.watchPause(cluster);
     await this.watchLeader(cluster, at);
     if (!this.paused && !this.planned()) await this.watchMembers(cluster);
   }
@@ -135,14 +158,16 @@ export class Watcher implements PatroniWatch {
         this.downAlerted = true;
         const name = this.lostLeader ?? 'unknown';
         const ttl = this.paused ? 'Patroni is PAUSED, so it will not fail over on its own.' : 'Patroni promotes a replica once the leader key expires (ttl), unless it is paused.';
-        await this.post('primary down', {
+        this.downKey = `primary_down:${name}`;
+        const reply: Reply = {
           title: `Primary down: ${name}`,
           severity: 'crit',
           text: probe.hung ? `${probe.why} (since ${hms(this.lostAt!)} UTC). ${ttl}` : `The Patroni leader ${name} stopped answering at ${hms(this.lostAt!)} UTC (${probe.why}). ${ttl}`,
           fields: [{ label: 'Next step', value: 'watch for the promotion message here; /cluster status; /cluster failover forces a candidate now' }],
           buttons: [{ actionId: `${COMMAND_BUTTON_PREFIX}/cluster failover`, label: 'Start failover…', style: 'danger' }],
           data: { alert: 'primary_down', node: name, lostAt: new Date(this.lostAt!).toISOString() },
-        });
+        };
+        this.hold({ ...said('primary_down', name, name, reply, probe.why, 'watch for the promotion message here; /cluster status; /cluster failover forces a candidate now'), failover: true });
       }
       return;
     }
@@ -152,21 +177,23 @@ export class Watcher implements PatroniWatch {
     if (probe.node && probe.timeline && probe.lsn) await this.watchTimeline(name, probe.node, { timeline: probe.timeline, lsn: probe.lsn, xid: probe.nextXid ?? null }, at);
     if (this.lostAt !== null && this.downAlerted && name !== this.lostLeader) {
       const secs = (at - this.lostAt) / 1000;
-      await this.post('patroni promoted', {
+      this.clear(this.downKey!, {
         title: `Patroni promoted ${name} at ${hms(at)}, ${secs.toFixed(1)} s after the leader was lost`,
         severity: 'warn',
         text: `${this.lostLeader ?? 'The old leader'} stopped answering at ${hms(this.lostAt)} UTC; Patroni failed over on its own and ${name} now accepts writes. The old leader rejoins as a replica when its Patroni comes back (else /cluster rejoin ${this.lostLeader ?? '<node>'}).`,
         data: { alert: 'patroni_promoted', node: name, from: this.lostLeader, lostAt: new Date(this.lostAt).toISOString(), promotedAt: new Date(at).toISOString(), seconds: secs },
       });
     } else if (this.lostAt !== null && this.downAlerted) {
-      await this.post('primary back', { title: `Primary ${name} is back`, severity: 'ok', text: `${name} answers again and is still the leader; no failover happened.`, data: { alert: 'primary_back', node: name } });
+      this.clear(this.downKey!, { title: `Primary ${name} is back`, severity: 'ok', text: `${name} answers again and is still the leader; no failover happened.`, data: { alert: 'primary_back', node: name } });
     } else if (this.lastLeader !== null && name !== this.lastLeader) {
-      await this.post('leader changed', { title: `Leader changed: ${this.lastLeader} → ${name}`, severity: 'info', text: `Patroni now runs ${name} as the leader (a switchover, or a failover the bot did not see start).`, data: { alert: 'leader_changed', from: this.lastLeader, node: name } });
+      const reply: Reply = { title: `Leader changed: ${this.lastLeader} → ${name}`, severity: 'info', text: `Patroni now runs ${name} as the leader (a switchover, or a failover the bot did not see start).`, data: { alert: 'leader_changed', from: this.lastLeader, node: name } };
+      await this.event(said('leader_changed', name, name, reply, `${this.lastLeader} → ${name}`, '/cluster status'));
     }
     this.failedProbes = 0;
     this.lostAt = null;
     this.lostLeader = null;
     this.downAlerted = false;
+    this.downKey = null;
     this.lastLeader = name;
   }
 
@@ -225,7 +252,8 @@ export class Watcher implements PatroniWatch {
     const counts = await Promise.all(
       ranges.map((r) => countDiscarded(this.services, r, [...others.filter((n) => n.name === r.leader), ...others.filter((n) => n.name !== r.leader)])),
     );
-    await this.post('writes discarded', discardedWritesAlert(name, timeline, ranges, counts));
+    const reply = discardedWritesAlert(name, timeline, ranges, counts);
+    await this.event(said('writes_discarded', `${name}:${timeline}`, name, reply, ranges.map((r) => `${r.from}–${r.to}`).join(', '), reply.fields?.find((f) => f.label === 'Next step')?.value ?? ''));
   }
 
   /** The leader's timeline history (where each ancestor timeline was left), or empty when unreadable. */
@@ -238,7 +266,11 @@ export class Watcher implements PatroniWatch {
   private async followEndpoint(leader: NodeConfig): Promise<void> {
     const r = await followLeader(this.services, leader);
     if (r?.ok) this.services.audit.record({ kind: 'auto', user: 'clusterbot', platform: 'system', command: 'patroni-watch', outcome: 'endpoint repointed', detail: r.line });
-    else if (r) await this.post('endpoint not repointed', { title: `Write endpoint not on the leader ${leader.name}`, severity: 'crit', text: r.line, data: { alert: 'endpoint_not_repointed', node: leader.name } });
+    for (const key of this.holding.keys()) if (key.startsWith('endpoint_not_repointed:') && (!r || r.ok || key !== `endpoint_not_repointed:${leader.name}`)) this.clear(key);
+    if (r && !r.ok) {
+      const reply: Reply = { title: `Write endpoint not on the leader ${leader.name}`, severity: 'crit', text: r.line, data: { alert: 'endpoint_not_repointed', node: leader.name } };
+      this.hold(said('endpoint_not_repointed', leader.name, leader.name, reply, r.line, 'see /cluster status (Write endpoint) and the PgBouncer log under CLUSTERBOT_HOME'));
+    }
   }
 
   /** A switchover, failover or restart this bot is running: its brief outages are not alerts. */
@@ -246,15 +278,18 @@ export class Watcher implements PatroniWatch {
     return Boolean(this.services.patroni.leaderChange ?? this.services.patroni.memberOp);
   }
 
-  private async watchPause(cluster: PatroniCluster): Promise<void> {
+  private watchPause(cluster: PatroniCluster): void {
     const paused = cluster.pause === true;
-    if (this.paused !== null && paused !== this.paused) {
-      await this.post(paused ? 'paused' : 'resumed', {
-        title: paused ? 'Patroni paused (maintenance on)' : 'Patroni resumed (maintenance off)',
-        severity: paused ? 'warn' : 'ok',
-        text: paused ? 'No automatic failover until it is resumed (/cluster maintenance off). Member and lag alerts are muted meanwhile.' : 'Automatic failover is on again.',
-        data: { alert: paused ? 'patroni_paused' : 'patroni_resumed' },
-      });
+    if (paused) {
+      const reply: Reply = {
+        title: 'Patroni paused (maintenance on)',
+        severity: 'warn',
+        text: 'No automatic failover until it is resumed (/cluster maintenance off). Member and lag alerts are muted meanwhile.',
+        data: { alert: 'patroni_paused' },
+      };
+      this.hold(said('patroni_paused', 'cluster', null, reply, 'pause: true', '/cluster maintenance off when the work is done'));
+    } else {
+      this.clear('patroni_paused:cluster', { title: 'Patroni resumed (maintenance off)', severity: 'ok', text: 'Automatic failover is on again.', data: { alert: 'patroni_resumed' } });
     }
     this.paused = paused;
   }
@@ -265,7 +300,8 @@ export class Watcher implements PatroniWatch {
     for (const name of this.seen) {
       if (present.has(name) || this.notRunning.has(name) || name === this.lostLeader) continue;
       this.notRunning.add(name);
-      await this.post('member missing', { title: `Patroni member ${name} is gone`, severity: 'warn', text: `${name} no longer registers in Patroni (its Patroni is not running, or it cannot reach the DCS).`, data: { alert: 'member_missing', node: name } });
+      const reply: Reply = { title: `Patroni member ${name} is gone`, severity: 'warn', text: `${name} no longer registers in Patroni (its Patroni is not running, or it cannot reach the DCS).`, data: { alert: 'member_missing', node: name } };
+      this.hold(said('member_not_running', name, name, reply, 'not registered in Patroni', `start patroni on ${name}'s host; /cluster status`));
     }
     for (const m of cluster.members) {
       this.seen.add(m.name);
@@ -275,16 +311,18 @@ export class Watcher implements PatroniWatch {
       this.strikes.set(m.name, strikes);
       if (!running && strikes >= 2 && !this.notRunning.has(m.name) && !(isLeader(m) && this.downAlerted)) {
         this.notRunning.add(m.name);
-        await this.post('member stopped', { title: `Patroni member ${m.name} is ${m.state || 'not running'}`, severity: 'warn', text: `Patroni reports ${m.name} (${m.role}) as ${m.state || 'without a state'}. See /cluster status.`, data: { alert: 'member_stopped', node: m.name, state: m.state } });
+        const reply: Reply = { title: `Patroni member ${m.name} is ${m.state || 'not running'}`, severity: 'warn', text: `Patroni reports ${m.name} (${m.role}) as ${m.state || 'without a state'}. See /cluster status.`, data: { alert: 'member_stopped', node: m.name, state: m.state } };
+        this.hold(said('member_not_running', m.name, m.name, reply, m.state || 'no state', '/cluster status; the member\'s PostgreSQL log on its host'));
       } else if (running && this.notRunning.delete(m.name)) {
-        await this.post('member running', { title: `Patroni member ${m.name} is running again`, severity: 'ok', text: `${m.name} runs as ${m.role}.`, data: { alert: 'member_running', node: m.name } });
+        this.clear(`member_not_running:${m.name}`, { title: `Patroni member ${m.name} is running again`, severity: 'ok', text: `${m.name} runs as ${m.role}.`, data: { alert: 'member_running', node: m.name } });
       }
       const lag = typeof m.lag === 'number' ? m.lag : null;
       if (lag !== null && lag > limit && !this.lagging.has(m.name)) {
         this.lagging.add(m.name);
-        await this.post('lag', { title: `${m.name} is ${formatBytes(lag)} behind the leader`, severity: 'warn', text: `More than FAILOVER_MAX_LAG_BYTES (${formatBytes(limit)}): Patroni will not pick it for a failover while it lags this much.`, data: { alert: 'lag', node: m.name, lagBytes: lag } });
+        const reply: Reply = { title: `${m.name} is ${formatBytes(lag)} behind the leader`, severity: 'warn', text: `More than FAILOVER_MAX_LAG_BYTES (${formatBytes(limit)}): Patroni will not pick it for a failover while it lags this much.`, data: { alert: 'lag', node: m.name, lagBytes: lag } };
+        this.hold(said('failover_lag', m.name, m.name, reply, formatBytes(lag), `/cluster status; why ${m.name} falls behind (its log, its disk, the network)`, `FAILOVER_MAX_LAG_BYTES=${formatBytes(limit)}`));
       } else if (lag !== null && lag <= limit && this.lagging.delete(m.name)) {
-        await this.post('lag resolved', { title: `${m.name} caught up`, severity: 'ok', text: `${m.name} is ${formatBytes(lag)} behind.`, data: { alert: 'lag_resolved', node: m.name } });
+        this.clear(`failover_lag:${m.name}`, { title: `${m.name} caught up`, severity: 'ok', text: `${m.name} is ${formatBytes(lag)} behind.`, data: { alert: 'lag_resolved', node: m.name } });
       }
     }
     await this.watchReplicas(cluster);
@@ -302,16 +340,17 @@ export class Watcher implements PatroniWatch {
     const states = replicas.map((n) => `${n} ${state(n)}`).join(', ');
     if (this.noReplicaTicks >= 2 && !this.noReplicaAlerted) {
       this.noReplicaAlerted = true;
-      await this.post('no replica running', {
+      const reply: Reply = {
         title: 'No replica running',
         severity: 'crit',
         text: `${leader ?? 'The leader'} is the only member running (${states}): nothing can take over, and every acknowledged write exists once.`,
         fields: [{ label: 'Next step', value: `/cluster status; read the failing member's PostgreSQL log on its host (Patroni: "start failed"); /cluster rejoin ${replicas[0]} re-clones it from the leader` }],
         data: { alert: 'no_replica_running', leader, replicas: replicas.map((n) => ({ name: n, state: state(n) })) },
-      });
+      };
+      this.hold(said('no_replica_running', 'cluster', leader, reply, states, reply.fields![0].value));
     } else if (this.noReplicaTicks <= -2 && this.noReplicaAlerted) {
       this.noReplicaAlerted = false;
-      await this.post('replica running', { title: 'Resolved — No replica running', severity: 'ok', text: `Running again: ${running.join(', ')}.`, data: { alert: 'no_replica_running_resolved', running } });
+      this.clear('no_replica_running:cluster', { title: 'Resolved — No replica running', severity: 'ok', text: `Running again: ${running.join(', ')}.`, data: { alert: 'no_replica_running_resolved', running } });
     }
   }
 }

@@ -8,6 +8,7 @@ import { loadConfig, type Config } from '../../src/config.js';
 import type { ChatAdapter, Channel, PostedMessage } from '../../src/chat/adapter.js';
 import type { Reply } from '../../src/chat/reply.js';
 import type { Principal, Surface } from '../../src/core/context.js';
+import type { PatroniWatch } from '../../src/patroni/watch.js';
 import { botTestEnv } from '../helpers/cluster.js';
 import type { PatroniHarness } from './harness.js';
 
@@ -63,6 +64,21 @@ export async function startPatroniBot(h: PatroniHarness, env: Record<string, str
       return (await app.services.pools.query(app.services.node(node), text, params)).rows as never;
     },
     close: () => app.close(),
+  };
+}
+
+/**
+ * The bot's one monitor as `clusterbot start` runs it on Patroni (the native loop and the Patroni
+ * rules, one alert manager); the watch counts its looks, stop() stops the monitor.
+ */
+export async function watchPatroni(bot: PatroniBot): Promise<PatroniWatch> {
+  await bot.app.services.monitor.start();
+  const watch = bot.app.services.monitor.running!.backendWatch!;
+  return {
+    get ticks() {
+      return watch.ticks;
+    },
+    stop: () => bot.app.services.monitor.stop(),
   };
 }
 

@@ -9,9 +9,9 @@
 //   and rejoins on timeline 2; the acknowledged row survives on every member.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseLsn } from '../../src/cluster/lsn.js';
-import { startPatroniWatch, type PatroniWatch } from '../../src/patroni/watch.js';
+import type { PatroniWatch } from '../../src/patroni/watch.js';
 import type { Protection } from '../../src/patroni/protections.js';
-import { startPatroniBot, type PatroniBot } from './app.js';
+import { startPatroniBot, type PatroniBot, watchPatroni } from './app.js';
 import { startPatroniCluster, type PatroniHarness, type PatroniHarnessOptions } from './harness.js';
 import { within as until } from '../helpers/wait.js';
 
@@ -59,7 +59,7 @@ function clusterWithWatcher(opts: PatroniHarnessOptions): { h: PatroniHarness; b
   beforeAll(async () => {
     ctx.h = await startPatroniCluster({ ttl: 10, loopWait: 2, retryTimeout: 4, ...opts });
     ctx.bot = await startPatroniBot(ctx.h);
-    ctx.watch = startPatroniWatch(ctx.bot.app)!;
+    ctx.watch = await watchPatroni(ctx.bot);
   });
   afterAll(async () => {
     await ctx.watch?.stop();

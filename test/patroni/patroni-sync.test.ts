@@ -1,10 +1,12 @@
 // /cluster sync on the Patroni backend, on real etcd + Patroni + PostgreSQL: the mode maps to
 // Patroni's synchronous_mode (PATCH /config), Patroni names a synchronous standby (never the
 // nosync/no-failover member), a kill -9 of the leader under a write load loses no acknowledged row,
-// and off removes the synchronous standby.
+// and off removes the synchronous standby. With no member left that can be synchronous, the one
+// monitor's sync rule says Patroni degraded to asynchronous, and resolves it once sync is off.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { person, startPatroniBot, WriteLoad, type PatroniBot } from './app.js';
 import { sleep, startPatroniCluster, type PatroniHarness } from './harness.js';
+import { within } from '../helpers/wait.js';
 
 async function until<T>(what: string, timeoutMs: number, fn: () => Promise<T | null | undefined | false>): Promise<T> {
   const end = Date.now() + timeoutMs;
@@ -57,9 +59,20 @@ describe('synchronous replication through Patroni', () => {
     console.log(`[patroni sync] ${load.committed.length} acknowledged rows, ${found[0].n} on the new leader after kill -9`);
     expect(found[0].n).toBe(load.committed.length);
 
+    // The one monitor's sync rule on Patroni: synchronous_mode is on, but no member can be the synchronous
+    // standby now (primary killed, readonly tagged nosync), so Patroni commits asynchronously: critical.
+    await bot.app.services.monitor.start();
+    const titles = () => bot.chat.posts.map((p) => p.reply.title).join(' | ');
+    const degraded = await within('the sync-degraded alert', 90_000, async () => bot.chat.posts.find((p) => p.reply.title === 'Synchronous replication DEGRADED to asynchronous'), titles);
+    console.log(`[patroni sync] ${degraded.reply.title}: ${degraded.reply.text}`);
+    expect(degraded.channel).toBe('alerts');
+    expect(degraded.reply.severity).toBe('crit');
+    expect(degraded.reply.text).toMatch(/^No synchronous replica \(.*\) has streamed from standby for \d+ s, so commits no longer wait for one/);
+
     const off = await bot.run('/cluster sync off', person('alice'));
     const offDone = await bot.press(off.buttons![0].actionId, person('alice'));
     expect(offDone.failed, offDone.text).toBeFalsy();
     expect(offDone.data).toEqual({ mode: 'off', syncStandby: [] });
+    await within('the sync-degraded alert resolved', 60_000, async () => bot.chat.posts.find((p) => p.reply.title === 'Resolved — Synchronous replication DEGRADED to asynchronous'), titles);
   });
 });

@@ -1,8 +1,8 @@
 // Issue 11, "Must show", on real etcd + Patroni + PostgreSQL on loopback (one cluster, reused;
 // the tests run in order: the switchover makes standby the leader, the crash then hits standby).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startPatroniWatch, type PatroniWatch } from '../../src/patroni/watch.js';
-import { person, startPatroniBot, WriteLoad, type PatroniBot } from './app.js';
+import type { PatroniWatch } from '../../src/patroni/watch.js';
+import { person, startPatroniBot, WriteLoad, type PatroniBot, watchPatroni } from './app.js';
 import { sleep, startPatroniCluster, type PatroniHarness } from './harness.js';
 import { within as until } from '../helpers/wait.js';
 import { freePort } from '../helpers/cluster.js';
@@ -30,7 +30,7 @@ describe('the Patroni backend on a real etcd + Patroni cluster', () => {
     const t0 = Date.now();
     h = await startPatroniCluster({ ttl: 10, loopWait: 2, retryTimeout: 4, restAuth: true });
     bot = await startPatroniBot(h);
-    watch = startPatroniWatch(bot.app);
+    watch = await watchPatroni(bot);
     console.log(`[patroni] etcd + 3 Patroni members up in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   });
 
@@ -86,6 +86,10 @@ describe('the Patroni backend on a real etcd + Patroni cluster', () => {
     const stop = await bot.run('/cluster stop primary');
     expect(stop.failed).toBe(true);
     expect(stop.text).toMatch(/^\/cluster stop is not available with the Patroni backend — stop the patroni service/);
+    // The one command tree: /cluster up asks the backend, and Patroni's answer says what to do instead.
+    const up = await bot.run('/cluster up');
+    expect(up.failed).toBe(true);
+    expect(up.text).toBe('/cluster up is not available with the Patroni backend — Patroni bootstraps the cluster: start patroni on each host (docker-compose.patroni.yml shows how)');
     const bad = await bot.run('/cluster maintenance sideways');
     expect(bad.text).toMatch(/accepted: on, off/);
     const timed = await bot.run('/cluster maintenance on 2h');
@@ -226,7 +230,7 @@ describe('the Patroni backend on a real etcd + Patroni cluster', () => {
   });
 
   it('while paused, Patroni does not fail over: the alert says so, and a confirmed failover promotes', async () => {
-    watch ??= startPatroniWatch(bot.app);
+    watch ??= await watchPatroni(bot);
     expect((await bot.run('/cluster maintenance on', person('olga'))).failed).toBeFalsy();
     await watcherLooked(watch!); // …so it knows Patroni is paused
     bot.chat.posts.length = 0;

@@ -38,7 +38,7 @@ describe('the one monitor on a real etcd + Patroni cluster', () => {
     const t0 = Date.now();
     h = await startPatroniCluster({ ttl: 10, loopWait: 2, retryTimeout: 4 });
     // A 1 MB threshold, and a lag sample every second.
-    bot = await startPatroniBot(h, { FAILOVER_MAX_LAG_BYTES: String(MB), MONITOR_INTERVAL_SECONDS: '1' });
+    bot = await startPatroniBot(h, { FAILOVER_MAX_LAG_BYTES: String(MB), LAG_BYTES_WARN: String(MB), MONITOR_INTERVAL_SECONDS: '1' });
     bots.push(bot);
     await monitored(bot);
     console.log(`[patroni-watch] etcd + 3 Patroni members up in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
@@ -63,7 +63,7 @@ describe('the one monitor on a real etcd + Patroni cluster', () => {
     expect(existsSync(data.png.path)).toBe(true);
   });
 
-  it('posts a lag alert when a replica falls more than FAILOVER_MAX_LAG_BYTES behind, and "caught up" after', async () => {
+  it('posts a lag alert when a replica falls more than FAILOVER_MAX_LAG_BYTES behind (and the LAG_BYTES_WARN rule fires too), and "caught up" after', async () => {
     const [{ pid }] = await bot.sql<{ pid: number }>('readonly', 'SELECT pid FROM pg_stat_wal_receiver');
     expect(pid).toBeGreaterThan(0);
     await bot.sql('primary', 'CREATE TABLE proyecto.ballast (id int, pad text)');
@@ -78,6 +78,10 @@ describe('the one monitor on a real etcd + Patroni cluster', () => {
       expect(alert.reply.severity).toBe('warn');
       expect(alert.reply.text).toMatch(/More than FAILOVER_MAX_LAG_BYTES \(1\.0 MB\)/);
       expect((alert.reply.data as { lagBytes: number }).lagBytes).toBeGreaterThan(MB);
+      // The native lag rule over the Patroni snapshot, with its LAG_BYTES_* thresholds.
+      const native = await until('the LAG_BYTES_WARN alert for readonly', 30_000, async () => bot.chat.posts.find((p) => /^Replication lag: readonly is .+ behind$/.test(p.reply.title)), () => titles(bot));
+      expect(native.reply.text).toMatch(/Next step: /);
+      expect(native.reply.fields?.find((f) => f.label === 'Threshold')?.value).toBe('warn ≥ 1.0 MB, crit ≥ 256 MB');
       // The lag chart shows the same episode.
       let last = '';
       await until('the lag peak of readonly in /cluster lag', 20_000, async () => {
@@ -91,6 +95,7 @@ describe('the one monitor on a real etcd + Patroni cluster', () => {
     }
     const resolved = await until('"readonly caught up"', 30_000, async () => bot.chat.posts.find((p) => p.reply.title === 'readonly caught up'), () => titles(bot));
     expect(resolved.reply.severity).toBe('ok');
+    await until('the LAG_BYTES_WARN alert resolved', 30_000, async () => bot.chat.posts.find((p) => /^Resolved — Replication lag: readonly/.test(p.reply.title)), () => titles(bot));
     expect(bot.chat.posts.filter((p) => /Primary down|is gone/.test(p.reply.title))).toEqual([]);
   });
 

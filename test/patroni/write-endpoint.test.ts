@@ -6,11 +6,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Reply } from '../../src/chat/reply.js';
 import { stopWriteEndpoint } from '../../src/cluster/write-endpoint/index.js';
 import { startPatroniEndpoint } from '../../src/patroni/endpoint.js';
-import { startPatroniWatch, type PatroniWatch } from '../../src/patroni/watch.js';
+import type { PatroniWatch } from '../../src/patroni/watch.js';
 import { freePort } from '../helpers/cluster.js';
 import { AddressLoad } from '../helpers/endpoint-load.js';
 import { eventually } from '../helpers/wait.js';
-import { person, startPatroniBot, type PatroniBot } from './app.js';
+import { person, startPatroniBot, type PatroniBot, watchPatroni } from './app.js';
 import { startPatroniCluster, type PatroniHarness } from './harness.js';
 
 /** The status card's "Write endpoint: …" line, without the primary's own address after it. */
@@ -39,7 +39,7 @@ describe('write endpoint (PgBouncer) on the Patroni backend', () => {
 
   it('clusterbot start points PgBouncer at the leader; /cluster status shows it', async () => {
     expect(await startPatroniEndpoint(bot.app.services)).toMatch(new RegExp(`^Write endpoint: 127\\.0\\.0\\.1:${port} → primary \\(PgBouncer started, pid \\d+\\)$`));
-    watch = startPatroniWatch(bot.app);
+    watch = await watchPatroni(bot);
     expect(endpointOf(await bot.run('/cluster status'))).toBe(`127.0.0.1:${port} → primary`);
   });
 

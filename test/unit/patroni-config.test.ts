@@ -1,23 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { commands, commandsFor } from '../../commands/index.js';
 import { loadConfig } from '../../src/config.js';
 import { PatroniClient } from '../../src/patroni/client.js';
 
 const base = { POSTGRES_ADMIN_PASSWORD: 'a'.repeat(12), POSTGRES_REPLICATOR_PASSWORD: 'b'.repeat(12) };
 
 describe('Patroni backend configuration', () => {
-  it('defaults to the native backend and its command list', () => {
-    const c = loadConfig(base);
-    expect(c.CLUSTER_BACKEND).toBe('native');
-    expect(commandsFor(c)).toBe(commands);
+  it('defaults to the native backend', () => {
+    expect(loadConfig(base).CLUSTER_BACKEND).toBe('native');
   });
 
-  it('chooses the Patroni command list, with the same names where the meaning is the same', () => {
+  it('reads the Patroni REST endpoints', () => {
     const c = loadConfig({ ...base, CLUSTER_BACKEND: 'patroni', PATRONI_URLS: 'http://10.0.0.1:8008, http://10.0.0.2:8008/' });
     expect(c.PATRONI_URLS).toEqual(['http://10.0.0.1:8008', 'http://10.0.0.2:8008/']);
-    const names = commandsFor(c).map((x) => x.name);
-    for (const n of ['status', 'nodes', 'connect', 'help', 'history', 'switchover', 'failover', 'restart', 'maintenance', 'rejoin', 'start', 'stop']) expect(names).toContain(n);
-    expect(new Set(names).size).toBe(names.length);
     expect(PatroniClient.fromConfig(c).urls).toEqual(['http://10.0.0.1:8008', 'http://10.0.0.2:8008']);
   });
 

@@ -93,6 +93,7 @@ export async function announceInterruptedOperation(app: { services: AppServices;
 function systemContext(s: AppServices, e: JournalEntry): CommandContext {
   return {
     services: s,
+    backend: s.backend,
     user: { id: e.user?.id ?? e.by, display: `clusterbot on restart, for ${e.by}`, platform: 'system', level: 'admin' },
     surface: { platform: 'system', channel: 'alerts' },
     progress: async () => undefined,

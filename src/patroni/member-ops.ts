@@ -1,9 +1,10 @@
 // Acting on one Patroni member (restart, reinitialize), then observing the result over SQL.
-import type { Reply } from '../../src/chat/reply.js';
-import type { CommandContext } from '../../src/core/command.js';
-import { UserError } from '../../src/errors.js';
-import { describeAnswer, isLeader, type PatroniMember } from '../../src/patroni/client.js';
-import { memberFor, patroniClient, patroniSnapshot } from '../../src/patroni/snapshot.js';
+import type { Reply } from '../chat/reply.js';
+import type { CommandContext } from '../core/command.js';
+import { askConfirmation } from '../core/confirm.js';
+import { UserError } from '../errors.js';
+import { describeAnswer, isLeader, type PatroniMember } from './client.js';
+import { memberFor, patroniClient, patroniSnapshot } from './snapshot.js';
 
 export async function findMember(ctx: CommandContext, name: string): Promise<{ member: PatroniMember; members: PatroniMember[] }> {
   const { cluster } = await patroniClient(ctx.services).cluster();
@@ -13,6 +14,34 @@ export async function findMember(ctx: CommandContext, name: string): Promise<{ m
 }
 
 export type MemberOp = 'restart' | 'reinitialize';
+
+/** /cluster restart on Patroni (POST /restart): the leader only after an admin confirms. */
+export async function restartMember(ctx: CommandContext, node: string): Promise<Reply> {
+  const { member } = await findMember(ctx, node);
+  if (!isLeader(member)) return runMemberOp(ctx, node, 'restart');
+  return askConfirmation(ctx, {
+    command: 'restart',
+    summary: `Restart the leader ${node} through Patroni`,
+    confirmLabel: `Restart leader ${node}`,
+    level: 'admin',
+    text: `Writes fail while ${node} restarts (usually a few seconds). Patroni keeps it the leader; no failover happens.`,
+    run: (c) => runMemberOp(c, node, 'restart'),
+  });
+}
+
+/** /cluster rejoin on Patroni: rebuild a member Patroni cannot rejoin itself (POST /reinitialize), after confirmation. */
+export async function reinitializeMember(ctx: CommandContext, node: string): Promise<Reply> {
+  const { member } = await findMember(ctx, node);
+  if (isLeader(member)) throw new UserError(`${node} is the leader and cannot be rejoined`, 'switch the leader away first (/cluster switchover)', 'precondition');
+  return askConfirmation(ctx, {
+    command: 'rejoin',
+    summary: `Reinitialize ${node} from the leader through Patroni`,
+    confirmLabel: `Reinitialize ${node}`,
+    level: 'operator',
+    text: `Patroni deletes ${node}'s data directory and clones it again from the leader (state now: ${member.role}, ${member.state || 'unknown'}).`,
+    run: (c) => runMemberOp(c, node, 'reinitialize'),
+  });
+}
 
 export async function runMemberOp(ctx: CommandContext, name: string, op: MemberOp): Promise<Reply> {
   const { services } = ctx;

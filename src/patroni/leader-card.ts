@@ -1,13 +1,13 @@
 // The shared shape of /cluster switchover and /cluster failover with the Patroni backend:
 // preflight → confirmation card → (on click) preflight again → Patroni → observed outcome.
-import type { Reply } from '../../src/chat/reply.js';
-import type { CommandContext } from '../../src/core/command.js';
-import { askConfirmation } from '../../src/core/confirm.js';
-import { formatBytes } from '../../src/cluster/lsn.js';
-import { UserError } from '../../src/errors.js';
-import { outcomeReply, planLeaderChange, runLeaderChange, type LeaderChange, type Plan } from '../../src/patroni/leader-change.js';
-import { patroniDiscardNote } from '../../src/patroni/discard-note.js';
-import { patroniSnapshot } from '../../src/patroni/snapshot.js';
+import type { Reply } from '../chat/reply.js';
+import type { CommandContext } from '../core/command.js';
+import { askConfirmation } from '../core/confirm.js';
+import { formatBytes } from '../cluster/lsn.js';
+import { UserError } from '../errors.js';
+import { outcomeReply, planLeaderChange, runLeaderChange, type LeaderChange, type Plan } from './leader-change.js';
+import { patroniDiscardNote } from './discard-note.js';
+import { patroniSnapshot } from './snapshot.js';
 
 export async function leaderChangeCard(ctx: CommandContext, kind: LeaderChange, target: string | undefined, force: boolean): Promise<Reply> {
   const plan = await planLeaderChange(ctx.services, kind, target, force);

@@ -9,6 +9,7 @@ import { postgresAsset } from '../paths.js';
 import { ensurePgBin } from './pg-binaries.js';
 import { chownTo, isZombie, portFree, postgresOsUser, processAlive, runProgram, type OsUser } from './process.js';
 import { hbaText, nodeConfText, pgpassText } from './local-config.js';
+import { clusterConfText, nodeConfFile, nodeConfText as pgbackrestNodeConf, pgbackrestPaths, type PgTarget } from '../backup/pgbackrest/conf.js';
 import { killInstance, processStopped, untilGone } from './local-fence.js';
 import { PG_TOOLS, RuntimeListeners, type ExecOptions, type ExecResult, type FenceStep, type ForceStopResult, type PgTool, type Runtime, type RuntimeEvent, type StopMode } from './runtime.js';
 
@@ -59,7 +60,7 @@ export class LocalRuntime implements Runtime {
     this.pgBin = ensurePgBin(this.config.PG_BIN, (m) => this.log.warn(m));
     this.user = postgresOsUser();
     const { home, backupDir, walArchiveDir } = this.config;
-    for (const dir of [home, `${home}/nodes`, `${home}/bin`, backupDir, walArchiveDir]) {
+    for (const dir of [home, `${home}/nodes`, backupDir, walArchiveDir]) {
       mkdirSync(dir, { recursive: true });
     }
     chmodSync(home, 0o755);
@@ -69,11 +70,24 @@ export class LocalRuntime implements Runtime {
       chmodSync(dir, 0o750);
       chownTo(dir, this.user);
     }
-    copyFileSync(postgresAsset('archive-wal.sh'), `${home}/bin/archive-wal.sh`);
-    chmodSync(`${home}/bin/archive-wal.sh`, 0o755);
+    this.writePgBackRestConfig();
     this.writeOwned(this.pgpassFile, pgpassText(this.config), 0o600);
     await this.checkReachable(`${home}/nodes`);
     this.prepared = true;
+  }
+
+  /** pgBackRest reaches each node through its socket folder; every node is listed for the bot's commands. */
+  pgTarget(node: NodeConfig): PgTarget {
+    const p = this.paths(node);
+    return { name: node.name, data: p.data, socket: p.run, port: node.port };
+  }
+
+  /** The pgBackRest configuration files (the bot's and one per node, for its archive commands) and their folders, owned by postgres. */
+  private writePgBackRestConfig(): void {
+    const p = pgbackrestPaths(this.config);
+    for (const dir of [p.dir, `${p.dir}/lock`, `${p.dir}/log`, `${p.dir}/spool`]) this.mkdirOwned(dir, 0o750);
+    this.writeOwned(p.conf, clusterConfText(this.config), 0o640);
+    for (const n of this.config.nodes) this.writeOwned(nodeConfFile(this.config, n.name), pgbackrestNodeConf(this.config, this.pgTarget(n)), 0o640);
   }
 
   private async checkReachable(dir: string): Promise<void> {
@@ -145,6 +159,22 @@ export class LocalRuntime implements Runtime {
     await this.must(node, 'psql', ['-X', '-q', '-h', p.run, '-p', String(node.port), '-U', 'postgres', '-d', 'postgres', '-f', '-'], { stdin: sql });
     this.writeOwned(`${p.data}/pg_hba.conf`, hbaText(this.config, false), 0o600);
     await this.must(node, 'pg_ctl', ['reload', '-D', p.data, '-s']);
+    await this.createStanza(node);
+  }
+
+  /**
+   * The stanza exists from the first minute: archive-push refuses WAL until it does. In a repository
+   * that already holds an older database of this stanza (after a reset), the new one joins it with
+   * stanza-upgrade, and the old backups stay listed and restorable.
+   */
+  private async createStanza(node: NodeConfig): Promise<void> {
+    const args = [`--config=${nodeConfFile(this.config, node.name)}`, `--stanza=${this.config.BACKUP_STANZA}`];
+    const created = await this.exec(node, 'pgbackrest', [...args, 'stanza-create']);
+    if (created.code === 0) return;
+    if (!/do not match the database/.test(`${created.stderr}${created.stdout}`)) {
+      await this.must(node, 'pgbackrest', [...args, 'stanza-create']);
+    }
+    await this.must(node, 'pgbackrest', [...args, 'stanza-upgrade']);
   }
 
   async cloneReplica(node: NodeConfig, source: NodeConfig, opts: ExecOptions = {}): Promise<void> {
@@ -311,7 +341,7 @@ export class LocalRuntime implements Runtime {
     if (!PG_TOOLS.includes(tool)) throw new Error(`refusing to run ${tool}`);
     await this.prepare();
     const base = this.paths(node).base;
-    return runProgram(`${this.pgBin}/${tool}`, args, {
+    return runProgram(tool === 'pgbackrest' ? 'pgbackrest' : `${this.pgBin}/${tool}`, args, {
       ...opts,
       user: this.user,
       cwd: existsSync(base) ? base : this.config.home,

@@ -36,10 +36,10 @@ interface StatusData {
   patroni: { leader: string | null; members: Array<{ name: string; role: string; state: string }>; protections: Array<{ name: string; state: string }> | null };
 }
 
-/** What the image is built from: postgres/patroni/*, the seed's bootstrap SQL, archive-wal.sh and the postgres ids. */
+/** What the image is built from: postgres/patroni/*, the seed's bootstrap SQL and the postgres ids. */
 function imageHash(): string {
   const h = createHash('sha256').update(`uid=${BUILD_ARGS.PG_UID} gid=${BUILD_ARGS.PG_GID}\0`);
-  const files = [...readdirSync(join(REPO, 'postgres/patroni')).sort().map((f) => `postgres/patroni/${f}`), 'postgres/init/01-bootstrap.sql', 'postgres/archive-wal.sh'];
+  const files = [...readdirSync(join(REPO, 'postgres/patroni')).sort().map((f) => `postgres/patroni/${f}`), 'postgres/init/01-bootstrap.sql'];
   for (const f of files) h.update(f).update('\0').update(readFileSync(join(REPO, f))).update('\0');
   return h.digest('hex').slice(0, 16);
 }

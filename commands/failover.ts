@@ -5,6 +5,7 @@ import { busyReason } from '../src/cluster/failover/lock.js';
 import { refusal } from '../src/cluster/failover/operation.js';
 import { runConfirmedFailover } from '../src/cluster/failover/confirmed.js';
 import { failoverConfirmFields } from '../src/present/failover-card.js';
+import { withBackupAfterSwitch } from '../src/backup/after-failover.js';
 
 export default defineCommand({
   name: 'failover',
@@ -30,7 +31,7 @@ export default defineCommand({
       text,
       fields,
       data: { plan, force },
-      run: (c) => runConfirmedFailover(c, plan.target, force),
+      run: async (c) => withBackupAfterSwitch(c, await runConfirmedFailover(c, plan.target, force)),
     });
   },
 });

@@ -4,6 +4,7 @@ import { busyReason } from '../src/cluster/failover/lock.js';
 import { refusal } from '../src/cluster/failover/operation.js';
 import { preflightSwitchover, runSwitchover } from '../src/cluster/failover/switchover.js';
 import { runWithProgress, switchoverConfirmFields } from '../src/present/failover-card.js';
+import { withBackupAfterSwitch } from '../src/backup/after-failover.js';
 
 export default defineCommand({
   name: 'switchover',
@@ -29,7 +30,7 @@ export default defineCommand({
       text,
       fields,
       data: { plan },
-      run: (c) => runWithProgress(c, 'Switchover', (hooks) => runSwitchover(s, { ...hooks, target: plan.to })),
+      run: async (c) => withBackupAfterSwitch(c, await runWithProgress(c, 'Switchover', (hooks) => runSwitchover(s, { ...hooks, target: plan.to }))),
     });
   },
 });

@@ -8,6 +8,7 @@ import { UserError } from '../../src/errors.js';
 import { outcomeReply, planLeaderChange, runLeaderChange, type LeaderChange, type Plan } from '../../src/patroni/leader-change.js';
 import { patroniDiscardNote } from '../../src/patroni/discard-note.js';
 import { patroniSnapshot } from '../../src/patroni/snapshot.js';
+import { withBackupAfterSwitch } from '../../src/backup/after-failover.js';
 
 export async function leaderChangeCard(ctx: CommandContext, kind: LeaderChange, target: string | undefined, force: boolean): Promise<Reply> {
   const plan = await planLeaderChange(ctx.services, kind, target, force);
@@ -32,7 +33,7 @@ export async function leaderChangeCard(ctx: CommandContext, kind: LeaderChange, 
       ...(plan.paused ? [{ label: 'Patroni is paused', value: 'the change still happens (to this named candidate); automatic failover stays off' }] : []),
     ],
     data: { kind, from: plan.leader?.name ?? null, to: plan.candidate.name, lagBytes: plan.lagBytes },
-    run: (confirmCtx) => confirmed(confirmCtx, kind, plan, force),
+    run: async (confirmCtx) => withBackupAfterSwitch(confirmCtx, await confirmed(confirmCtx, kind, plan, force)),
   });
 }
 

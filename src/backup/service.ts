@@ -195,7 +195,9 @@ export class BackupService implements BackupsView {
       }
       const info = await this.info();
       const set = chooseRestoreSet(info.sets, id, target);
-      return { set, result: await restoreCheck(this.s.config, this.site, set, target, info.archiveMax, onStep) };
+      // The live database's archive range says nothing about an earlier database's WAL (names start over).
+      const archiveEnd = set.earlierDatabase ? null : info.archiveMax;
+      return { set, result: await restoreCheck(this.s.config, this.site, set, target, archiveEnd, onStep) };
     });
   }
 

@@ -82,7 +82,7 @@ export function catalogCard(info: StanzaInfo, legacy: LegacyBackup[], sw: Switch
     e.id,
     KIND[e.kind],
     when(e.finishedAt),
-    e.node ?? '?',
+    e.earlierDatabase ? `${e.node ?? '?'} (before reset)` : (e.node ?? '?'),
     String(e.timeline),
     formatBytes(e.sizeBytes),
     formatBytes(e.repoBytes),

@@ -17,7 +17,7 @@ const ago = (days: number) => new Date(now.getTime() - days * day).toISOString()
 const set = (id: string, kind: BackupSet['kind'], days: number, prior: string | null = null): BackupSet => ({
   id, kind, prior, node: 'standby', startedAt: ago(days), finishedAt: ago(days - 0.001), durationMs: 1000, sizeBytes: 1000, deltaBytes: 100, repoBytes: 10,
   walStart: '000000010000000000000002', walStop: '000000010000000000000003', timeline: 1, lsnStart: '0/2000028', lsnStop: '0/3000050', repo: 1,
-  verified: null, verifiedAt: null, verifyError: null, error: false,
+  verified: null, verifiedAt: null, verifyError: null, error: false, earlierDatabase: false,
 });
 
 // Printed by pgBackRest 2.45 here (info --output=json; verify --output=text --verbose with a flipped byte).

@@ -30,6 +30,8 @@ export interface BackupSet {
   verifyError: string | null;
   /** pgBackRest marks a backup whose files had page checksum errors. */
   error: boolean;
+  /** Taken of an earlier database of the stanza (before a reset or an upgrade): restorable, not the live one. */
+  earlierDatabase: boolean;
 }
 
 /** When the cluster last changed timeline (a failover or switchover), for "restores past the switch". */
@@ -54,7 +56,7 @@ interface RawSet {
   prior: string | null;
   annotation?: Record<string, string>;
   archive: { start: string | null; stop: string | null };
-  database: { 'repo-key': number };
+  database: { id: number; 'repo-key': number };
   error?: boolean;
   info: { size: number; delta: number; repository: { size: number; delta: number } };
   lsn?: { start: string; stop: string };
@@ -64,7 +66,8 @@ interface RawSet {
 interface RawStanza {
   name: string;
   backup: RawSet[];
-  archive: Array<{ min: string | null; max: string | null }>;
+  archive: Array<{ min: string | null; max: string | null; database: { id: number } }>;
+  db: Array<{ id: number }>;
   status: { code: number; message: string; lock?: { backup?: { held: boolean; 'size-cplt'?: number; size?: number } } };
 }
 
@@ -75,8 +78,10 @@ export function parseInfo(json: string, stanza: string): StanzaInfo {
   const all = JSON.parse(json) as RawStanza[];
   const s = all.find((x) => x.name === stanza);
   if (!s) return { sets: [], archiveMin: null, archiveMax: null, status: { code: 1, message: 'missing stanza' }, running: null };
-  const sets = s.backup.map(toSet);
-  const archived = s.archive.filter((a) => a.min && a.max);
+  const current = Math.max(0, ...s.db.map((d) => d.id));
+  const sets = s.backup.map((b) => toSet(b, current));
+  // The WAL range of the live database (an earlier one's segment names start over after a reset).
+  const archived = s.archive.filter((a) => a.min && a.max && a.database.id === current);
   const lock = s.status.lock?.backup;
   return {
     sets,
@@ -87,7 +92,7 @@ export function parseInfo(json: string, stanza: string): StanzaInfo {
   };
 }
 
-function toSet(b: RawSet): BackupSet {
+function toSet(b: RawSet, currentDb: number): BackupSet {
   const a = b.annotation ?? {};
   const verified = a.verified === undefined ? null : a.verified.startsWith('ok');
   const walStart = b.archive.start ?? '';
@@ -112,6 +117,7 @@ function toSet(b: RawSet): BackupSet {
     verifiedAt: a['verified-at'] ?? null,
     verifyError: verified === false ? a.verified.replace(/^failed:?\s*/, '') : null,
     error: b.error ?? false,
+    earlierDatabase: b.database.id < currentDb,
   };
 }
 

@@ -46,6 +46,18 @@ export function commonOptions(config: Config, repo: string): Record<string, stri
   };
 }
 
+/**
+ * The same options for a command line, where pgBackRest refuses an option the command does not take
+ * (compression and parallelism only for backup, retention only for backup and expire).
+ */
+export function commandLineOptions(config: Config, repo: string, command: string): string[] {
+  const all = commonOptions(config, repo);
+  const backupOnly = ['compress-type', 'process-max', 'start-fast'];
+  return Object.entries(all)
+    .filter(([k]) => command === 'backup' || (!backupOnly.includes(k) && !(k.includes('-retention-') && command !== 'expire')))
+    .map(([k, v]) => `--${k}=${v}`);
+}
+
 export function iniText(sections: Record<string, Record<string, string>>): string {
   return Object.entries(sections)
     .map(([name, opts]) => [`[${name}]`, ...Object.entries(opts).map(([k, v]) => `${k}=${v}`)].join('\n'))

@@ -8,7 +8,7 @@ import type { ExecOptions, ExecResult, Runtime } from '../../runtime/runtime.js'
 import { chownTo, runProgram } from '../../runtime/process.js';
 import { UserError } from '../../errors.js';
 import { mkdirForPostgres, pgUser } from '../files.js';
-import { clusterConfText, commonOptions, pgbackrestPaths, type PgTarget } from './conf.js';
+import { clusterConfText, commandLineOptions, pgbackrestPaths, type PgTarget } from './conf.js';
 
 export interface PgBackRestSite {
   /** Folders and the bot's configuration ready (idempotent). */
@@ -72,8 +72,8 @@ export function dockerSite(config: Config, runtime: Runtime): PgBackRestSite {
     async db(nodes, args, opts) {
       const node = config.nodes.find((n) => n.name === nodes[0]);
       if (!node) throw new UserError('no writable primary to back up', 'bring the cluster up (/cluster up) and try again', 'precondition');
-      const options = Object.entries(commonOptions(config, DOCKER_REPO)).map(([k, v]) => `--${k}=${v}`);
-      return runtime.exec(node, 'pgbackrest', [`--stanza=${config.BACKUP_STANZA}`, ...options, ...args], opts);
+      const command = args.at(-1) ?? '';
+      return runtime.exec(node, 'pgbackrest', [`--stanza=${config.BACKUP_STANZA}`, ...commandLineOptions(config, DOCKER_REPO, command), ...args], opts);
     },
   };
 }

@@ -54,7 +54,7 @@ async function memberTarget(s: Services, name: string): Promise<PgTarget> {
 /** "ok", or pgBackRest's own status message ("no valid backups", "missing stanza path"…). */
 async function stanzaHealth(service: BackupService): Promise<string> {
   try {
-    const info = await service.info();
+    const info = await service.recentInfo();
     return info.status.code === 0 ? 'ok' : info.status.message;
   } catch (e) {
     return `cannot be read (${(e as Error).message.slice(0, 120)})`;

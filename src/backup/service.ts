@@ -63,6 +63,7 @@ export class BackupService implements BackupsView {
     } finally {
       if (locked) rmSync(this.lockFile, { force: true });
       this.busy = null;
+      this.recent = null;
     }
   }
 
@@ -83,7 +84,21 @@ export class BackupService implements BackupsView {
     await this.site.prepare();
     const r = await this.site.repo(['info', '--output=json'], { timeoutMs: 60_000 });
     if (r.code !== 0) throw new Error(`pgbackrest info failed: ${pgbackrestError(r)}`);
-    return parseInfo(r.stdout, this.s.config.BACKUP_STANZA);
+    const info = parseInfo(r.stdout, this.s.config.BACKUP_STANZA);
+    this.recent = { at: Date.now(), info: Promise.resolve(info) };
+    return info;
+  }
+
+  private recent: { at: number; info: Promise<StanzaInfo> } | null = null;
+
+  /** info() shared by the status line's readers (last, overdue, stanza health) for a few seconds. */
+  recentInfo(maxAgeMs = 5000): Promise<StanzaInfo> {
+    if (!this.recent || Date.now() - this.recent.at > maxAgeMs) {
+      const info = this.info();
+      this.recent = { at: Date.now(), info };
+      info.catch(() => (this.recent = null));
+    }
+    return this.recent.info;
   }
 
   /** The stanza exists (created by /cluster up; again after a reset or a major upgrade: stanza-upgrade). */
@@ -229,7 +244,7 @@ export class BackupService implements BackupsView {
   }
 
   async last() {
-    const sets = await this.info().then((i) => i.sets).catch(() => []);
+    const sets = await this.recentInfo().then((i) => i.sets).catch(() => []);
     const e = sets.at(-1);
     if (e) return { id: e.id, kind: e.kind, at: e.finishedAt, sizeBytes: e.repoBytes, durationMs: e.durationMs, verified: e.verified };
     const old = legacyBackups(this.s.config).at(-1);
@@ -242,7 +257,7 @@ export class BackupService implements BackupsView {
     if (!config.BACKUP_SCHEDULES) return null;
     let sets: BackupSet[];
     try {
-      sets = (await this.info()).sets;
+      sets = (await this.recentInfo()).sets;
     } catch (e) {
       return `the backup repository cannot be read: ${(e as Error).message}`;
     }

@@ -21,7 +21,11 @@ export default defineCommand({
     });
     const reply = lifecycleReply('Cluster up', outcomes);
     const extra = await afterClusterUp(ctx.services);
-    if (extra.length) reply.text = [reply.text, ...extra].filter(Boolean).join('\n');
-    return { ...reply, data: { ...(reply.data ?? {}), endpoint: extra } };
+    // A cluster from before pgBackRest (or a repository moved away): archive-push needs the stanza.
+    const stanza = outcomes.some((o) => o.action !== 'failed')
+      ? await ctx.services.backups.ensureStanza().catch((e: Error) => `⚠ pgBackRest stanza not ready: ${e.message} — archiving fails until it is; see /cluster status`)
+      : null;
+    reply.text = [reply.text, ...extra, stanza].filter(Boolean).join('\n');
+    return { ...reply, data: { ...(reply.data ?? {}), endpoint: extra, stanza } };
   },
 });

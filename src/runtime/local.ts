@@ -9,7 +9,7 @@ import { postgresAsset } from '../paths.js';
 import { ensurePgBin } from './pg-binaries.js';
 import { chownTo, isZombie, portFree, postgresOsUser, processAlive, runProgram, type OsUser } from './process.js';
 import { hbaText, nodeConfText, pgpassText } from './local-config.js';
-import { clusterConfText, nodeConfFile, nodeConfText as pgbackrestNodeConf, pgbackrestPaths, type PgTarget } from '../backup/pgbackrest/conf.js';
+import { nodeConfFile, nodeConfText as pgbackrestNodeConf, pgbackrestPaths, type PgTarget } from '../backup/pgbackrest/conf.js';
 import { killInstance, processStopped, untilGone } from './local-fence.js';
 import { PG_TOOLS, RuntimeListeners, type ExecOptions, type ExecResult, type FenceStep, type ForceStopResult, type PgTool, type Runtime, type RuntimeEvent, type StopMode } from './runtime.js';
 
@@ -82,11 +82,10 @@ export class LocalRuntime implements Runtime {
     return { name: node.name, data: p.data, socket: p.run, port: node.port };
   }
 
-  /** The pgBackRest configuration files (the bot's and one per node, for its archive commands) and their folders, owned by postgres. */
+  /** Each node's pgBackRest configuration (its archive commands) and the folders, owned by postgres; the bot's own is site.ts's. */
   private writePgBackRestConfig(): void {
     const p = pgbackrestPaths(this.config);
     for (const dir of [p.dir, `${p.dir}/lock`, `${p.dir}/log`, `${p.dir}/spool`]) this.mkdirOwned(dir, 0o750);
-    this.writeOwned(p.conf, clusterConfText(this.config), 0o640);
     for (const n of this.config.nodes) this.writeOwned(nodeConfFile(this.config, n.name), pgbackrestNodeConf(this.config, this.pgTarget(n)), 0o640);
   }
 

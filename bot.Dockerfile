@@ -22,7 +22,7 @@ RUN if [ -n "$PG_UID" ]; then \
 RUN mkdir -p /etc/postgresql-common \
  && echo 'create_main_cluster = false' > /etc/postgresql-common/createcluster.conf \
  && apt-get update \
- && apt-get install -y --no-install-recommends postgresql-15 openssl \
+ && apt-get install -y --no-install-recommends postgresql-15 openssl pgbackrest \
  && rm -rf /var/lib/apt/lists/* \
  && command -v setpriv >/dev/null \
  && mkdir -p /var/run/postgresql /backups \

@@ -1,9 +1,8 @@
 // Scenario 6: full backup throughput vs plain pg_basebackup of the same data set. pgbench -i
-// generates a few hundred MB on the primary; the bot's full backup (BackupService.full: source
-// choice, checkpoint, pg_basebackup tar + gzip + streamed WAL + manifest, catalog) is timed beside
-// a plain pg_basebackup the runtime runs from the same replica with the same compression level and
-// WAL method into a scratch folder. Throughput = database size ÷ wall time; ratio = bot ÷ plain.
-// (Verification is a separate step of /cluster backup full and is not part of this figure.)
+// generates a few hundred MB on the primary; the bot's full backup (BackupService.take('full'):
+// source choice, pgbackrest backup from the replica) is timed beside a plain pg_basebackup (tar +
+// gzip:6 + streamed WAL) from the same replica into a scratch folder. Throughput = database size ÷
+// wall time; ratio = bot ÷ plain. (Verification is a separate step and not part of this figure.)
 import { rmSync } from 'node:fs';
 import { mkdirForPostgres } from '../src/backup/files.js';
 import { judge, round, stats, type Scenario } from './lib.js';
@@ -25,16 +24,14 @@ export const backupThroughput: Scenario = async ({ quick, log }) => {
     const mb = size / 2 ** 20;
     log(`  data set: ${round(mb, 0)} MB (all databases)`);
     const service = s.backups;
-    const level = c.config.BACKUP_COMPRESSION_LEVEL;
+    const level = 6;
     const bot: number[] = [];
     const plain: number[] = [];
     for (let i = 0; i < reps; i++) {
       const t0 = performance.now();
-      const entry = await service.full();
+      const { set: entry } = await service.take('full');
       const botS = (performance.now() - t0) / 1000;
-      rmSync(entry.path, { recursive: true, force: true });
-      // Same source, format, compression level and WAL method as src/backup/full.ts.
-      const source = s.node(entry.node);
+      const source = s.node(entry.node ?? 'n1');
       const dir = `${c.config.backupDir}/plain-${i}`;
       mkdirForPostgres(dir);
       const conninfo = `host=${source.host} port=${source.port} user=replicator passfile=${c.home}/pgpass`;
@@ -59,7 +56,7 @@ export const backupThroughput: Scenario = async ({ quick, log }) => {
         reference: { label: 'plain pg_basebackup, same flags', stats: ref },
         ratio: round(st.median / ref.median),
         goal: { on: 'ratio', op: '>=', value: 0.9 },
-        note: `${round(mb, 0)} MB (pgbench scale ${scale}), tar + gzip:${level} + --wal-method=stream from the replica, alternating bot/plain`,
+        note: `${round(mb, 0)} MB (pgbench scale ${scale}), pgBackRest ${c.config.BACKUP_COMPRESS_TYPE} beside tar + gzip:${level} + --wal-method=stream, from the replica, alternating bot/plain`,
       }),
     ];
   } finally {

@@ -3,7 +3,7 @@ import type { CommandContext } from '../src/core/command.js';
 import type { Principal } from '../src/core/context.js';
 import { askTypedConfirmation, confirmTyped, TYPED_CODE } from '../src/core/confirm.js';
 import { UserError } from '../src/errors.js';
-import { purgeBackups, retireArchive } from '../src/backup/reset-archive.js';
+import { purgeBackups } from '../src/backup/reset-archive.js';
 import { formatBytes } from '../src/cluster/lsn.js';
 import { refusal } from '../src/cluster/failover/operation.js';
 import { resetRefusal } from '../src/cluster/reset.js';
@@ -40,8 +40,9 @@ export default defineCommand({
     if (backupRunning) throw new UserError(`${backupRunning} is in progress`, 'wait for it to finish, then ask for the reset again', 'busy');
     const purge = step === 'purge-backups';
     const [nodes, newest] = await Promise.all([ctx.backend.resetNodes(), service.last()]);
-    const all = service.catalog.list();
-    const onDisk = { count: all.length, bytes: all.reduce((sum, e) => sum + e.sizeBytes, 0) };
+    const sets = await service.info().then((i) => i.sets).catch(() => []);
+    const legacy = service.legacy();
+    const onDisk = { count: sets.length + legacy.length, bytes: sets.reduce((sum, e) => sum + e.repoBytes, 0) + legacy.reduce((sum, e) => sum + e.sizeBytes, 0) };
     const { text, fields } = resetConfirmFields(nodes, newest, onDisk, purge);
     const requester = ctx.user;
     return askTypedConfirmation(ctx, {
@@ -65,16 +66,15 @@ async function runReset(c: CommandContext, requester: Principal, purge: boolean)
     lines.push(line);
     void c.progress({ title: 'Resetting the cluster…', severity: 'warn', text: lines.slice(-12).join('\n') });
   };
+  const sets = await service.info().then((i) => i.sets.length).catch(() => 0);
   const afterDelete = (): KeptOrPurged => {
     if (purge) {
-      const p = purgeBackups(s.config, service.catalog);
-      return { ...p, line: `Purged (purge-backups): ${p.backups} backups and ${p.walFiles} archived WAL files, ${formatBytes(p.bytes)}.` };
+      const p = purgeBackups(s.config, sets);
+      return { ...p, line: `Purged (purge-backups): ${p.backups} backups and the WAL archive, ${formatBytes(p.bytes)}.` };
     }
-    const k = retireArchive(s.config, service.catalog);
     return {
-      ...k,
-      line: k.walDir
-        ? `Kept ${service.catalog.list().length} backups; the old cluster's WAL archive (${k.walFiles} files) moved to ${k.walDir}, so /cluster restore-check still restores them.`
+      line: sets
+        ? `Kept ${sets} backups in the pgBackRest repository; the fresh cluster joins the stanza as a new database (stanza-upgrade), so /cluster restore-check still restores them.`
         : 'There were no backups to keep.',
     };
   };

@@ -5,25 +5,25 @@ const TOKEN = /^[A-Za-z0-9_.:+ -]{1,64}$/;
 
 export default defineCommand({
   name: 'restore-check',
-  summary: 'Restore a backup (+WAL, optionally to a time) into a scratch instance, query it, delete it',
+  summary: 'pgbackrest restore of a backup (+WAL, optionally to a time) into a scratch instance, query it, delete it',
   help:
     'Restores into a throw-away PostgreSQL on a free 127.0.0.1 port (never the cluster), counts proyecto.usuarios, ' +
     'reads the latest logs_replicacion row, reports the restore time, then stops and deletes it. ' +
-    'time: ISO 8601 such as 2026-11-25T19:30:00Z (UTC unless it has an offset). Without an id: the newest full ' +
+    'time: ISO 8601 such as 2026-11-25T19:30:00Z (UTC unless it has an offset). Without an id: the newest ' +
     'backup that finished before the time.',
   level: 'operator',
   mutates: false,
   slow: true,
   args: {
-    id: arg.string('backup id (default: the newest suitable full backup)', TOKEN, 'is not a backup id or a time'),
+    id: arg.string('backup id (default: the newest suitable backup)', TOKEN, 'is not a backup id or a time'),
     time: arg.string('point in time to recover to (default: all archived WAL)', TOKEN, 'is not a time like 2026-11-25T19:30:00Z'),
   },
-  examples: ['/cluster restore-check', '/cluster restore-check full-20261125T194700Z', '/cluster restore-check full-20261125T194700Z 2026-11-25T19:58:00Z'],
+  examples: ['/cluster restore-check', '/cluster restore-check 20261125-194700F', '/cluster restore-check 20261125-194700F 2026-11-25T19:58:00Z'],
   async run(ctx, args) {
     // A lone time may come first: "/cluster restore-check 2026-11-25T19:58:00Z".
     const [id, time] = args.time === undefined && args.id !== undefined && /^\d{4}-/.test(args.id) ? [undefined, args.id] : [args.id, args.time];
     const service = ctx.services.backups;
-    const { entry, result } = await service.restoreCheck(id, time, progressSteps(ctx.progress, 'Restore check running…'));
-    return restoreCard(entry, result);
+    const { set, result } = await service.restoreCheck(id, time, progressSteps(ctx.progress, 'Restore check running…'));
+    return restoreCard(set, result);
   },
 });

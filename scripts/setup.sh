@@ -35,6 +35,19 @@ if ! have_pg; then
   fi
 fi
 
+# The backup engine: pgBackRest (Debian package; no service of its own), run by the bot and by
+# every node's archive_command on this machine.
+if ! command -v pgbackrest >/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    say "installing pgBackRest, the backup engine (apt-get install pgbackrest)"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pgbackrest >/dev/null
+    command -v pgbackrest >/dev/null || fail "pgbackrest installed but not found on PATH"
+  else
+    fail "pgBackRest, the backup engine, is not installed. Install it (Debian/Ubuntu: sudo apt-get install -y pgbackrest)."
+  fi
+fi
+
 # The endpoints: clusterbot runs its own daemons with their configuration under CLUSTERBOT_HOME —
 # never the package's service. WRITE_ENDPOINT (default true): PgBouncer on WRITE_ENDPOINT_PORT;
 # READ_ENDPOINT (default true): HAProxy on READ_ENDPOINT_PORT.

@@ -65,7 +65,7 @@ export const configSchema = z.object({
   POSTGRES_REPLICATOR_PASSWORD: secret.describe('Password of the replicator role; required, at least 8 characters (scripts/start.sh generates it).'),
   PG_CONNECT_TIMEOUT_MS: positiveInt.default(1500).describe('One deadline for a round of node probes (status, failover preflight, monitor): all nodes are asked at once, connecting and querying included; a node silent by then shows "no answer (timed out after N ms)" (ms).'),
   PG_QUERY_TIMEOUT_MS: positiveInt.default(3000).describe('Query timeout of the bot\'s other queries to a node (ms); status probes end at PG_CONNECT_TIMEOUT_MS.'),
-  BACKUP_DIR: z.string().optional().describe('Backups and the WAL archive (wal_archive/); default: $CLUSTERBOT_HOME/backups. With RUNTIME=docker and the bot on the host, set it to the folder compose binds (./backups).'),
+  BACKUP_DIR: z.string().optional().describe('The pgBackRest repository (pgbackrest/, WAL archive included); default: $CLUSTERBOT_HOME/backups. With RUNTIME=docker and the bot on the host, set it to the folder compose binds (./backups).'),
 
   // --- people and permissions ---
   TERMINAL_USER: z.string().optional().describe('Who you are in the terminal chat; default: your OS user name.'),
@@ -149,12 +149,15 @@ export const configSchema = z.object({
   DISCORD_BACKUP_CHANNEL: snowflake.optional().describe('Channel id for backup reports; default: the report channel.'),
   // --- backups ---
   BACKUP_FROM: z.enum(['replica', 'primary']).default('replica').describe('Take full backups from a healthy streaming replica (the primary when none is), or always from the primary.'),
-  BACKUP_COMPRESSION_LEVEL: z.coerce.number().int().min(1).max(9).default(6).describe('gzip level of full backups and WAL bundles (1-9).'),
-  BACKUP_RETENTION_DAYS: positiveInt.default(7).describe('Backups older than this are pruned; the newest full backup and the WAL it needs are always kept.'),
+  BACKUP_STANZA: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, - and _').default('clusterbot').describe('The pgBackRest stanza (one per cluster) the bot creates and backs up.'),
+  BACKUP_COMPRESS_TYPE: z.enum(['zst', 'lz4', 'gz']).default('zst').describe('pgBackRest compression of backups and archived WAL: zst (Zstandard), lz4 (fastest) or gz.'),
+  BACKUP_PROCESS_MAX: positiveInt.optional().describe('Parallel pgBackRest processes for backup, restore and verify; default: the machine\'s cores.'),
+  BACKUP_RETENTION_FULL: positiveInt.default(2).describe('Full backups pgBackRest keeps (with their differential and incremental backups and the WAL they need); older ones are expired.'),
+  BACKUP_AFTER_FAILOVER: z.enum(['offer', 'auto', 'off']).default('offer').describe('After a failover or switchover: offer a "Take a full backup now" button on the result card, take it automatically, or do nothing.'),
   BACKUP_SCHEDULES: bool.prefault('true').describe('Run the backup schedules while clusterbot start runs (false: only by command).'),
   BACKUP_FULL_CRON: cronExpression.default('0 2 * * 0').describe('Full backup schedule (node-cron, 5 fields or 6 with seconds first, bot\'s local time): weekly, Sunday 02:00.'),
-  BACKUP_INCREMENTAL_CRON: cronExpression.default('0 3 * * *').describe('Incremental backup (archived WAL) schedule: daily 03:00.'),
-  BACKUP_PRUNE_CRON: cronExpression.default('0 4 * * *').describe('Retention schedule: daily 04:00.'),
+  BACKUP_INCREMENTAL_CRON: cronExpression.default('0 3 * * *').describe('Incremental backup (pgBackRest incr: files changed since the previous backup) schedule: daily 03:00.'),
+  BACKUP_PRUNE_CRON: cronExpression.default('0 4 * * *').describe('Retention (pgbackrest expire, BACKUP_RETENTION_FULL) schedule: daily 04:00.'),
   // --- patroni backend ---
   CLUSTER_BACKEND: z.enum(['native', 'patroni']).default('native').describe('native: clusterbot runs the nodes and promotes with pg_promote. patroni: Patroni (with etcd) runs them and clusterbot drives Patroni\'s REST API.'),
   PATRONI_URLS: list
@@ -185,6 +188,7 @@ export interface Config extends Omit<Raw, 'CLUSTER_NODES'> {
   nodes: NodeConfig[];
   home: string;
   backupDir: string;
+  /** The pgBackRest repository repo1 (BACKUP_DIR/pgbackrest): backups and the WAL archive. */
   walArchiveDir: string;
   /** DOCKER_FENCE_DIR, resolved: where the docker runtime writes fence markers. */
   fenceDir: string;
@@ -221,7 +225,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     nodes: CLUSTER_NODES,
     home,
     backupDir,
-    walArchiveDir: `${backupDir}/wal_archive`,
+    walArchiveDir: `${backupDir}/pgbackrest`,
     fenceDir: resolve(raw.DOCKER_FENCE_DIR ?? `${home}/fence`),
     terminalUser: raw.TERMINAL_USER ?? safeUserName(),
     secrets: [...new Set(secrets)],

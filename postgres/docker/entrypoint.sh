@@ -2,7 +2,8 @@
 # Role-aware entrypoint of a clusterbot PostgreSQL node.
 #   CLUSTERBOT_ROLE=primary  initialise once on an empty volume (initdb, seed settings, bootstrap SQL)
 #   CLUSTERBOT_ROLE=replica  wait for CLUSTERBOT_SOURCE_HOST, clone with pg_basebackup -R
-# Every start: write the node settings, a restrictive pg_hba.conf, the passfile and (once) a
+# Every start: write the node settings (archiving through pgBackRest), a restrictive pg_hba.conf,
+# the pgBackRest configuration, the passfile and (once) a
 # self-signed certificate; a FENCED node (marker on the volume, or /fence/<node>.FENCED written
 # by the bot) always starts read-only (standby.signal), whatever the restart policy does. Then postgres runs as PID 1 (docker stop = fast shutdown).
 set -euo pipefail
@@ -40,8 +41,8 @@ write_node_conf() {
     echo "listen_addresses = '*'"
     echo "port = $PGPORT_IN"
     echo "unix_socket_directories = '/var/run/postgresql'"
-    echo "archive_command = '/usr/local/bin/archive-wal.sh \"%p\" \"%f\" \"$ARCHIVE\"'"
-    echo "restore_command = 'cp \"$ARCHIVE/%f\" \"%p\"'"
+    echo "archive_command = 'pgbackrest --stanza=$STANZA archive-push \"%p\"'"
+    echo "restore_command = 'pgbackrest --stanza=$STANZA archive-get \"%f\" \"%p\"'"
     echo "ssl = on"
     echo "ssl_cert_file = '$VOLUME/server.crt'"
     echo "ssl_key_file = '$VOLUME/server.key'"
@@ -52,6 +53,46 @@ write_node_conf() {
     /etc/clusterbot/pg_hba.conf > "$PGDATA/pg_hba.conf"
   chown postgres:postgres "$PGDATA/clusterbot.conf" "$PGDATA/pg_hba.conf" "$PGDATA/postgresql.conf"
   chmod 0600 "$PGDATA/clusterbot.conf" "$PGDATA/pg_hba.conf"
+}
+
+# pgBackRest for archive-push/archive-get (asynchronous, the spool on this node's volume) and for
+# the backups the bot runs in this container: repo1 on the shared backups volume.
+write_pgbackrest_conf() {
+  install -d -o postgres -g postgres -m 0750 /etc/pgbackrest "$VOLUME/pgbackrest-spool" /tmp/pgbackrest
+  {
+    echo "[global]"
+    echo "repo1-path=$REPO"
+    echo "compress-type=${BACKUP_COMPRESS_TYPE:-zst}"
+    echo "process-max=$(nproc)"
+    echo "archive-async=y"
+    echo "spool-path=$VOLUME/pgbackrest-spool"
+    echo "lock-path=/tmp/pgbackrest"
+    echo "log-level-file=off"
+    echo "log-level-console=off"
+    echo "log-level-stderr=warn"
+    echo "start-fast=y"
+    echo ""
+    echo "[$STANZA]"
+    echo "pg1-path=$PGDATA"
+    echo "pg1-port=$PGPORT_IN"
+    echo "pg1-socket-path=${1:-/var/run/postgresql}"
+  } > /etc/pgbackrest/pgbackrest.conf
+  chown postgres:postgres /etc/pgbackrest/pgbackrest.conf
+  chmod 0640 /etc/pgbackrest/pgbackrest.conf
+}
+
+# The stanza exists before the first WAL is archived. A repository holding an older database of
+# this stanza (a reset cluster) takes the new one as its next history entry: old backups stay.
+create_stanza() {
+  local out
+  if out=$(as_pg pgbackrest --stanza="$STANZA" stanza-create 2>&1); then return 0; fi
+  if printf '%s' "$out" | grep -q 'do not match the database'; then
+    say "the repository holds an older database of stanza $STANZA: stanza-upgrade"
+    as_pg pgbackrest --stanza="$STANZA" stanza-upgrade
+  else
+    printf '%s\n' "$out" >&2
+    return 1
+  fi
 }
 
 ensure_certificate() {
@@ -80,6 +121,8 @@ init_primary() {
     echo "\\set database $(q "$DB")"
     cat /etc/clusterbot/init/*.sql
   } | as_pg psql -X -q -v ON_ERROR_STOP=1 -h /tmp/clusterbot-bootstrap -U postgres -d postgres -f -
+  write_pgbackrest_conf /tmp/clusterbot-bootstrap
+  create_stanza
   as_pg pg_ctl -D "$PGDATA" -w -t 120 -s -m fast stop
 }
 
@@ -96,7 +139,7 @@ clone_replica() {
     -R --wal-method=stream --checkpoint=fast --no-password
 }
 
-mkdir -p "$VOLUME" "$ARCHIVE" /var/run/postgresql
+mkdir -p "$VOLUME" "$REPO" /var/run/postgresql
 chown postgres:postgres "$VOLUME" /var/run/postgresql
 chmod 0700 "$VOLUME"
 # A volume written by an image whose postgres account had other ids (built with other PG_UID/PG_GID).
@@ -104,7 +147,7 @@ if [ -d "$PGDATA" ] && [ "$(stat -c %u:%g "$PGDATA")" != "$(id -u postgres):$(id
   say "re-owning $VOLUME for postgres ($(id -u postgres):$(id -g postgres))"
   chown -R postgres:postgres "$VOLUME"
 fi
-chown postgres:postgres "$ARCHIVE" 2>/dev/null || true
+chown postgres:postgres "$REPO" 2>/dev/null || true
 write_passfile
 ensure_certificate
 
@@ -124,6 +167,7 @@ if [ -f "$FENCE_MARK" ]; then
   [ -f "$FENCED" ] || cp "$FENCE_MARK" "$FENCED"
 fi
 write_node_conf
+write_pgbackrest_conf
 if [ -f "$FENCED" ]; then
   say "this node is FENCED ($(cat "$FENCED")): starting read-only"
   if [ ! -f "$REJOINED" ] && LC_ALL=C pg_controldata "$PGDATA" | grep -q 'cluster state: *in production'; then

@@ -16,7 +16,9 @@ PASSFILE=$VOLUME/pgpass
 FENCED=$VOLUME/FENCED
 # Written by follow/rewind: a fenced node that was re-pointed follows timelines again.
 REJOINED=$VOLUME/REJOINED
-ARCHIVE=/backups/wal_archive
+# The pgBackRest repository on the shared backups volume (the bot's BACKUP_DIR/pgbackrest).
+REPO=/backups/pgbackrest
+STANZA=${BACKUP_STANZA:-clusterbot}
 PGPORT_IN=5432
 
 say() { printf '[clusterbot-node] %s\n' "$*" >&2; }

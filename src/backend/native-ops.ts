@@ -21,6 +21,7 @@ import { firingAlerts } from '../monitor/index.js';
 import { endMaintenance, startMaintenance } from '../monitor/maintenance.js';
 import { failoverConfirmFields, runWithProgress, switchoverConfirmFields } from '../present/failover-card.js';
 import { lifecycleReply } from '../present/lifecycle-card.js';
+import { withBackupAfterSwitch } from '../backup/after-failover.js';
 
 /** No second failover, switchover or rejoin while one runs (the operation lock). */
 function refuseWhileBusy(ctx: CommandContext): void {
@@ -42,7 +43,7 @@ export async function failoverCard(ctx: CommandContext, target: string | undefin
     text,
     fields,
     data: { plan, force },
-    run: (c) => runConfirmedFailover(c, plan.target, force),
+    run: async (c) => withBackupAfterSwitch(c, await runConfirmedFailover(c, plan.target, force)),
   });
 }
 
@@ -60,7 +61,7 @@ export async function switchoverCard(ctx: CommandContext, target: string | undef
     text,
     fields,
     data: { plan },
-    run: (c) => runWithProgress(c, 'Switchover', (hooks) => runSwitchover(s, { ...hooks, target: plan.to })),
+    run: async (c) => withBackupAfterSwitch(c, await runWithProgress(c, 'Switchover', (hooks) => runSwitchover(s, { ...hooks, target: plan.to }))),
   });
 }
 
@@ -111,8 +112,12 @@ export async function clusterUpCard(ctx: CommandContext): Promise<Reply> {
   });
   const reply = lifecycleReply('Cluster up', outcomes);
   const extra = await afterClusterUp(ctx.services);
-  if (extra.length) reply.text = [reply.text, ...extra].filter(Boolean).join('\n');
-  return { ...reply, data: { ...(reply.data ?? {}), endpoint: extra } };
+  // A cluster from before pgBackRest (or a repository moved away): archive-push needs the stanza.
+  const stanza = outcomes.some((o) => o.action !== 'failed')
+    ? await ctx.services.backups.ensureStanza().catch((e: Error) => `⚠ pgBackRest stanza not ready: ${e.message} — archiving fails until it is; see /cluster status`)
+    : null;
+  reply.text = [reply.text, ...extra, stanza].filter(Boolean).join('\n');
+  return { ...reply, data: { ...(reply.data ?? {}), endpoint: extra, stanza } };
 }
 
 export async function clusterDownCard(ctx: CommandContext): Promise<Reply> {

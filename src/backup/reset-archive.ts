@@ -1,62 +1,32 @@
-// What /cluster reset does to the backups: keep them restorable (the default), or delete them all
-// (`reset purge-backups`). A fresh cluster restarts WAL names at 000000010000000000000001, which the
-// old archive already holds (the archive command never overwrites a different file): so the old
-// archive moves aside to its own folder and the old backups remember it (BackupEntry.walDir).
-import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+// What /cluster reset does to the backups: keep them (the default) or delete them all
+// (`reset purge-backups`). Kept: the fresh cluster is a new database in the same stanza
+// (stanza-upgrade adds it to the repository's history), so the old backups stay listed and restorable.
+import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import type { Config } from '../config.js';
-import { ofLiveCluster, type BackupEntry, type Catalog } from './catalog.js';
-import { archiveListing } from './incremental.js';
-
-const RETIRED_PREFIX = 'wal_archive.before-reset-';
-
-export interface KeptBackups {
-  /** Backups of the replaced cluster now restoring from `walDir`. */
-  moved: number;
-  walDir: string | null;
-  walFiles: number;
-}
+import { legacyBackups, removeLegacy } from './legacy.js';
 
 export interface PurgedBackups {
   backups: number;
-  walFiles: number;
   bytes: number;
 }
 
-/** Archives of clusters a reset replaced, oldest first. */
-export function retiredArchives(config: Pick<Config, 'backupDir'>): string[] {
-  if (!existsSync(config.backupDir)) return [];
-  return readdirSync(config.backupDir).filter((f) => f.startsWith(RETIRED_PREFIX)).sort().map((f) => `${config.backupDir}/${f}`);
+/** Bytes of every file under a folder. */
+export function treeBytes(dir: string): number {
+  if (!existsSync(dir)) return 0;
+  let total = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = `${dir}/${e.name}`;
+    total += e.isDirectory() ? treeBytes(p) : statSync(p).size;
+  }
+  return total;
 }
 
-/** Move the live WAL archive aside for the old backups; a fresh, empty one (same owner and mode) takes its place. */
-export function retireArchive(config: Pick<Config, 'backupDir' | 'walArchiveDir'>, catalog: Catalog, at = new Date()): KeptBackups {
-  const live = ofLiveCluster(catalog.list());
-  const files = archiveListing(config.walArchiveDir);
-  if (!live.length && !files.length) return { moved: 0, walDir: null, walFiles: 0 };
-  const walDir = `${config.backupDir}/${RETIRED_PREFIX}${at.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}`;
-  const st = statSync(config.walArchiveDir);
-  renameSync(config.walArchiveDir, walDir);
-  mkdirSync(config.walArchiveDir, { mode: st.mode & 0o7777 });
-  chmodSync(config.walArchiveDir, st.mode & 0o7777);
-  chownSync(config.walArchiveDir, st.uid, st.gid);
-  for (const e of live) catalog.update(e.id, { walDir });
-  return { moved: live.length, walDir, walFiles: files.length };
-}
-
-/** Delete every backup in the catalog, the live WAL archive's files and every retired archive. */
-export function purgeBackups(config: Pick<Config, 'backupDir' | 'walArchiveDir'>, catalog: Catalog): PurgedBackups {
-  const all: BackupEntry[] = catalog.list();
-  const bytes = all.reduce((s, e) => s + e.sizeBytes, 0) + dirBytes(config.walArchiveDir) + retiredArchives(config).reduce((s, d) => s + dirBytes(d), 0);
-  const files = archiveListing(config.walArchiveDir);
-  const walFiles = files.length + retiredArchives(config).reduce((s, d) => s + archiveListing(d).length, 0);
-  for (const e of all) rmSync(e.path, { recursive: true, force: true });
-  for (const f of files) rmSync(`${config.walArchiveDir}/${f}`, { force: true });
-  for (const d of retiredArchives(config)) rmSync(d, { recursive: true, force: true });
-  catalog.remove(all.map((e) => e.id));
-  return { backups: all.length, walFiles, bytes };
-}
-
-/** Bytes of the plain files in a folder (an archive is flat). */
-function dirBytes(dir: string): number {
-  return archiveListing(dir).reduce((s, f) => s + statSync(`${dir}/${f}`).size, 0);
+/** Delete the stanza's backups and archive from the repository, and every old-engine backup. */
+export function purgeBackups(config: Pick<Config, 'backupDir' | 'walArchiveDir' | 'BACKUP_STANZA'>, setCount: number): PurgedBackups {
+  const dirs = ['backup', 'archive'].map((d) => `${config.walArchiveDir}/${d}/${config.BACKUP_STANZA}`);
+  const legacy = legacyBackups(config);
+  const bytes = dirs.reduce((s, d) => s + treeBytes(d), 0) + legacy.reduce((s, b) => s + b.sizeBytes, 0);
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  removeLegacy(config, legacy.map((b) => b.id));
+  return { backups: setCount + legacy.length, bytes };
 }

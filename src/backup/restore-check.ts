@@ -1,13 +1,14 @@
-// Proof of recoverability: restore a full backup plus archived WAL (optionally to a point in time)
-// into a scratch instance, start it, ask it real questions, then stop and delete it.
-import { existsSync } from 'node:fs';
+// Proof of recoverability: pgbackrest restore of a backup set (optionally to a point in time) into a
+// scratch instance, start it (WAL from the repository through archive-get), ask it real questions,
+// then stop and delete it.
 import { UserError } from '../errors.js';
-import { walDirOf, type BackupEntry } from './catalog.js';
-import { extractTar } from './files.js';
-import type { BackupDeps } from './full.js';
-import { archiveListing } from './incremental.js';
+import type { BackupSet } from './pgbackrest/info.js';
+import type { PgBackRestSite } from './pgbackrest/site.js';
+import { pgbackrestError } from './pgbackrest/site.js';
+import { pgbackrestPaths } from './pgbackrest/conf.js';
+import type { Config } from '../config.js';
 import { ScratchInstance } from './scratch.js';
-import { checkContinuity, parseSegment, segmentOfLsn, segmentsOf } from './wal.js';
+import { mkdirForPostgres } from './files.js';
 
 export interface RestoreCheckResult {
   backup: string;
@@ -49,11 +50,10 @@ function normaliseZone(z: string | undefined): string {
   return z.length === 3 ? `${z}:00` : z.includes(':') ? z : `${z.slice(0, 3)}:${z.slice(3)}`;
 }
 
-/** Which full backup to restore for an id and/or a target time; bad input is a one-line UserError. */
-export function chooseRestoreBackup(entries: BackupEntry[], id: string | undefined, target: Date | null): BackupEntry {
-  const fulls = entries.filter((e) => e.kind === 'full');
-  if (!fulls.length) throw new UserError('there is no full backup to restore', 'take one: /cluster backup full', 'precondition');
-  const oldest = fulls[0];
+/** Which backup set to restore for an id and/or a target time; bad input is a one-line UserError. */
+export function chooseRestoreSet(sets: BackupSet[], id: string | undefined, target: Date | null): BackupSet {
+  if (!sets.length) throw new UserError('there is no pgBackRest backup to restore', 'take one: /cluster backup full', 'precondition');
+  const oldest = sets[0];
   if (target && target.getTime() < Date.parse(oldest.finishedAt)) {
     throw new UserError(
       `${target.toISOString()} is before the oldest restorable point ${oldest.finishedAt} (end of ${oldest.id})`,
@@ -61,63 +61,68 @@ export function chooseRestoreBackup(entries: BackupEntry[], id: string | undefin
     );
   }
   if (id !== undefined) {
-    const e = entries.find((x) => x.id === id);
-    if (!e) throw new UserError(`unknown backup id "${id.slice(0, 40)}"`, `/cluster backups lists them (newest: ${entries[entries.length - 1].id})`, 'not_found');
-    // An incremental is restored from the full backup before it, plus its WAL.
-    const base = e.kind === 'full' ? e : [...fulls].reverse().find((f) => f.startedAt < e.startedAt);
-    if (!base) throw new UserError(`${id} has no full backup before it to restore from`, 'choose a full backup from /cluster backups', 'precondition');
-    if (target && target.getTime() < Date.parse(base.finishedAt)) {
-      throw new UserError(`${target.toISOString()} is before ${base.id} finished (${base.finishedAt})`, 'choose a later time, or an older backup', 'bad_input');
+    const e = sets.find((x) => x.id === id);
+    if (!e) throw new UserError(`unknown backup id "${id.slice(0, 40)}"`, `/cluster backups lists them (newest: ${sets[sets.length - 1].id})`, 'not_found');
+    if (target && target.getTime() < Date.parse(e.finishedAt)) {
+      throw new UserError(`${target.toISOString()} is before ${e.id} finished (${e.finishedAt})`, 'choose a later time, or an older backup', 'bad_input');
     }
-    return base;
+    return e;
   }
-  if (!target) return fulls[fulls.length - 1];
-  return [...fulls].reverse().find((f) => Date.parse(f.finishedAt) <= target.getTime())!;
+  if (!target) return sets[sets.length - 1];
+  return [...sets].reverse().find((f) => Date.parse(f.finishedAt) <= target.getTime())!;
 }
 
-export async function restoreCheck(deps: BackupDeps, entry: BackupEntry, target: Date | null, onStep: (s: string) => void): Promise<RestoreCheckResult> {
-  for (const f of ['base.tar.gz', 'pg_wal.tar.gz']) {
-    if (!existsSync(`${entry.path}/${f}`)) throw new UserError(`${f} is missing from ${entry.id}`, 'run /cluster verify on it, or choose another backup', 'precondition');
-  }
-  // Without a target time, every archived segment must be replayed: note where the archive ends.
-  const walDir = walDirOf(entry, deps.config.walArchiveDir);
-  const archived = segmentsOf(archiveListing(walDir));
-  const archiveEnd = target ? null : (archived[archived.length - 1] ?? null);
+/** PostgreSQL's recovery_target_time form of a Date. */
+const pgTime = (d: Date) => d.toISOString().replace('T', ' ').replace('Z', '+00');
+
+export async function restoreCheck(
+  config: Config,
+  site: PgBackRestSite,
+  set: BackupSet,
+  target: Date | null,
+  archiveMax: string | null,
+  onStep: (s: string) => void,
+): Promise<RestoreCheckResult> {
   const t0 = performance.now();
-  const scratch = await ScratchInstance.create(deps.config);
+  const scratch = await ScratchInstance.create(config);
   try {
-    onStep(`extracting ${entry.id} into a scratch instance on 127.0.0.1:${scratch.port}`);
-    await extractTar(`${entry.path}/base.tar.gz`, scratch.data);
-    await extractTar(`${entry.path}/pg_wal.tar.gz`, `${scratch.data}/pg_wal`);
-    scratch.configureRecovery({ walDir, targetTime: target });
+    onStep(`pgbackrest restore of ${set.id} into a scratch instance on 127.0.0.1:${scratch.port}`);
+    mkdirForPostgres(scratch.data, 0o700);
+    const args = [`--pg1-path=${scratch.data}`, `--set=${set.id}`, '--archive-mode=off'];
+    if (target) args.push('--type=time', `--target=${pgTime(target)}`, '--target-action=promote');
+    const r = await site.repo([...args, 'restore'], { timeoutMs: 6 * 3600_000 });
+    if (r.code !== 0) throw new Error(`pgbackrest restore of ${set.id} failed: ${pgbackrestError(r)}`);
+    // WAL comes from the repository, read only; the copy never archives into it.
+    const conf = pgbackrestPaths(config).conf;
+    scratch.configureRecovery({
+      restoreCommand: `pgbackrest --config=${conf} --stanza=${config.BACKUP_STANZA} --pg1-path=${scratch.data} archive-get %f "%p"`,
+      targetTime: target,
+    });
     onStep(target ? `replaying WAL up to ${target.toISOString()}` : 'replaying all archived WAL');
     await scratch.start();
-    const [counts] = await scratch.query<{ usuarios: number; tli: number; recovering: boolean; lsn: string }>(
-      `SELECT (SELECT count(*)::int FROM proyecto.usuarios) AS usuarios, pg_current_wal_lsn()::text AS lsn,
-              (SELECT timeline_id FROM pg_control_checkpoint())::int AS tli, pg_is_in_recovery() AS recovering`,
+    const [counts] = await scratch.query<{ usuarios: number; tli: number; recovering: boolean; seg: string; replayed: string }>(
+      `SELECT (SELECT count(*)::int FROM proyecto.usuarios) AS usuarios, pg_walfile_name(pg_current_wal_lsn()) AS seg,
+              (SELECT timeline_id FROM pg_control_checkpoint())::int AS tli, pg_is_in_recovery() AS recovering,
+              pg_walfile_name((SELECT redo_lsn FROM pg_control_checkpoint())) AS replayed`,
     );
-    const replayedTo = segmentOfLsn(counts.lsn, counts.tli);
-    if (archiveEnd && replayedTo.position < archiveEnd.position) {
-      // Recovery ends quietly at the first segment it cannot fetch: that is a gap, not a success.
-      const gap = checkContinuity(archived, parseSegment(entry.lastWal)!.position, archiveEnd.position, entry.timeline);
-      throw new Error(
-        `replay stopped in ${replayedTo.name} but the archive goes on to ${archiveEnd.name}: ` +
-          (gap.firstMissing ? `WAL segment ${gap.firstMissing} is missing from the archive` : 'a segment after it is unreadable'),
-      );
+    if (counts.recovering) throw new Error('the restored copy is still in recovery after start');
+    // Recovery ends quietly at the first segment it cannot fetch: short of the archive's end, that is a gap.
+    const archiveEnd = target ? null : archiveMax;
+    if (archiveEnd && counts.seg.slice(8) < archiveEnd.slice(8)) {
+      throw new Error(`replay stopped in ${counts.seg} but the archive goes on to ${archiveEnd}: a WAL segment after ${counts.seg} is missing from the repository or unreadable`);
     }
     const restoreMs = Math.round(performance.now() - t0);
     const logs = await scratch.query<{ id: string; evento: string; fecha: Date }>('SELECT id, evento, fecha FROM proyecto.logs_replicacion ORDER BY id DESC LIMIT 1');
-    if (counts.recovering) throw new Error('the restored copy is still in recovery after start');
     return {
-      backup: entry.id,
+      backup: set.id,
       target: target?.toISOString() ?? null,
       restoreMs,
       usuarios: counts.usuarios,
       lastLog: logs[0] ? { id: Number(logs[0].id), evento: logs[0].evento, fecha: logs[0].fecha.toISOString() } : null,
       timeline: counts.tli,
       port: scratch.port,
-      replayedTo: replayedTo.name,
-      archiveEnd: archiveEnd?.name ?? null,
+      replayedTo: counts.seg,
+      archiveEnd,
     };
   } finally {
     onStep('stopping and deleting the scratch instance');

@@ -1,17 +1,16 @@
-// Scheduled backups with node-cron: full, incremental and retention runs. Every run is verified
+// Scheduled backups with node-cron: full, incremental (pgBackRest incr) and retention runs. Every run is verified
 // and reported (success or failure) through the `report` callback; nothing here knows about chat.
 import cron, { type ScheduledTask } from 'node-cron';
 import type { Logger } from '../core/logger.js';
 import { errorLine } from '../errors.js';
-import type { BackupEntry } from './catalog.js';
+import type { BackupSet } from './pgbackrest/info.js';
 import type { PrunePlan } from './retention.js';
-import type { BackupService } from './service.js';
-import type { VerifyResult } from './verify.js';
+import type { BackupService, VerifyResult } from './service.js';
 
 export type ScheduledKind = 'full' | 'incremental' | 'prune';
 
 export type ScheduledRun =
-  | { kind: ScheduledKind; ok: true; entry?: BackupEntry | null; verify?: VerifyResult; prune?: PrunePlan; nextRun: Date | null; ms: number }
+  | { kind: ScheduledKind; ok: true; entry?: BackupSet | null; expired?: string[]; verify?: VerifyResult; prune?: PrunePlan; nextRun: Date | null; ms: number }
   | { kind: ScheduledKind; ok: false; error: string; nextRun: Date | null; ms: number };
 
 export type Schedules = Record<ScheduledKind, string>;
@@ -68,9 +67,9 @@ export class BackupScheduler {
         const prune = await this.svc.prune();
         return { kind, ok: true, prune, nextRun: this.nextRun(kind), ms: ms() };
       }
-      const entry = kind === 'full' ? await this.svc.full() : await this.svc.incremental();
-      const verify = entry ? (await this.svc.verify(entry.id)).result : undefined;
-      return { kind, ok: true, entry, verify, nextRun: this.nextRun(kind), ms: ms() };
+      const { set, expired } = await this.svc.take(kind === 'full' ? 'full' : 'incr');
+      const { set: entry, result: verify } = await this.svc.verify(set.id);
+      return { kind, ok: true, entry, expired, verify, nextRun: this.nextRun(kind), ms: ms() };
     } catch (err) {
       this.log.error({ err, kind }, 'scheduled backup failed');
       return { kind, ok: false, error: errorLine(err), nextRun: this.nextRun(kind), ms: ms() };

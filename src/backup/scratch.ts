@@ -1,7 +1,7 @@
 // A throw-away PostgreSQL instance for restore checks: its own folder under CLUSTERBOT_HOME/scratch,
 // a free loopback port, archive_mode off, and no primary_conninfo, so it can never reach or write
 // into the running cluster or its archive. The only module of the backup area that spawns
-// processes itself (pg_ctl, and the checking tools of hostTool, as the postgres OS user when root);
+// processes itself (pg_ctl, as the postgres OS user when root);
 // destroy() always runs.
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
@@ -16,8 +16,8 @@ import { chownTreeToPostgres, mkdirForPostgres, pgUser } from './files.js';
 const INHERITED = /^\s*(primary_conninfo|primary_slot_name|restore_command|archive_command|archive_mode|archive_cleanup_command|recovery_end_command|recovery_target\w*|synchronous_standby_names|port|listen_addresses|unix_socket_directories|hot_standby|cluster_name)\s*=/;
 
 export interface ScratchRecovery {
-  /** Folder of archived WAL segments read by restore_command (read only). */
-  walDir: string;
+  /** restore_command reading the repository (read only). */
+  restoreCommand: string;
   /** recovery_target_time, or null to replay all available WAL. */
   targetTime: Date | null;
 }
@@ -46,7 +46,7 @@ export class ScratchInstance {
     return new ScratchInstance(dir, await freePort(), config, bin);
   }
 
-  /** Turn an extracted base backup into an archive-recovery instance on our port. */
+  /** Turn a restored data directory into an archive-recovery instance on our port. */
   configureRecovery(r: ScratchRecovery): void {
     const d = this.data;
     for (const f of ['standby.signal', 'recovery.signal', 'postmaster.pid']) rmSync(`${d}/${f}`, { force: true });
@@ -71,7 +71,7 @@ export class ScratchInstance {
       "archive_cleanup_command = ''",
       "recovery_end_command = ''",
       "synchronous_standby_names = ''",
-      `restore_command = 'cp "${r.walDir}/%f" "%p"'`,
+      `restore_command = '${r.restoreCommand}'`,
       "recovery_target_timeline = 'latest'",
     ];
     if (r.targetTime) lines.push(`recovery_target_time = '${r.targetTime.toISOString().replace('T', ' ').replace('Z', '+00')}'`, "recovery_target_action = 'promote'");
@@ -156,16 +156,6 @@ export class ScratchInstance {
   private pgCtl(args: string[]) {
     return runProgram(`${this.bin}/pg_ctl`, args, { user: pgUser(), cwd: this.dir, timeoutMs: 15 * 60_000, env: { HOME: this.dir } });
   }
-}
-
-/**
- * A read-only PostgreSQL checking tool (pg_verifybackup, pg_waldump) run where the bot runs, on
- * files the bot extracted: the same place as the scratch instance, whatever the runtime (a node
- * container cannot see the bot's scratch folders).
- */
-export function hostTool(config: Config, tool: 'pg_verifybackup' | 'pg_waldump', args: string[], opts: { timeoutMs?: number } = {}) {
-  const bin = ensurePgBin(config.PG_BIN, () => undefined);
-  return runProgram(`${bin}/${tool}`, args, { user: pgUser(), cwd: config.home, timeoutMs: opts.timeoutMs, env: { HOME: config.home } });
 }
 
 function killPostmaster(pidFile: string): void {

@@ -1,9 +1,9 @@
 // How many transactions a discarded WAL range held: pg_waldump over the range, on segments from the
-// WAL archive (BACKUP_DIR/wal_archive) or read over SQL from a member that still has them in its
+// pgBackRest repository (archive-get) or read over SQL from a member that still has them in its
 // pg_wal (pg_read_binary_file, as the superuser the bot logs in as). Patroni rewinds or re-clones
 // the member that held them soon after, so this is tried at once, and says why when it cannot.
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -11,6 +11,10 @@ import type { NodeConfig } from '../config.js';
 import type { Services } from '../core/context.js';
 import { parseLsn } from '../cluster/lsn.js';
 import { findPgBin } from '../runtime/pg-binaries.js';
+import { runProgram } from '../runtime/process.js';
+import { chownTreeToPostgres, pgUser } from '../backup/files.js';
+import { commandLineOptions } from '../backup/pgbackrest/conf.js';
+import { pgbackrestError } from '../backup/pgbackrest/site.js';
 import type { DiscardedRange } from './timelines.js';
 
 const run = promisify(execFile);
@@ -36,9 +40,9 @@ export async function countDiscarded(services: Services, r: DiscardedRange, hold
   const dir = mkdtempSync(join(tmpdir(), 'cb-discarded-'));
   const misses: string[] = [];
   try {
-    const archived = fromArchive(services.config.walArchiveDir, names, dir);
-    if (archived) return await waldump(pgBin, dir, r, 'the WAL archive');
-    misses.push(`the WAL archive has no timeline-${r.timeline} segment ${names[0]}`);
+    const archived = await fromArchive(services, holders, names, dir);
+    if (archived === true) return await waldump(pgBin, dir, r, 'the WAL archive');
+    misses.push(`the WAL archive has no timeline-${r.timeline} segment ${names[0]}${archived ? ` (${archived})` : ''}`);
     for (const node of holders) {
       const got = await fromMember(services, node, names, dir);
       if (got === true) return await waldump(pgBin, dir, r, `${node.name}'s pg_wal`);
@@ -52,13 +56,37 @@ export async function countDiscarded(services: Services, r: DiscardedRange, hold
   }
 }
 
-function fromArchive(archive: string, names: string[], dir: string): boolean {
+/**
+ * The segments from the repository with pgbackrest archive-get (decompressed, checked). archive-get
+ * reads pg_control under pg1-path to match the database: a member's copy, read over SQL, serves.
+ */
+async function fromArchive(services: Services, holders: NodeConfig[], names: string[], dir: string): Promise<true | string | null> {
+  const { config } = services;
+  const control = await controlFile(services, holders);
+  if (!control) return null;
+  const pg1 = join(dir, 'pg1');
+  mkdirSync(join(pg1, 'global'), { recursive: true });
+  writeFileSync(join(pg1, 'global', 'pg_control'), control);
+  chownTreeToPostgres(dir);
+  const options = commandLineOptions(config, config.walArchiveDir, 'archive-get');
   for (const n of names) {
-    const file = [join(archive, n), join(archive, `${n}.partial`)].find(existsSync);
-    if (!file) return false;
-    writeFileSync(join(dir, n), readFileSync(file));
+    const r = await runProgram('pgbackrest', ['--config=/dev/null', ...options, `--stanza=${config.BACKUP_STANZA}`, `--pg1-path=${pg1}`, `--lock-path=${dir}`, `--log-path=${dir}`, 'archive-get', n, join(dir, n)], { user: pgUser(), cwd: dir, timeoutMs: 60_000 });
+    // Exit 1: not in the repository; anything else is pgBackRest's own error.
+    if (r.code !== 0) return r.code === 1 ? null : pgbackrestError(r);
   }
   return true;
+}
+
+async function controlFile(services: Services, holders: NodeConfig[]): Promise<Buffer | null> {
+  for (const node of [...services.config.nodes.filter((n) => !holders.includes(n)), ...holders]) {
+    try {
+      const r = await services.pools.query<{ data: Buffer }>(node, "SELECT pg_read_binary_file('global/pg_control') AS data");
+      return r.rows[0].data;
+    } catch {
+      // the next member
+    }
+  }
+  return null;
 }
 
 async function fromMember(services: Services, node: NodeConfig, names: string[], dir: string): Promise<true | string> {

@@ -8,6 +8,7 @@ import { UserError } from '../errors.js';
 import { outcomeReply, planLeaderChange, runLeaderChange, type LeaderChange, type Plan } from './leader-change.js';
 import { patroniDiscardNote } from './discard-note.js';
 import { patroniSnapshot } from './snapshot.js';
+import { withBackupAfterSwitch } from '../backup/after-failover.js';
 
 export async function leaderChangeCard(ctx: CommandContext, kind: LeaderChange, target: string | undefined, force: boolean): Promise<Reply> {
   const plan = await planLeaderChange(ctx.services, kind, target, force);
@@ -32,7 +33,7 @@ export async function leaderChangeCard(ctx: CommandContext, kind: LeaderChange, 
       ...(plan.paused ? [{ label: 'Patroni is paused', value: 'the change still happens (to this named candidate); automatic failover stays off' }] : []),
     ],
     data: { kind, from: plan.leader?.name ?? null, to: plan.candidate.name, lagBytes: plan.lagBytes },
-    run: (confirmCtx) => confirmed(confirmCtx, kind, plan, force),
+    run: async (confirmCtx) => withBackupAfterSwitch(confirmCtx, await confirmed(confirmCtx, kind, plan, force)),
   });
 }
 

@@ -1,15 +1,15 @@
 // Backup results as platform-neutral Replies: progress, report cards, the catalog, verify and restore checks.
 import type { Field, Reply } from '../chat/reply.js';
-import type { BackupEntry } from '../backup/catalog.js';
+import type { LegacyBackup } from '../backup/legacy.js';
+import type { BackupSet, StanzaInfo, SwitchPoint } from '../backup/pgbackrest/info.js';
 import type { RestoreCheckResult } from '../backup/restore-check.js';
 import type { PrunePlan } from '../backup/retention.js';
-import type { VerifyResult } from '../backup/verify.js';
-import { summary } from '../backup/summary.js';
+import type { VerifyResult } from '../backup/service.js';
 import { formatBytes, formatSeconds } from '../cluster/lsn.js';
 
 const rate = (bps: number) => `${formatBytes(bps)}/s`;
 const when = (iso: string) => `${iso.slice(0, 19).replace('T', ' ')} UTC`;
-export const verifiedText = (e: Pick<BackupEntry, 'verified'>) => (e.verified === null ? 'not verified' : e.verified ? 'verified ✓' : 'VERIFY FAILED');
+export const verifiedText = (e: { verified: boolean | null }) => (e.verified === null ? 'not verified' : e.verified ? 'verified ✓' : 'VERIFY FAILED');
 
 export function progressCard(title: string, text: string): Reply {
   return { title, severity: 'info', text };
@@ -22,48 +22,41 @@ export function progressSteps(progress: (r: Reply) => Promise<void>, title: stri
   };
 }
 
-function entryFields(e: BackupEntry): Field[] {
-  const fields: Field[] = [
-    { label: 'Kind', value: e.kind, short: true },
-    { label: e.kind === 'full' ? 'Taken from' : 'Source', value: e.node, short: true },
-    { label: 'Size', value: formatBytes(e.sizeBytes), short: true },
+const KIND: Record<BackupSet['kind'], string> = { full: 'full', diff: 'differential', incr: 'incremental' };
+
+function entryFields(e: BackupSet): Field[] {
+  const seconds = Math.max(e.durationMs / 1000, 1);
+  return [
+    { label: 'Kind', value: e.prior ? `${KIND[e.kind]} (on ${e.prior})` : KIND[e.kind], short: true },
+    { label: 'Taken from', value: e.node ?? 'unknown', short: true },
+    { label: 'Database size', value: formatBytes(e.sizeBytes), short: true },
+    { label: 'Copied', value: `${formatBytes(e.deltaBytes)} → ${formatBytes(e.repoBytes)} stored (repo${e.repo})`, short: true },
     { label: 'Duration', value: formatSeconds(e.durationMs / 1000), short: true },
-    { label: 'Throughput', value: rate(e.throughputBps), short: true },
+    { label: 'Throughput', value: rate(e.deltaBytes / seconds), short: true },
     { label: 'Timeline', value: String(e.timeline), short: true },
+    { label: 'WAL', value: e.walStart === e.walStop ? e.walStart : `${e.walStart} → ${e.walStop}`, short: true },
   ];
-  if (e.kind === 'full') fields.push({ label: 'LSN', value: `${e.startLsn} → ${e.stopLsn}`, short: true });
-  fields.push({ label: 'WAL', value: e.firstWal === e.lastWal ? e.firstWal : `${e.firstWal} → ${e.lastWal}${e.wal ? ` (${e.wal.length} files)` : ''}`, short: true });
-  return fields;
 }
 
-function verifyField(v: VerifyResult | null, e: BackupEntry): Field {
+function verifyField(v: VerifyResult | null, e: BackupSet): Field {
   if (!v) return { label: 'Verify', value: verifiedText(e), short: true };
   return { label: 'Verify', value: v.ok ? `passed in ${formatSeconds(v.ms / 1000)}` : `FAILED: ${v.problems[0]}`, short: !!v.ok };
 }
 
 /** A finished backup (command or schedule), with its verification and the next scheduled run. */
-export function backupCard(e: BackupEntry, v: VerifyResult | null, nextRun: Date | null = null): Reply {
+export function backupCard(e: BackupSet, v: VerifyResult | null, nextRun: Date | null = null, expired: string[] = []): Reply {
   const failed = v !== null && !v.ok;
   const fields = [...entryFields(e), verifyField(v, e)];
+  if (expired.length) fields.push({ label: 'Expired by retention', value: expired.join(', ') });
   if (nextRun) fields.push({ label: 'Next run', value: when(nextRun.toISOString()), short: true });
   return {
     title: failed ? `Backup ${e.id} taken, but VERIFICATION FAILED` : `Backup ${e.id} ${v?.ok ? 'taken and verified' : 'taken'}`,
     severity: failed ? 'crit' : v?.ok ? 'ok' : 'warn',
     text: failed ? v!.problems.join('\n') : undefined,
     fields,
-    context: `${e.path}`,
-    data: { backup: summary(e), verify: v, nextRun: nextRun?.toISOString() ?? null },
+    context: `pgBackRest, stanza repository repo${e.repo}`,
+    data: { backup: e, verify: v, expired, nextRun: nextRun?.toISOString() ?? null },
     failed: failed || undefined,
-  };
-}
-
-export function nothingNewCard(nextRun: Date | null = null): Reply {
-  return {
-    title: 'Incremental backup: nothing new',
-    severity: 'ok',
-    text: 'No WAL was archived since the previous backup.',
-    fields: nextRun ? [{ label: 'Next run', value: when(nextRun.toISOString()), short: true }] : undefined,
-    data: { backup: null, nextRun: nextRun?.toISOString() ?? null },
   };
 }
 
@@ -78,40 +71,60 @@ export function failureCard(kind: string, error: string, nextRun: Date | null = 
   };
 }
 
-export function catalogCard(entries: BackupEntry[], totals: { backupBytes: number; archiveBytes: number; archiveFiles: number }): Reply {
-  const newestFirst = [...entries].reverse();
-  const oldestFull = entries.find((e) => e.kind === 'full');
+/** A backup can restore to a time after the switch when it was taken on the new timeline. */
+export const restoresPastSwitch = (e: BackupSet, sw: SwitchPoint | null) => !sw || e.timeline >= sw.timeline;
+
+export function catalogCard(info: StanzaInfo, legacy: LegacyBackup[], sw: SwitchPoint | null = null): Reply {
+  const sets = info.sets;
+  const newestFirst = [...sets].reverse();
+  const oldest = sets[0];
   const rows = newestFirst.map((e) => [
     e.id,
-    e.kind,
+    KIND[e.kind],
     when(e.finishedAt),
-    e.walDir ? `${e.node} (before reset)` : e.node,
+    e.earlierDatabase ? `${e.node ?? '?'} (before reset)` : (e.node ?? '?'),
     String(e.timeline),
     formatBytes(e.sizeBytes),
-    formatSeconds(e.durationMs / 1000),
+    formatBytes(e.repoBytes),
+    `${e.walStart.slice(8)}…${e.walStop.slice(8)}`,
+    `repo${e.repo}`,
     verifiedText(e),
+    sw ? (restoresPastSwitch(e, sw) ? 'yes' : 'no') : '—',
   ]);
+  const oldRows = [...legacy].reverse().map((b) => [b.id, `${b.kind} (old engine)`, when(b.finishedAt), b.node, String(b.timeline), formatBytes(b.sizeBytes), formatBytes(b.sizeBytes), '—', 'old engine', verifiedText(b), '—']);
+  const repoBytes = sets.reduce((s, e) => s + e.repoBytes, 0);
+  const count = sets.length + legacy.length;
+  const text = [
+    oldest
+      ? `Oldest point in time that can be restored: ${when(oldest.finishedAt)} (end of ${oldest.id}). WAL archived: ${info.archiveMin ?? '—'} → ${info.archiveMax ?? '—'}.`
+      : 'Nothing can be restored with pgBackRest yet: take a full backup with /cluster backup full.',
+    sw && sets.length && !sets.some((e) => restoresPastSwitch(e, sw))
+      ? `⚠️ No backup restores to a time after the switch to timeline ${sw.timeline}${sw.at ? ` (${when(sw.at)})` : ''}: take a full backup now (/cluster backup full).`
+      : '',
+    legacy.length ? `${legacy.length} backups of the old engine (pg_basebackup) are kept read only until retention removes them (/cluster backup prune).` : '',
+  ].filter(Boolean).join('\n');
   return {
-    title: entries.length ? `${entries.length} backups, ${formatBytes(totals.backupBytes)}` : 'No backups yet',
-    severity: entries.length ? 'info' : 'warn',
-    text: oldestFull
-      ? `Oldest point in time that can be restored: ${when(oldestFull.finishedAt)} (end of ${oldestFull.id}).`
-      : 'Nothing can be restored yet: take a full backup with /cluster backup full.',
-    tables: entries.length ? [{ columns: ['id', 'kind', 'finished', 'node', 'tl', 'size', 'took', 'verified'], rows }] : undefined,
+    title: count ? `${count} backups, ${formatBytes(repoBytes)} in the pgBackRest repository` : 'No backups yet',
+    severity: count ? 'info' : 'warn',
+    text,
+    tables: count ? [{ columns: ['id', 'kind', 'finished', 'node', 'tl', 'db size', 'stored', 'WAL', 'repo', 'verified', 'after switch'], rows: [...rows, ...oldRows] }] : undefined,
     fields: [
-      { label: 'Total size', value: formatBytes(totals.backupBytes), short: true },
-      { label: 'WAL archive', value: `${totals.archiveFiles} files, ${formatBytes(totals.archiveBytes)}`, short: true },
+      { label: 'Stored', value: formatBytes(repoBytes), short: true },
+      { label: 'Stanza', value: info.status.code === 0 ? 'ok' : info.status.message, short: true },
     ],
     data: {
-      backups: newestFirst.map(summary),
-      totalBytes: totals.backupBytes,
-      archive: { files: totals.archiveFiles, bytes: totals.archiveBytes },
-      oldestRestorable: oldestFull?.finishedAt ?? null,
+      backups: newestFirst.map((e) => ({ ...e, restoresPastSwitch: restoresPastSwitch(e, sw) })),
+      oldEngine: legacy,
+      totalBytes: repoBytes,
+      archive: { min: info.archiveMin, max: info.archiveMax },
+      stanza: info.status,
+      switch: sw,
+      oldestRestorable: oldest?.finishedAt ?? null,
     },
   };
 }
 
-export function verifyCard(e: BackupEntry, v: VerifyResult): Reply {
+export function verifyCard(e: BackupSet, v: VerifyResult): Reply {
   return {
     title: v.ok ? `${e.id} verified ✓` : `${e.id} FAILED verification`,
     severity: v.ok ? 'ok' : 'crit',
@@ -125,7 +138,7 @@ export function verifyCard(e: BackupEntry, v: VerifyResult): Reply {
   };
 }
 
-export function restoreCard(e: BackupEntry, r: RestoreCheckResult): Reply {
+export function restoreCard(e: BackupSet, r: RestoreCheckResult): Reply {
   return {
     title: `Restore check of ${e.id} passed${r.target ? ` (to ${when(r.target)})` : ''}`,
     severity: 'ok',
@@ -143,25 +156,25 @@ export function restoreCard(e: BackupEntry, r: RestoreCheckResult): Reply {
 
 export function pruneFields(plan: PrunePlan): Field[] {
   return [
-    { label: 'Backups to delete', value: plan.remove.length ? plan.remove.map((e) => e.id).join(', ') : 'none' },
-    { label: 'WAL files to delete', value: plan.wal.length ? `${plan.wal.length} (${plan.wal[0]} … ${plan.wal[plan.wal.length - 1]})` : 'none', short: true },
+    { label: 'Backups to expire', value: plan.remove.length ? plan.remove.map((e) => e.id).join(', ') : 'none' },
+    { label: 'Old-engine backups to delete', value: plan.legacy.length ? plan.legacy.map((e) => e.id).join(', ') : 'none' },
     { label: 'Space freed', value: formatBytes(plan.bytes), short: true },
     { label: 'Kept', value: plan.keep.map((e) => e.id).join(', ') || 'none' },
   ];
 }
 
 export function pruneData(plan: PrunePlan) {
-  return { cutoff: plan.cutoff, remove: plan.remove.map((e) => e.id), wal: plan.wal, keep: plan.keep.map((e) => e.id), keepWalFrom: plan.keepWalFrom, bytes: plan.bytes };
+  return { retentionFull: plan.retentionFull, remove: plan.remove.map((e) => e.id), legacy: plan.legacy.map((e) => e.id), keep: plan.keep.map((e) => e.id), keepWalFrom: plan.keepWalFrom, bytes: plan.bytes };
 }
 
 export function prunedCard(plan: PrunePlan, nextRun: Date | null = null): Reply {
-  const nothing = !plan.remove.length && !plan.wal.length;
+  const nothing = !plan.remove.length && !plan.legacy.length;
   const fields = pruneFields(plan);
   if (nextRun) fields.push({ label: 'Next run', value: when(nextRun.toISOString()), short: true });
   return {
-    title: nothing ? 'Retention: nothing to prune' : `Retention: pruned ${plan.remove.length} backups and ${plan.wal.length} WAL files`,
+    title: nothing ? 'Retention: nothing to prune' : `Retention: expired ${plan.remove.length} backups${plan.legacy.length ? ` and deleted ${plan.legacy.length} old-engine backups` : ''}`,
     severity: 'ok',
-    text: `Window: backups finished after ${when(plan.cutoff)}, the newest full backup, and WAL from ${plan.keepWalFrom ?? '(no full backup)'} on are kept.`,
+    text: `pgBackRest keeps the newest ${plan.retentionFull} full backups (BACKUP_RETENTION_FULL), the backups that depend on them, and WAL from ${plan.keepWalFrom ?? '(no backup)'} on; it also applies this after every backup.`,
     fields,
     data: { ...pruneData(plan), nextRun: nextRun?.toISOString() ?? null },
   };

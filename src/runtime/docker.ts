@@ -220,6 +220,8 @@ export class DockerRuntime implements Runtime {
         POSTGRES_ADMIN_PASSWORD: this.config.POSTGRES_ADMIN_PASSWORD,
         POSTGRES_REPLICATOR_PASSWORD: this.config.POSTGRES_REPLICATOR_PASSWORD,
         PG_DATABASE: this.config.PG_DATABASE,
+        BACKUP_STANZA: this.config.BACKUP_STANZA,
+        BACKUP_COMPRESS_TYPE: this.config.BACKUP_COMPRESS_TYPE,
         ...env,
       }).map(([k, v]) => `${k}=${v}`),
       ExposedPorts: { '5432/tcp': {} },

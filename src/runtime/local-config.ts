@@ -3,13 +3,14 @@
 import { readFileSync } from 'node:fs';
 import type { Config, NodeConfig } from '../config.js';
 import { postgresAsset } from '../paths.js';
+import { archiveCommands, nodeConfFile } from '../backup/pgbackrest/conf.js';
 
 /** The seed's 10 WAL senders suit 3 nodes; larger clusters need one per replica plus clones and backups. */
 export const walSenders = (nodes: number) => Math.max(10, 2 * nodes + 2);
 
 /** clusterbot.conf: the shared settings plus this node's port, sockets, archive and restore commands. */
 export function nodeConfText(config: Config, node: NodeConfig, socketDir: string): string {
-  const archive = config.walArchiveDir;
+  const pgbackrest = archiveCommands(config.BACKUP_STANZA, nodeConfFile(config, node.name));
   const shared = readFileSync(postgresAsset('postgresql.conf'), 'utf8');
   return [
     '# Written by clusterbot for this node; edits are overwritten on re-clone.',
@@ -23,8 +24,9 @@ export function nodeConfText(config: Config, node: NodeConfig, socketDir: string
     `port = ${node.port}`,
     `unix_socket_directories = '${socketDir}'`,
     'unix_socket_permissions = 0700',
-    `archive_command = '${config.home}/bin/archive-wal.sh "%p" "%f" "${archive}"'`,
-    `restore_command = 'cp "${archive}/%f" "%p"'`,
+    // pgBackRest: checksummed, compressed, asynchronous push into the repository; get for catch-up.
+    `archive_command = '${pgbackrest.archive}'`,
+    `restore_command = '${pgbackrest.restore}'`,
     '',
   ].join('\n');
 }

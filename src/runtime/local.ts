@@ -11,6 +11,7 @@ import { ensurePgBin } from './pg-binaries.js';
 import { chownTo, isZombie, portFree, postgresOsUser, processAlive, runProgram, type OsUser } from './process.js';
 import { hbaText, nodeConfText, pgpassText } from './local-config.js';
 import { tailLines } from './file-tail.js';
+import { nodeConfFile, nodeConfText as pgbackrestNodeConf, pgbackrestPaths, type PgTarget } from '../backup/pgbackrest/conf.js';
 import { killInstance, processStopped, untilGone } from './local-fence.js';
 import { LocalNodeWatcher } from './local-watch.js';
 import { PG_TOOLS, type ExecOptions, type ExecResult, type FenceStep, type ForceStopResult, type PgTool, type Runtime, type RuntimeEvent, type StopMode } from './runtime.js';
@@ -58,7 +59,7 @@ export class LocalRuntime implements Runtime {
     this.user = postgresOsUser();
     const { home, backupDir, walArchiveDir } = this.config;
     makeHomePrivate(home, this.user?.gid ?? null, this.log);
-    for (const dir of [`${home}/nodes`, `${home}/bin`, backupDir, walArchiveDir]) {
+    for (const dir of [`${home}/nodes`, backupDir, walArchiveDir]) {
       mkdirSync(dir, { recursive: true });
     }
     // The nodes' folders belong to the OS user PostgreSQL runs as, and to it alone.
@@ -68,11 +69,23 @@ export class LocalRuntime implements Runtime {
       chmodSync(dir, 0o750);
       chownTo(dir, this.user);
     }
-    copyFileSync(postgresAsset('archive-wal.sh'), `${home}/bin/archive-wal.sh`);
-    chmodSync(`${home}/bin/archive-wal.sh`, 0o755);
+    this.writePgBackRestConfig();
     this.writeOwned(this.pgpassFile, pgpassText(this.config), 0o600);
     await this.checkReachable(`${home}/nodes`);
     this.prepared = true;
+  }
+
+  /** pgBackRest reaches each node through its socket folder; every node is listed for the bot's commands. */
+  pgTarget(node: NodeConfig): PgTarget {
+    const p = this.paths(node);
+    return { name: node.name, data: p.data, socket: p.run, port: node.port };
+  }
+
+  /** Each node's pgBackRest configuration (its archive commands) and the folders, owned by postgres; the bot's own is site.ts's. */
+  private writePgBackRestConfig(): void {
+    const p = pgbackrestPaths(this.config);
+    for (const dir of [p.dir, `${p.dir}/lock`, `${p.dir}/log`, `${p.dir}/spool`]) this.mkdirOwned(dir, 0o750);
+    for (const n of this.config.nodes) this.writeOwned(nodeConfFile(this.config, n.name), pgbackrestNodeConf(this.config, this.pgTarget(n)), 0o640);
   }
 
   private async checkReachable(dir: string): Promise<void> {
@@ -144,6 +157,22 @@ export class LocalRuntime implements Runtime {
     await this.must(node, 'psql', ['-X', '-q', '-h', p.run, '-p', String(node.port), '-U', 'postgres', '-d', 'postgres', '-f', '-'], { stdin: sql });
     this.writeOwned(`${p.data}/pg_hba.conf`, hbaText(this.config, false), 0o600);
     await this.must(node, 'pg_ctl', ['reload', '-D', p.data, '-s']);
+    await this.createStanza(node);
+  }
+
+  /**
+   * The stanza exists from the first minute: archive-push refuses WAL until it does. In a repository
+   * that already holds an older database of this stanza (after a reset), the new one joins it with
+   * stanza-upgrade, and the old backups stay listed and restorable.
+   */
+  private async createStanza(node: NodeConfig): Promise<void> {
+    const args = [`--config=${nodeConfFile(this.config, node.name)}`, `--stanza=${this.config.BACKUP_STANZA}`];
+    const created = await this.exec(node, 'pgbackrest', [...args, 'stanza-create']);
+    if (created.code === 0) return;
+    if (!/do not match the database/.test(`${created.stderr}${created.stdout}`)) {
+      await this.must(node, 'pgbackrest', [...args, 'stanza-create']);
+    }
+    await this.must(node, 'pgbackrest', [...args, 'stanza-upgrade']);
   }
 
   async cloneReplica(node: NodeConfig, source: NodeConfig, opts: ExecOptions = {}): Promise<void> {
@@ -309,7 +338,7 @@ export class LocalRuntime implements Runtime {
     if (!PG_TOOLS.includes(tool)) throw new Error(`refusing to run ${tool}`);
     await this.prepare();
     const base = this.paths(node).base;
-    return runProgram(`${this.pgBin}/${tool}`, args, {
+    return runProgram(tool === 'pgbackrest' ? 'pgbackrest' : `${this.pgBin}/${tool}`, args, {
       ...opts,
       user: this.user,
       cwd: existsSync(base) ? base : this.config.home,

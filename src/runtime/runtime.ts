@@ -30,6 +30,8 @@ export const PG_TOOLS = [
   'psql',
   'pgbench',
   'initdb',
+  // Not a PostgreSQL binary: the backup engine, installed beside them (Debian pgbackrest).
+  'pgbackrest',
 ] as const;
 export type PgTool = (typeof PG_TOOLS)[number];
 

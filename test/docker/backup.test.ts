@@ -1,8 +1,8 @@
-// Backups with RUNTIME=docker on the compose stack, the bot on the host: pg_basebackup runs in a
-// replica's container and writes through the shared backups volume (a bind of the bot's
-// BACKUP_DIR); the bot verifies it and restore-checks it in a scratch instance on the host, with
-// the WAL the nodes archived into the same folder.
-import { readdirSync, statSync } from 'node:fs';
+// Backups on pgBackRest with RUNTIME=docker on the compose stack, the bot on the host: the nodes push
+// WAL into the repository on the shared backups volume (a bind of the bot's BACKUP_DIR), pgbackrest
+// backup runs in the primary's container, and the bot verifies and restore-checks from the same
+// repository on the host, in a scratch instance.
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { principal } from '../helpers/cluster.js';
@@ -10,7 +10,7 @@ import { newDockerCluster, until, type DockerCluster } from '../helpers/docker.j
 import { postgresOsUser } from '../../src/runtime/process.js';
 
 interface BackupData {
-  backup: { id: string; kind: string; node: string; timeline: number; sizeBytes: number; durationMs: number; verified: boolean };
+  backup: { id: string; kind: string; prior: string | null; node: string; timeline: number; sizeBytes: number; durationMs: number; verified: boolean };
   verify: { ok: boolean; problems: string[] };
 }
 interface RestoreData {
@@ -46,26 +46,25 @@ describe('backups with RUNTIME=docker (compose stack, bot on the host)', () => {
     await c?.destroy();
   });
 
-  it('the nodes archive WAL into the bot\'s BACKUP_DIR through the shared backups volume', async () => {
+  it('the nodes push WAL with pgBackRest into the repository in the bot\'s BACKUP_DIR through the shared backups volume', async () => {
     const [{ seg }] = await c.sql<{ seg: string }>('primary', 'SELECT pg_walfile_name(pg_switch_wal()) AS seg');
-    const file = join(c.config.walArchiveDir, seg);
-    await until(`${seg} in ${c.config.walArchiveDir}`, async () => readdirSync(c.config.walArchiveDir).includes(seg), 60_000, 200);
+    const dir = join(c.config.walArchiveDir, 'archive', 'clusterbot', '15-1', seg.slice(0, 16));
+    const pushed = new RegExp(`^${seg}-[0-9a-f]{40}\\.zst$`);
+    const file = await until(`${seg} in ${dir}`, async () => (existsSync(dir) ? readdirSync(dir).find((f) => pushed.test(f)) : undefined), 60_000, 200);
     // Written by the container's postgres, which is the host's postgres (the image takes its ids).
     const pg = postgresOsUser();
-    if (pg) expect(statSync(file).uid).toBe(pg.uid);
+    if (pg) expect(statSync(join(dir, file)).uid).toBe(pg.uid);
   });
 
-  it('backup full in a replica container → verified → restore-check on the host finds the 5 usuarios', async () => {
+  it('backup full in the primary container → verified → restore-check on the host finds the 5 usuarios', async () => {
     const r = await step('backup full', '/cluster backup full');
     expect(r.failed, r.text).toBeFalsy();
     const d = r.data as BackupData;
     fullId = d.backup.id;
-    expect(['standby', 'readonly']).toContain(d.backup.node);
-    expect(d.backup).toMatchObject({ kind: 'full', timeline: 1, verified: true });
+    expect(d.backup).toMatchObject({ kind: 'full', node: 'primary', timeline: 1, verified: true });
     expect(d.verify.ok, d.verify.problems.join('; ')).toBe(true);
     console.info(`[docker backup] ${fullId}: ${d.backup.sizeBytes} bytes from ${d.backup.node} in ${d.backup.durationMs} ms`);
-    const dir = join(c.config.backupDir, 'full', fullId.slice(5));
-    expect(readdirSync(dir).sort()).toEqual(['backup_manifest', 'base.tar.gz', 'pg_wal.tar.gz']);
+    expect(existsSync(join(c.config.walArchiveDir, 'backup', 'clusterbot', fullId, 'backup.manifest'))).toBe(true);
 
     const v = await step('verify', `/cluster verify ${fullId}`);
     expect(v.failed, v.text).toBeFalsy();
@@ -78,11 +77,11 @@ describe('backups with RUNTIME=docker (compose stack, bot on the host)', () => {
     expect(readdirSync(join(c.home, 'scratch'))).toEqual([]);
   });
 
-  it('rows written after the backup come back from the archived WAL; an incremental bundles it', async () => {
+  it('rows written after the backup come back from the archived WAL; an incr builds on the full', async () => {
     await c.sql('primary', "INSERT INTO proyecto.usuarios (nombre, email) VALUES ('docker 1', 'd1@example.com'), ('docker 2', 'd2@example.com')");
-    const inc = await step('backup incremental', '/cluster backup incremental');
+    const inc = await step('backup incr', '/cluster backup incr');
     expect(inc.failed, inc.text).toBeFalsy();
-    expect((inc.data as BackupData).backup).toMatchObject({ kind: 'incremental', verified: true });
+    expect((inc.data as BackupData).backup).toMatchObject({ kind: 'incr', prior: fullId, verified: true });
     const rc = await step('restore-check (latest)', `/cluster restore-check ${fullId}`);
     expect(rc.failed, rc.text).toBeFalsy();
     expect((rc.data as RestoreData).usuarios).toBe(7);

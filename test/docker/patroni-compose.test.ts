@@ -36,10 +36,10 @@ interface StatusData {
   patroni: { leader: string | null; members: Array<{ name: string; role: string; state: string }>; protections: Array<{ name: string; state: string }> | null };
 }
 
-/** What the image is built from: postgres/patroni/*, the seed's bootstrap SQL, archive-wal.sh and the postgres ids. */
+/** What the image is built from: postgres/patroni/*, the seed's bootstrap SQL and the postgres ids. */
 function imageHash(): string {
   const h = createHash('sha256').update(`uid=${BUILD_ARGS.PG_UID} gid=${BUILD_ARGS.PG_GID}\0`);
-  const files = [...readdirSync(join(REPO, 'postgres/patroni')).sort().map((f) => `postgres/patroni/${f}`), 'postgres/init/01-bootstrap.sql', 'postgres/archive-wal.sh'];
+  const files = [...readdirSync(join(REPO, 'postgres/patroni')).sort().map((f) => `postgres/patroni/${f}`), 'postgres/init/01-bootstrap.sql'];
   for (const f of files) h.update(f).update('\0').update(readFileSync(join(REPO, f))).update('\0');
   return h.digest('hex').slice(0, 16);
 }
@@ -118,9 +118,9 @@ describe('docker-compose.patroni.yml on a real Docker engine', () => {
       (pgPorts.length < 3 ? pgPorts : apiPorts).push(p);
     }
     subnet = await freeSubnet();
-    // The bind of the shared backups folder: the members archive into it, the bot backs up into it.
+    // The bind of the shared backups folder: the members push WAL into the pgBackRest repository there.
     chmodSync(home, 0o755);
-    for (const d of [backups, join(backups, 'wal_archive')]) {
+    for (const d of [backups, join(backups, 'pgbackrest')]) {
       mkdirSync(d, { mode: 0o750 });
       if (PG_USER) chownSync(d, PG_USER.uid, PG_USER.gid);
     }
@@ -201,28 +201,28 @@ describe('docker-compose.patroni.yml on a real Docker engine', () => {
     }
   }, 240_000);
 
-  it('backup full from a replica over the published ports → verified → restore-check finds the 5 usuarios; the members archive into the shared folder', async () => {
+  it('the members push WAL into the shared repository; a backup taken in the leader\'s container is listed, verified and restore-checked by the bot on the host', async () => {
     expect(app).not.toBeNull();
     const surface: Surface = { platform: 'shell', channel: 'test' };
     const run = (text: string) => app!.router.handle(text, { id: 'tester', display: 'tester', platform: 'shell' }, surface);
     const [{ seg }] = (await app!.services.pools.query(app!.services.node('primary'), 'SELECT pg_walfile_name(pg_switch_wal()) AS seg')).rows as Array<{ seg: string }>;
-    const archived = join(backups, 'wal_archive', seg);
-    await until(`${seg} archived into ${join(backups, 'wal_archive')} by the primary container`, async () => existsSync(archived), 60_000);
-    if (PG_USER) expect(statSync(archived).uid).toBe(PG_USER.uid);
+    const dir = join(backups, 'pgbackrest', 'archive', 'clusterbot', '15-1', seg.slice(0, 16));
+    const pushed = new RegExp(`^${seg}-[0-9a-f]{40}\\.zst$`);
+    const file = await until(`${seg} pushed into ${dir} by the primary container`, async () => (existsSync(dir) ? readdirSync(dir).find((f) => pushed.test(f)) : undefined), 60_000);
+    if (PG_USER) expect(statSync(join(dir, file)).uid).toBe(PG_USER.uid);
 
+    // The bot cannot reach a container's data directory: the backup runs where the leader's files are.
     const t0 = Date.now();
-    const full = await run('/cluster backup full');
-    expect(full.failed, full.text).toBeFalsy();
-    const entry = (full.data as { backup: { id: string; node: string; verified: boolean } }).backup;
-    console.log(`[patroni-compose] ${full.title} from ${entry.node} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-    expect(['standby', 'readonly']).toContain(entry.node);
-    expect(entry.verified).toBe(true);
+    const r = await compose('exec', '-T', 'primary', 'pgbackrest', '--stanza=clusterbot', '--type=full', 'backup');
+    console.log(`[patroni-compose] pgbackrest backup in the leader's container: ${((Date.now() - t0) / 1000).toFixed(1)} s ${r.stderr.trim()}`);
+    const list = await run('/cluster backups');
+    const [entry] = (list.data as { backups: Array<{ id: string; kind: string }> }).backups;
+    expect(entry, list.text).toMatchObject({ kind: 'full' });
+    const verify = await run(`/cluster verify ${entry.id}`);
+    expect(verify.failed, verify.text).toBeFalsy();
     const check = await run(`/cluster restore-check ${entry.id}`);
     expect(check.failed, check.text).toBeFalsy();
     expect(check.data).toMatchObject({ backup: entry.id, usuarios: 5 });
-    const incr = await run('/cluster backup incremental');
-    expect(incr.failed, incr.text).toBeFalsy();
-    expect((incr.data as { backup: { kind: string; verified: boolean } }).backup).toMatchObject({ kind: 'incremental', verified: true });
   }, 240_000);
 
   it('a button-confirmed /cluster switchover through the router moves the leader', async () => {

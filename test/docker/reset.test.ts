@@ -88,7 +88,7 @@ describe('/cluster reset with RUNTIME=docker (compose stack with the write endpo
     expect(done.title).toBe('Cluster reset: done');
     console.info(`[reset docker] confirm → fresh cluster with both replicas streaming: ${(done.data as { ms: number }).ms} ms`);
     expect((done.data as { outcomes: Array<{ node: string; action: string }> }).outcomes.map((o) => [o.node, o.action])).toEqual([['primary', 'initialised'], ['standby', 'cloned'], ['readonly', 'cloned']]);
-    expect(done.text).toMatch(/^Kept 2 backups; the old cluster's WAL archive \(\d+ files\) moved to /m);
+    expect(done.text).toMatch(/^Kept 2 backups in the pgBackRest repository; the fresh cluster joins the stanza as a new database \(stanza-upgrade\)/m);
     expect(done.context).toMatch(/^Requested by alice, confirmed by bob;/);
 
     // Same names, new volumes: the data of the old nodes is gone; the backups and fence binds stay.
@@ -116,9 +116,10 @@ describe('/cluster reset with RUNTIME=docker (compose stack with the write endpo
     }, (n) => n === 1, { timeoutMs: 60_000, everyMs: 500 });
     expect(await oldTableThere()).toBe(false);
 
-    // The fresh cluster archives into a fresh archive; the old backups restore from theirs.
+    // The fresh cluster archives as the stanza's second database; the old backups restore from the first.
     const [{ seg }] = await c.sql<{ seg: string }>('primary', 'SELECT pg_walfile_name(pg_switch_wal()) AS seg');
-    await until(`${seg} archived`, async () => existsSync(`${c.config.walArchiveDir}/${seg}`), 60_000, 200);
+    const dir = `${c.config.walArchiveDir}/archive/clusterbot/15-2/${seg.slice(0, 16)}`;
+    await until(`${seg} archived`, async () => existsSync(dir) && readdirSync(dir).some((f) => f.startsWith(`${seg}-`) && f.endsWith('.zst')), 60_000, 200);
     expect(((await c.run('/cluster backups')).data as { backups: Array<{ id: string }> }).backups.map((x) => x.id)).toContain(fullId);
     const rc = await c.run(`/cluster restore-check ${fullId}`, olga);
     expect(rc.failed, rc.text).toBeFalsy();
@@ -138,7 +139,7 @@ describe('/cluster reset with RUNTIME=docker (compose stack with the write endpo
     expect(done.failed, done.text).toBeFalsy();
     expect(done.text).toMatch(/^Purged \(purge-backups\): 2 backups/m);
     expect(((await c.run('/cluster backups')).data as { backups: unknown[] }).backups).toEqual([]);
-    expect(readdirSync(c.config.backupDir).filter((f) => f.startsWith('wal_archive.before-reset-'))).toEqual([]);
+    expect(readdirSync(`${c.config.walArchiveDir}/archive/clusterbot`).filter((d) => /^15-\d+$/.test(d))).toEqual(['15-1']);
     await twoStreamingReplicas(c);
   });
 });

@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { countDiscarded } from '../../src/patroni/discarded-wal.js';
 import { freePort, startTestCluster, type TestCluster } from '../helpers/cluster.js';
+import { eventually } from '../helpers/wait.js';
 
 describe('counting the transactions of a WAL range (pg_waldump)', () => {
   let c: TestCluster;
@@ -23,6 +24,18 @@ describe('counting the transactions of a WAL range (pg_waldump)', () => {
     const range = { timeline: tl, leader: 'primary', from, to, bytes: 0, xidsSeen: null, why: 'test' };
     const count = await countDiscarded(c.app.services, range, [c.app.services.node('primary')]);
     expect(count).toEqual({ ok: true, transactions: 3, source: "primary's pg_wal" });
+  });
+
+  it('counts them from the pgBackRest repository once the segment is archived (archive-get)', async () => {
+    const [{ tl, lsn: from }] = await c.sql<{ tl: number; lsn: string }>('primary', "SELECT ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int AS tl, pg_current_wal_lsn()::text AS lsn");
+    for (let i = 10; i < 14; i++) await c.sql('primary', 'INSERT INTO proyecto.counted VALUES ($1)', [i]);
+    const [{ lsn: to, seg }] = await c.sql<{ lsn: string; seg: string }>('primary', 'SELECT pg_current_wal_lsn()::text AS lsn, pg_walfile_name(pg_current_wal_lsn()) AS seg');
+    await c.sql('primary', 'SELECT pg_switch_wal()');
+    await eventually('the segment archived', async () => (await c.sql<{ last: string | null }>('primary', 'SELECT last_archived_wal AS last FROM pg_stat_archiver'))[0].last, (last) => last !== null && last >= seg, { timeoutMs: 60_000 });
+    const closed = { ...c.app.services.node('primary'), name: 'gone', port: await freePort() };
+    const range = { timeline: tl, leader: 'gone', from, to, bytes: 0, xidsSeen: null, why: 'test' };
+    const count = await countDiscarded(c.app.services, range, [closed]);
+    expect(count).toEqual({ ok: true, transactions: 4, source: 'the WAL archive' });
   });
 
   it('says where it looked when neither the archive nor any member has the segment', async () => {

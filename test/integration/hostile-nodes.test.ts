@@ -3,7 +3,7 @@
 // tmpfs mounted over it). Each time: the command answers with one clear line, nothing runs that
 // should not, nothing is lost, and the bot keeps answering.
 import { execFileSync } from 'node:child_process';
-import { chownSync, existsSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { chownSync, readdirSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -60,7 +60,7 @@ describe('hostile surroundings (real cluster)', () => {
       expect(r.text!.length, text.slice(0, 60)).toBeLessThan(400);
     }
     // A choice names the choices once, in our words (not zod's "Invalid option: expected one of …").
-    expect((await c.run('/cluster backup everything')).text).toBe('kind "everything" is not one of the choices — accepted: full, incremental, prune — usage: /cluster backup full|incremental|prune');
+    expect((await c.run('/cluster backup everything')).text).toBe('kind "everything" is not one of the choices — accepted: full, diff, incr, differential, incremental, prune — usage: /cluster backup full|diff|incr|differential|incremental|prune');
     const rows = await nodes();
     expect(rows.every((n) => n.up)).toBe(true);
     expect((await c.run('/cluster maintenance off')).failed).toBeFalsy();
@@ -103,18 +103,20 @@ describe('hostile surroundings (real cluster)', () => {
   });
 
   it('a full disk under the WAL archive: the archiver failure is shown, a full backup refuses with one line, nothing is lost once space is back', async () => {
-    // A 40 MB tmpfs over the backup folder (archive included), filled to 1 MB free.
+    // A 40 MB tmpfs over the backup folder with the pgBackRest repository copied onto it, filled up
+    // (a compressed segment of a quiet cluster takes a few kB).
     const dir = c.config.walArchiveDir;
     const backups = c.config.backupDir;
-    const owner = statSync(dir);
     const backupsOwner = statSync(backups);
+    const saved = `${c.home}/repo-before-tmpfs`;
+    execFileSync('cp', ['-a', dir, saved]);
     execFileSync('mount', ['-t', 'tmpfs', '-o', `size=40m,mode=${(backupsOwner.mode & 0o7777).toString(8)}`, 'clusterbot-full-archive', backups]);
     const filler = join(backups, 'filler');
     try {
       chownSync(backups, backupsOwner.uid, backupsOwner.gid);
-      execFileSync('mkdir', ['-m', (owner.mode & 0o7777).toString(8), dir]);
-      chownSync(dir, owner.uid, owner.gid);
-      writeFileSync(filler, Buffer.alloc(39 * 1024 * 1024));
+      execFileSync('cp', ['-a', saved, dir]);
+      const free = Number(execFileSync('df', ['--output=avail', '-B1', backups]).toString().split('\n')[1]);
+      writeFileSync(filler, Buffer.alloc(free));
       await c.sql('primary', 'CREATE TABLE IF NOT EXISTS hostile_disk (x int)');
       await c.sql('primary', 'INSERT INTO hostile_disk SELECT generate_series(1, 1000)');
       await c.sql('primary', 'SELECT pg_switch_wal()');
@@ -139,7 +141,8 @@ describe('hostile surroundings (real cluster)', () => {
         const a = n.find((x) => x.name === 'primary')?.archiver;
         return !!a && !a.failing && (a.lastArchivedWal ?? '') >= failedWal;
       }, 120_000);
-      expect(existsSync(join(dir, failedWal))).toBe(true);
+      const sub = join(dir, 'archive', 'clusterbot', '15-1', failedWal.slice(0, 16));
+      expect(readdirSync(sub).some((f) => f.startsWith(`${failedWal}-`))).toBe(true);
       const rows = await c.sql<{ n: number }>('primary', 'SELECT count(*)::int AS n FROM hostile_disk');
       expect(rows[0].n).toBe(2000);
     } finally {

@@ -135,7 +135,7 @@ describe('/cluster reset on a real local cluster', () => {
     expect(outcomes.map((o) => [o.node, o.action])).toEqual([['primary', 'initialised'], ['standby', 'cloned'], ['readonly', 'cloned']]);
     for (const o of outcomes.slice(1)) expect(o.replication).toMatch(/^streaming from primary after \d+ ms$/);
     expect(done.text).toMatch(/^Deleted the data of primary, standby, readonly\.$/m);
-    expect(done.text).toMatch(/^Kept 2 backups; the old cluster's WAL archive \(\d+ files\) moved to .*\/wal_archive\.before-reset-\d{8}T\d{6}Z, so/m);
+    expect(done.text).toMatch(/^Kept 2 backups in the pgBackRest repository; the fresh cluster joins the stanza as a new database \(stanza-upgrade\), so/m);
     expect(done.context).toMatch(/^Requested by alice, confirmed by bob;/);
 
     // A fresh cluster: the old table is gone, the seed rows are back, everything on timeline 1.
@@ -157,11 +157,12 @@ describe('/cluster reset on a real local cluster', () => {
       await client.end();
     }
 
-    // The fresh cluster archives into a fresh archive (the old names would have clashed).
+    // The fresh cluster archives as the stanza's second database (the old segment names would have clashed).
     const [{ seg }] = await c.sql<{ seg: string }>('primary', 'SELECT pg_walfile_name(pg_switch_wal()) AS seg');
-    await until(`${seg} archived`, async () => existsSync(`${c.config.walArchiveDir}/${seg}`), 60_000, 100);
+    const dir = `${c.config.walArchiveDir}/archive/clusterbot/15-2/${seg.slice(0, 16)}`;
+    await until(`${seg} archived`, async () => existsSync(dir) && readdirSync(dir).some((f) => f.startsWith(`${seg}-`) && f.endsWith('.zst')), 60_000, 100);
 
-    // The old backups: still listed, still restorable (with their own WAL archive: 7 usuarios).
+    // The old backups: still listed, still restorable (with their own database's WAL: 7 usuarios).
     const list = await c.run('/cluster backups');
     expect((list.data as { backups: Array<{ id: string }> }).backups.map((b) => b.id)).toContain(fullId);
     expect(list.tables?.[0].rows.find((r) => r[0] === fullId)?.[3]).toMatch(/^(standby|readonly) \(before reset\)$/);
@@ -190,11 +191,12 @@ describe('/cluster reset on a real local cluster', () => {
     const t0 = Date.now();
     const done = await c.run(`/cluster reset confirm ${data.code}`, alice);
     expect(done.failed, done.text).toBeFalsy();
-    expect(done.text).toMatch(/^Purged \(purge-backups\): 2 backups and \d+ archived WAL files/m);
+    expect(done.text).toMatch(/^Purged \(purge-backups\): 2 backups and the WAL archive, [\d.]+ MB\./m);
     expect(((await c.run('/cluster backups')).data as { backups: unknown[] }).backups).toEqual([]);
-    expect(readdirSync(c.config.backupDir).filter((f) => f.startsWith('wal_archive.before-reset-'))).toEqual([]);
-    // What the archive holds now is the fresh cluster's own WAL, archived after the purge.
-    const old = readdirSync(c.config.walArchiveDir).filter((f) => statSync(`${c.config.walArchiveDir}/${f}`).mtimeMs < t0 - 1000);
+    // What the repository holds now is the fresh cluster's own stanza (one database) and WAL, written after the purge.
+    const archive = `${c.config.walArchiveDir}/archive/clusterbot`;
+    expect(readdirSync(archive).filter((d) => /^15-\d+$/.test(d))).toEqual(['15-1']);
+    const old = readdirSync(`${archive}/15-1`, { recursive: true }).map(String).filter((f) => statSync(`${archive}/15-1/${f}`).mtimeMs < t0 - 1000);
     expect(old).toEqual([]);
     const s = await status();
     expect(s.primary).toBe('primary');

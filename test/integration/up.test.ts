@@ -22,6 +22,7 @@ describe('/cluster up on a real local cluster', () => {
     const r = await c.run('/cluster up');
     expect(r.failed, r.text).toBeFalsy();
     expect(r.title).toBe('Cluster up: done');
+    expect((r.data as { stanza: string }).stanza).toBe('stanza clusterbot ready');
     const outcomes = (r.data as { outcomes: Outcome[] }).outcomes;
     expect(outcomes.map((o) => [o.node, o.action])).toEqual([['primary', 'initialised'], ['standby', 'cloned'], ['readonly', 'cloned']]);
     for (const o of outcomes.slice(1)) expect(o.replication).toMatch(/^streaming from primary after \d+ ms$/);

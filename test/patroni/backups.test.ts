@@ -1,7 +1,7 @@
-// Issue 16 part 1: backups, verify, restore checks, retention and schedules with CLUSTER_BACKEND=patroni,
-// on real etcd + Patroni + PostgreSQL on loopback. Patroni's archive_command writes into the bot's
-// BACKUP_DIR/wal_archive (harness); the bot takes pg_basebackup with this host's tools from a
-// streaming replica it finds through Patroni's /cluster.
+// Backups on pgBackRest with CLUSTER_BACKEND=patroni, on real etcd + Patroni + PostgreSQL on loopback.
+// Patroni's archive_command is pgbackrest archive-push into the repository under the bot's BACKUP_DIR
+// (harness); the bot runs pgbackrest backup from a streaming replica it finds through Patroni's
+// /cluster, with the members' data directories as their own settings name them.
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -39,12 +39,14 @@ describe('backups with the Patroni backend', () => {
     await h?.destroy();
   });
 
-  it('Patroni archives WAL into the bot\'s backups folder and replicas have the restore_command', async () => {
+  it('Patroni archives WAL with pgbackrest archive-push into the bot\'s repository and replicas get it back with archive-get', async () => {
     const [{ seg }] = await bot.sql<{ seg: string }>('primary', 'SELECT pg_walfile_name(pg_switch_wal()) AS seg');
-    await until(`${seg} in ${bot.config.walArchiveDir}`, 30_000, async () => existsSync(`${bot.config.walArchiveDir}/${seg}`), () => readdirSync(bot.config.walArchiveDir).join(', '));
+    const dir = `${bot.config.walArchiveDir}/archive/clusterbot/15-1/${seg.slice(0, 16)}`;
+    const pushed = new RegExp(`^${seg}-[0-9a-f]{40}\\.zst$`);
+    await until(`${seg} in ${dir}`, 60_000, async () => existsSync(dir) && readdirSync(dir).some((f) => pushed.test(f)), () => (existsSync(dir) ? readdirSync(dir).join(', ') : 'no folder'));
     for (const node of ['standby', 'readonly']) {
       const [{ cmd }] = await bot.sql<{ cmd: string }>(node, 'SELECT current_setting(\'restore_command\') AS cmd');
-      expect(cmd).toBe(`cp "${bot.config.walArchiveDir}/%f" "%p"`);
+      expect(cmd).toBe('pgbackrest --stanza=clusterbot archive-get "%f" "%p"');
     }
   });
 
@@ -59,7 +61,7 @@ describe('backups with the Patroni backend', () => {
     expect(entry).toMatchObject({ kind: 'full', verified: true });
     expect(replicas).toContain(entry.node);
     fullId = entry.id;
-    expect(existsSync(`${h.backupDir}/full/${entry.id.replace(/^full-/, '')}/base.tar.gz`)).toBe(true);
+    expect(existsSync(`${h.backupDir}/pgbackrest/backup/clusterbot/${entry.id}/backup.manifest`)).toBe(true);
 
     const status = await bot.run('/cluster status');
     expect(status.fields?.find((f) => f.label === 'Last backup')?.value).toMatch(new RegExp(`^${fullId}, .* ago, verified`));
@@ -79,7 +81,7 @@ describe('backups with the Patroni backend', () => {
     expect(check.data).toMatchObject({ backup: fullId, usuarios: 5 });
   });
 
-  it('incremental bundles the archived WAL; a restore check to a time finds the rows as of that time', async () => {
+  it('incr copies what changed; a restore check to a time finds the rows as of that time', async () => {
     expect(fullId).not.toBe('');
     await bot.sql('primary', "INSERT INTO proyecto.usuarios (nombre, email) VALUES ('antes', 'antes@example.org')");
     await sleep(1100);
@@ -87,9 +89,9 @@ describe('backups with the Patroni backend', () => {
     await sleep(1100);
     await bot.sql('primary', "INSERT INTO proyecto.usuarios (nombre, email) VALUES ('despues', 'despues@example.org')");
 
-    const incr = await bot.run('/cluster backup incremental');
+    const incr = await bot.run('/cluster backup incr');
     expect(incr.failed, incr.text).toBeFalsy();
-    expect((incr.data as { backup: EntryData }).backup).toMatchObject({ kind: 'incremental', verified: true });
+    expect((incr.data as { backup: EntryData }).backup).toMatchObject({ kind: 'incr', verified: true });
 
     const pitr = await bot.run(`/cluster restore-check ${fullId} ${at.toISOString()}`);
     console.log(`[patroni-backups] PITR to ${at.toISOString()}: ${JSON.stringify(pitr.data)}`);
@@ -104,7 +106,7 @@ describe('backups with the Patroni backend', () => {
   it('retention keeps the newest full backup; a scheduled incremental posts its verified report to the backups channel', async () => {
     const prune = await bot.run('/cluster backup prune');
     expect(prune.failed, prune.text).toBeFalsy();
-    expect(bot.app.services.backups.catalog.list().map((e) => e.id)).toContain(fullId);
+    expect((await bot.app.services.backups.info()).sets.map((e) => e.id)).toContain(fullId);
 
     await bot.sql('primary', "INSERT INTO proyecto.logs_replicacion (evento) VALUES ('scheduled incremental test')");
     bot.chat.posts.length = 0;
@@ -113,14 +115,14 @@ describe('backups with the Patroni backend', () => {
       const post = await until('a scheduled incremental report in the backups channel', 60_000, async () => bot.chat.posts.find((p) => p.channel === 'backups'), () => bot.chat.posts.map((p) => p.reply.title).join(' | '));
       console.log(`[patroni-backups] scheduled run: ${post.reply.title}`);
       expect(post.reply.severity).toBe('ok');
-      expect(post.reply.title).toMatch(/^Backup incr-\S+ taken and verified$/);
+      expect(post.reply.title).toMatch(/^Backup \S+I taken and verified$/);
       expect(post.reply.context).toMatch(/^scheduled run/);
     } finally {
       await scheduler.stop();
     }
   });
 
-  it('after a Patroni switchover (new timeline) the incremental continues and a restore check replays across it', async () => {
+  it('after a Patroni switchover (new timeline) an incr continues and a restore check replays across it', async () => {
     const card = await bot.run('/cluster switchover standby');
     expect(card.failed, card.text).toBeFalsy();
     const done = await bot.press(card.buttons![0].actionId, person('alice'));
@@ -133,10 +135,10 @@ describe('backups with the Patroni backend', () => {
     }, () => last);
     await bot.sql('standby', "INSERT INTO proyecto.usuarios (nombre, email) VALUES ('nuevo líder', 'lider@example.org')");
 
-    const incr = await bot.run('/cluster backup incremental');
+    const incr = await bot.run('/cluster backup incr');
     expect(incr.failed, incr.text).toBeFalsy();
     const entry = (incr.data as { backup: EntryData & { timeline: number } }).backup;
-    expect(entry).toMatchObject({ kind: 'incremental', verified: true, timeline: 2 });
+    expect(entry).toMatchObject({ kind: 'incr', verified: true, timeline: 2 });
 
     const check = await bot.run(`/cluster restore-check ${fullId}`);
     console.log(`[patroni-backups] restore-check across the switchover: ${JSON.stringify(check.data)}`);
@@ -187,7 +189,7 @@ describe('backups with the Patroni backend', () => {
         metrics = await (await fetch(`${base}/metrics`)).text();
         return (metrics.match(/^clusterbot_node_up\{node="\w+"\} 1$/gm) ?? []).length === 3 && (metrics.match(/^clusterbot_replication_lag_bytes\{node="\w+"\} \d+$/gm) ?? []).length === 2;
       }, () => metrics.split('\n').filter((l) => /^clusterbot_(node_up|replication_lag_bytes)\{/.test(l)).join('; ') || metrics.slice(0, 300));
-      await seen(/\[#backups\][^\n]*Backup incr-\S+ taken and verified/, 'a scheduled incremental card in the terminal');
+      await seen(/\[#backups\][^\n]*Backup \S+I taken and verified/, 'a scheduled incremental card in the terminal');
       child.stdin.write('/cluster lag 10m\n');
       await seen(/Replication lag, last 10 min/, 'the lag chart reply');
       child.stdin.write('exit\n');

@@ -4,7 +4,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, closeSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { findPgBin } from '../../src/runtime/pg-binaries.js';
 import { postgresOsUser, type OsUser } from '../../src/runtime/process.js';
@@ -40,7 +40,7 @@ export interface PatroniHarnessOptions {
 
 export interface PatroniHarness {
   dir: string;
-  /** The bot's BACKUP_DIR; the members archive WAL into its wal_archive (and restore from it). */
+  /** The bot's BACKUP_DIR; the members push WAL into its pgBackRest repository (and get it back from there). */
   backupDir: string;
   scope: string;
   etcdPort: number;
@@ -161,7 +161,8 @@ export async function startPatroniCluster(opts: PatroniHarnessOptions = {}): Pro
     },
     startMember(name) {
       const m = harness.member(name);
-      m.proc = launch('patroni', [m.configPath], `patroni-${name}`, patroniEnv, user);
+      // archive_command and post_bootstrap run pgBackRest with this member's own configuration.
+      m.proc = launch('patroni', [m.configPath], `patroni-${name}`, { ...patroniEnv, PGBACKREST_CONFIG: join(dir, name, 'pgbackrest.conf') }, user);
     },
     freezePostgres(name) {
       const pm = postmasterPid(harness.member(name).dataDir);
@@ -207,16 +208,15 @@ export async function startPatroniCluster(opts: PatroniHarnessOptions = {}): Pro
   try {
     // Scripts the postgres user can read (the worktree may sit under a private folder).
     mkdirSync(join(dir, 'bin'), { mode: 0o755 });
-    // The bot and the members share the backups folder (same machine): the members write the WAL
-    // archive, the bot reads it for incrementals, verify and restore checks.
-    for (const d of [backupDir, join(backupDir, 'wal_archive')]) {
+    // The bot and the members share the backups folder (same machine): the members push WAL into the
+    // pgBackRest repository there, the bot backs up, verifies and restores from it.
+    for (const d of [backupDir, join(backupDir, 'pgbackrest'), join(dir, 'pgbackrest')]) {
       mkdirSync(d, { mode: 0o750 });
       own(d);
     }
     for (const [src, name] of [
       [postgresAsset('patroni/post-init.sh'), 'post-init.sh'],
       [postgresAsset('init/01-bootstrap.sql'), '01-bootstrap.sql'],
-      [postgresAsset('archive-wal.sh'), 'archive-wal.sh'],
     ]) {
       copyFileSync(src, join(dir, 'bin', name));
       chmodSync(join(dir, 'bin', name), 0o755);
@@ -244,8 +244,11 @@ export async function startPatroniCluster(opts: PatroniHarnessOptions = {}): Pro
       mkdirSync(join(dir, m.name, 'run'), { recursive: true, mode: 0o700 });
       chmodSync(join(dir, m.name), 0o700);
       for (const p of [join(dir, m.name), join(dir, m.name, 'run')]) own(p);
-      writeFileSync(m.configPath, JSON.stringify(patroniConfig(m, { dir, archive: join(backupDir, 'wal_archive'), scope, etcdPort, pgBin, secrets, opts }), null, 2), { mode: 0o600 });
+      writeFileSync(m.configPath, JSON.stringify(patroniConfig(m, { dir, archive: join(backupDir, 'pgbackrest'), scope, etcdPort, pgBin, secrets, opts }), null, 2), { mode: 0o600 });
       own(m.configPath);
+      const pgbr = join(dir, m.name, 'pgbackrest.conf');
+      writeFileSync(pgbr, memberPgBackRestConf(m, join(backupDir, 'pgbackrest'), join(dir, 'pgbackrest', m.name)), { mode: 0o640 });
+      own(pgbr);
     }
     // The first member initialises the cluster alone, so the roles start out as their names say.
     harness.startMember(members[0].name);
@@ -311,7 +314,7 @@ function patroniConfig(m: HarnessMember, c: ConfigInput) {
           use_pg_rewind: true,
           use_slots: true,
           // A replica that fell behind the primary's wal_keep_size catches up from the archive.
-          recovery_conf: { restore_command: `cp "${c.archive}/%f" "%p"` },
+          recovery_conf: { restore_command: 'pgbackrest --stanza=clusterbot archive-get "%f" "%p"' },
           parameters: {
             wal_level: 'replica',
             hot_standby: 'on',
@@ -321,7 +324,7 @@ function patroniConfig(m: HarnessMember, c: ConfigInput) {
             wal_log_hints: 'on',
             max_connections: 100,
             archive_mode: 'on',
-            archive_command: `${c.dir}/bin/archive-wal.sh "%p" "%f" "${c.archive}"`,
+            archive_command: 'pgbackrest --stanza=clusterbot archive-push "%p"',
             password_encryption: 'scram-sha-256',
             wal_receiver_status_interval: '1s',
           },
@@ -371,6 +374,27 @@ async function until(timeoutMs: number, what: string, check: () => Promise<boole
     if (Date.now() > end) throw new Error(`timed out after ${timeoutMs / 1000} s waiting until ${what}`);
     await sleep(250);
   }
+}
+
+/** A member's pgBackRest configuration (PGBACKREST_CONFIG of its Patroni): the shared repository, its own spool. */
+function memberPgBackRestConf(m: { dataDir: string; pgPort: number; name: string }, repo: string, own: string): string {
+  return [
+    '[global]',
+    `repo1-path=${repo}`,
+    'compress-type=zst',
+    'archive-async=y',
+    `spool-path=${own}/spool`,
+    `lock-path=${own}/lock`,
+    'log-level-file=off',
+    'log-level-console=off',
+    'log-level-stderr=warn',
+    '',
+    '[clusterbot]',
+    `pg1-path=${m.dataDir}`,
+    `pg1-port=${m.pgPort}`,
+    `pg1-socket-path=${join(dirname(m.dataDir), 'run')}`,
+    '',
+  ].join('\n');
 }
 
 function postmasterPid(dataDir: string): number | null {

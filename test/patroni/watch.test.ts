@@ -3,7 +3,7 @@
 // leader writes — and catches up again; Patroni's REST API unreachable from the bot and reachable
 // again), the native rules over the Patroni snapshot (archiver, backup overdue, replay delay in
 // seconds — the replica's startup process frozen with SIGSTOP — disk), /metrics and /healthz, the health report, and /cluster lag charting the samples.
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listenHttp } from '../../src/monitor/index.js';
@@ -100,25 +100,26 @@ describe('the one monitor on a real etcd + Patroni cluster', () => {
   });
 
   it('posts "WAL archiver failing" when Patroni\'s archive_command fails, and resolves it when it works again', async () => {
-    const archive = bot.config.walArchiveDir;
+    // The repository's archive folder unwritable for the members: pgbackrest archive-push fails.
+    const archive = join(bot.config.walArchiveDir, 'archive', 'clusterbot');
     await bot.sql('primary', "INSERT INTO proyecto.logs_replicacion (evento) VALUES ('archiver test')");
     const [{ seg }] = await bot.sql<{ seg: string }>('primary', 'SELECT pg_walfile_name(pg_current_wal_lsn()) AS seg');
-    // archive-wal.sh never overwrites a different file: the leader's archiver fails on this segment.
-    writeFileSync(join(archive, seg), 'an impostor, not this segment');
+    chmodSync(archive, 0o000);
     try {
       await bot.sql('primary', 'SELECT pg_switch_wal()');
-      const alert = await until('"WAL archiver failing on primary"', 30_000, async () => bot.chat.posts.find((p) => p.reply.title === 'WAL archiver failing on primary'), () => titles(bot));
+      const alert = await until('"WAL archiver failing on primary"', 60_000, async () => bot.chat.posts.find((p) => p.reply.title === 'WAL archiver failing on primary'), () => titles(bot));
       expect(alert.channel).toBe('alerts');
       expect(alert.reply.text).toMatch(/Next step: check the archive folder/);
       const status = await bot.run('/cluster status');
       expect(status.fields?.find((f) => f.label === 'Alerts')?.value).toMatch(/1 firing: archiver failing \(primary\)/);
     } finally {
-      rmSync(join(archive, seg), { force: true });
+      chmodSync(archive, 0o750);
     }
     await bot.sql('primary', "INSERT INTO proyecto.logs_replicacion (evento) VALUES ('archiver test 2')");
     await bot.sql('primary', 'SELECT pg_switch_wal()');
-    await until('"Resolved — WAL archiver failing on primary"', 60_000, async () => bot.chat.posts.find((p) => p.reply.title === 'Resolved — WAL archiver failing on primary'), () => titles(bot));
-    await until(`${seg} archived for real`, 30_000, async () => readFileSync(join(archive, seg)).length === 16 * MB);
+    await until('"Resolved — WAL archiver failing on primary"', 120_000, async () => bot.chat.posts.find((p) => p.reply.title === 'Resolved — WAL archiver failing on primary'), () => titles(bot));
+    const dir = join(archive, '15-1', seg.slice(0, 16));
+    await until(`${seg} archived for real`, 60_000, async () => existsSync(dir) && readdirSync(dir).some((f) => f.startsWith(`${seg}-`) && f.endsWith('.zst')));
   });
 
   it('says when Patroni\'s REST API is unreachable from the bot, and when it answers again', async () => {

@@ -1,0 +1,97 @@
+// The pgBackRest configuration files the bot writes, as text: pure functions of the configuration.
+// One file per node for archive-push/archive-get (its own data directory, spool and lock folders,
+// so two nodes never share an async queue) and one for the bot's own commands.
+import { availableParallelism } from 'node:os';
+import type { Config } from '../../config.js';
+import { repoOptions } from './repos.js';
+
+/** Where pgBackRest's files live on the bot's host. */
+export interface PgBackRestPaths {
+  /** CLUSTERBOT_HOME/pgbackrest: configuration files, logs, locks, spool. */
+  dir: string;
+  /** The bot's configuration (every node). */
+  conf: string;
+  /** repo1-path: BACKUP_DIR/pgbackrest. */
+  repo: string;
+}
+
+export function pgbackrestPaths(config: Config): PgBackRestPaths {
+  const dir = `${config.home}/pgbackrest`;
+  return { dir, conf: `${dir}/pgbackrest.conf`, repo: config.walArchiveDir };
+}
+
+export const nodeConfFile = (config: Config, node: string) => `${pgbackrestPaths(config).dir}/node-${node}.conf`;
+
+/** One PostgreSQL instance pgBackRest reaches through its Unix socket (no password, peer as postgres). */
+export interface PgTarget {
+  name: string;
+  data: string;
+  socket: string;
+  port: number;
+}
+
+export const processMax = (config: Config) => config.BACKUP_PROCESS_MAX ?? availableParallelism();
+
+/** Options every pgBackRest command of the bot shares (repositories, compression, parallelism). */
+export function commonOptions(config: Config, repo: string): Record<string, string> {
+  return {
+    ...repoOptions(config, { repo1: repo }),
+    'compress-type': config.BACKUP_COMPRESS_TYPE,
+    'process-max': String(processMax(config)),
+    // A backup starts with an immediate checkpoint, as our clones do (a spread one waited minutes).
+    'start-fast': 'y',
+    // Command output (info JSON, verify text) alone on stdout; warnings and errors on stderr.
+    'log-level-console': 'off',
+    'log-level-stderr': 'warn',
+  };
+}
+
+/**
+ * The same options for a command line, where pgBackRest refuses an option the command does not take
+ * (compression and parallelism only for backup, retention only for backup and expire).
+ */
+export function commandLineOptions(config: Config, repo: string, command: string): string[] {
+  const all = commonOptions(config, repo);
+  const backupOnly = ['compress-type', 'process-max', 'start-fast'];
+  return Object.entries(all)
+    .filter(([k]) => command === 'backup' || (!backupOnly.includes(k) && !(k.includes('-retention-') && command !== 'expire')))
+    .map(([k, v]) => `--${k}=${v}`);
+}
+
+export function iniText(sections: Record<string, Record<string, string>>): string {
+  return Object.entries(sections)
+    .map(([name, opts]) => [`[${name}]`, ...Object.entries(opts).map(([k, v]) => `${k}=${v}`)].join('\n'))
+    .join('\n\n')
+    .concat('\n');
+}
+
+/** The bot's configuration: repositories and global options; the nodes come per command (site.ts). */
+export function clusterConfText(config: Config): string {
+  const p = pgbackrestPaths(config);
+  return iniText({
+    global: { ...commonOptions(config, p.repo), 'lock-path': `${p.dir}/lock`, 'log-path': `${p.dir}/log`, 'spool-path': `${p.dir}/spool/bot` },
+  });
+}
+
+/** A node's own configuration: archive-push (asynchronous, its own spool) and archive-get for its restore_command. */
+export function nodeConfText(config: Config, t: PgTarget): string {
+  const p = pgbackrestPaths(config);
+  return iniText({
+    global: {
+      ...commonOptions(config, p.repo),
+      'archive-async': 'y',
+      'spool-path': `${p.dir}/spool/${t.name}`,
+      'lock-path': `${p.dir}/lock/${t.name}`,
+      'log-path': `${p.dir}/log`,
+      // The archiver waits for the async push; a stuck repository fails the command, never hangs it.
+      'archive-timeout': '60',
+    },
+    [config.BACKUP_STANZA]: { 'pg1-path': t.data, 'pg1-port': String(t.port), 'pg1-socket-path': t.socket },
+  });
+}
+
+/** archive_command and restore_command of a node whose pgBackRest configuration is `conf`. */
+export function archiveCommands(stanza: string, conf: string): { archive: string; restore: string } {
+  const base = `pgbackrest --config=${conf} --stanza=${stanza}`;
+  return { archive: `${base} archive-push "%p"`, restore: `${base} archive-get "%f" "%p"` };
+}

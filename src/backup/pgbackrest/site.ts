@@ -1,0 +1,93 @@
+// Where pgBackRest runs. Repository commands (info, verify, expire, annotate, restore into a scratch
+// folder) run on the bot's host against the repository there. Database commands (backup, check,
+// stanza-create) run where they can reach the nodes' data directories: on this host for the local
+// runtime and for Patroni members on this machine, inside the primary's container with Docker.
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import type { Config } from '../../config.js';
+import type { ExecOptions, ExecResult, Runtime } from '../../runtime/runtime.js';
+import { chownTo, runProgram } from '../../runtime/process.js';
+import { UserError } from '../../errors.js';
+import { mkdirForPostgres, pgUser } from '../files.js';
+import { clusterConfText, commandLineOptions, pgbackrestPaths, type PgTarget } from './conf.js';
+
+export interface PgBackRestSite {
+  /** Folders and the bot's configuration ready (idempotent). */
+  prepare(): Promise<void>;
+  /** A repository command on the bot's host (info, verify, expire, annotate, restore). */
+  repo(args: string[], opts?: ExecOptions): Promise<ExecResult>;
+  /**
+   * A database command (backup, check) with these nodes as pg1, pg2…: the primary first, then the
+   * standby to copy from, if any. Returns the node that served it.
+   */
+  db(nodes: string[], args: string[], opts?: ExecOptions): Promise<ExecResult>;
+  /** Whether a backup can be copied from a standby here (pgBackRest reaches both data directories). */
+  readonly standbyBackups: boolean;
+}
+
+const run = (config: Config, conf: string, args: string[], opts: ExecOptions = {}) =>
+  runProgram('pgbackrest', [`--config=${conf}`, `--stanza=${config.BACKUP_STANZA}`, ...args], {
+    ...opts,
+    user: pgUser(),
+    cwd: '/tmp',
+    env: { HOME: config.home },
+  });
+
+/**
+ * pgBackRest on this host: the local runtime, and Patroni members on this machine. The bot's
+ * configuration holds the repository and global options only; the nodes are passed per command as
+ * pgN (roles change with every failover, and a fenced old primary must never be asked).
+ */
+export function hostSite(config: Config, prepareNodes: () => Promise<void>, targetOf: (node: string) => Promise<PgTarget>): PgBackRestSite {
+  const p = pgbackrestPaths(config);
+  return {
+    standbyBackups: true,
+    async prepare() {
+      await prepareNodes();
+      mkdirSync(config.home, { recursive: true });
+      for (const d of [config.backupDir, p.repo, p.dir, `${p.dir}/lock`, `${p.dir}/log`, `${p.dir}/spool`]) mkdirForPostgres(d);
+      writeFileSync(p.conf, clusterConfText(config), { mode: 0o640 });
+      chmodSync(p.conf, 0o640);
+      chownTo(p.conf, pgUser());
+    },
+    repo: (args, opts) => run(config, p.conf, args, opts),
+    async db(nodes, args, opts) {
+      const targets = await Promise.all(nodes.map(targetOf));
+      return run(config, p.conf, [...pgOptions(targets), ...args], opts);
+    },
+  };
+}
+
+/**
+ * Docker runtime: the repository is the shared backups folder (/backups/pgbackrest in every node, the
+ * bot's BACKUP_DIR/pgbackrest on the host). Database commands run inside the primary's container with
+ * the node image's configuration plus the bot's options; pgBackRest cannot reach another container's
+ * data directory without its TLS server, so Docker backups are copied from the primary.
+ */
+export function dockerSite(config: Config, runtime: Runtime): PgBackRestSite {
+  const host = hostSite(config, () => runtime.prepare(), () => Promise.reject(new Error('no local data directories with RUNTIME=docker')));
+  return {
+    standbyBackups: false,
+    prepare: host.prepare,
+    repo: host.repo,
+    async db(nodes, args, opts) {
+      const node = config.nodes.find((n) => n.name === nodes[0]);
+      if (!node) throw new UserError('no writable primary to back up', 'bring the cluster up (/cluster up) and try again', 'precondition');
+      const command = args.at(-1) ?? '';
+      return runtime.exec(node, 'pgbackrest', [`--stanza=${config.BACKUP_STANZA}`, ...commandLineOptions(config, DOCKER_REPO, command), ...args], opts);
+    },
+  };
+}
+
+/** The repository inside a node container (the shared backups volume). */
+export const DOCKER_REPO = '/backups/pgbackrest';
+
+function pgOptions(targets: PgTarget[]): string[] {
+  return targets.flatMap((t, i) => [`--pg${i + 1}-path=${t.data}`, `--pg${i + 1}-port=${t.port}`, `--pg${i + 1}-socket-path=${t.socket}`]);
+}
+
+/** The last meaningful lines pgBackRest printed (its errors carry a code: "ERROR: [056]: …"). */
+export function pgbackrestError(r: ExecResult): string {
+  const lines = `${r.stderr}\n${r.stdout}`.split('\n').map((l) => l.trim()).filter(Boolean);
+  const errors = lines.filter((l) => /^(ERROR|ASSERT)/.test(l) || /HINT:/.test(l));
+  return (errors.length ? errors : lines).slice(-3).join(' | ').replace(/^ERROR: /, '') || `exit ${r.code}`;
+}

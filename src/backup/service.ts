@@ -103,6 +103,7 @@ export class BackupService implements BackupsView {
 
   /** The stanza exists (created by /cluster up; again after a reset or a major upgrade: stanza-upgrade). */
   async ensureStanza(): Promise<string> {
+    await this.site.prepare();
     const snap = await this.s.snapshot();
     if (!snap.primary) throw new UserError('no writable primary: the stanza cannot be checked', 'bring the cluster up (/cluster up) and try again', 'precondition');
     const create = await this.site.db([snap.primary], ['stanza-create'], { timeoutMs: 120_000 });

@@ -23,6 +23,7 @@ import { createBackups } from './backup/install.js';
 import { patroniClient, patroniSnapshot } from './patroni/snapshot.js';
 import { patroniMonitoring } from './patroni/monitoring.js';
 import { installHaStatus, installWriteEndpointStatus } from './cluster/ha-status.js';
+import { installTlsStatus } from './cluster/tls-status.js';
 
 export interface App {
   services: AppServices;
@@ -85,6 +86,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   if (config.CLUSTER_BACKEND === 'native') installHaStatus(services);
   else installWriteEndpointStatus(services);
   services.statusContributors.push(backups.status);
+  installTlsStatus(services);
   const router = new Router(services, commands);
   const http = new HttpServer(log);
   return {

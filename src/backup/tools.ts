@@ -8,6 +8,7 @@ import { ensurePgBin } from '../runtime/pg-binaries.js';
 import { chownTo, runProgram } from '../runtime/process.js';
 import type { ExecOptions, ExecResult, Runtime } from '../runtime/runtime.js';
 import { UserError } from '../errors.js';
+import { caFile, verifyFullConninfo } from '../db/tls.js';
 import { mkdirForPostgres, pgUser } from './files.js';
 
 export interface BackupTools {
@@ -51,7 +52,7 @@ export function hostBackupTools(config: Config): BackupTools {
       chmodSync(passfile, 0o600);
       chownTo(passfile, pgUser());
     },
-    conninfo: (source) => `host=${source.host} port=${source.port} user=replicator passfile=${passfile} application_name=${BACKUP_APPLICATION_NAME}`,
+    conninfo: (source) => `host=${source.host} port=${source.port} user=replicator passfile=${passfile} application_name=${BACKUP_APPLICATION_NAME} ${verifyFullConninfo(caFile(config))}`,
     basebackup(_source, args, opts) {
       if (!bin) throw new Error('backup tools used before prepare()');
       return runProgram(`${bin}/pg_basebackup`, args, {

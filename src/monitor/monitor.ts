@@ -15,6 +15,7 @@ import { durationConditions, evaluateRules } from './rules.js';
 import { readSyncState } from '../cluster/sync/state.js';
 import { startSyncGuard, type SyncGuard } from '../cluster/sync/guard.js';
 import { syncFindings } from './sync-rules.js';
+import { certificateFindings } from './tls-rules.js';
 import { keepReadPool } from '../cluster/read-endpoint/index.js';
 import type { BackendMonitoring, BackendWatch } from './backend.js';
 
@@ -133,6 +134,7 @@ export class Monitor {
       const findings = evaluateRules({ snapshot, lastPrimary: state.lastPrimary, since: this.since, disks, backupOverdue, now, thresholds: config }).filter((f) => !replaced?.has(f.rule));
       const sync = readSyncState(config);
       findings.push(...syncFindings(sync, config.SYNC_DEGRADE_SECONDS, Date.now()));
+      findings.push(...certificateFindings(snapshot, config.TLS_EXPIRY_WARN_DAYS, now));
       if (this.maintenanceWasOn && !maintenance) log.info('maintenance is over: posting the alerts it muted');
       this.maintenanceWasOn = maintenance !== null;
       state.lastTickAt = new Date(now).toISOString();

@@ -20,7 +20,8 @@ export type RuleId =
   | 'disk_usage'
   | 'backup_overdue'
   | 'sync_degraded'
-  | 'sync_blocked';
+  | 'sync_blocked'
+  | 'cert_expiry';
 
 export interface Finding {
   rule: RuleId;

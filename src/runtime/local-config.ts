@@ -25,6 +25,10 @@ export function nodeConfText(config: Config, node: NodeConfig, socketDir: string
     'unix_socket_permissions = 0700',
     `archive_command = '${config.home}/bin/archive-wal.sh "%p" "%f" "${archive}"'`,
     `restore_command = 'cp "${archive}/%f" "%p"'`,
+    // TLS with the node's certificate from the cluster CA (pg_hba.conf admits hostssl only).
+    'ssl = on',
+    `ssl_cert_file = '${config.tlsDir}/${node.name}.crt'`,
+    `ssl_key_file = '${config.tlsDir}/${node.name}.key'`,
     '',
   ].join('\n');
 }

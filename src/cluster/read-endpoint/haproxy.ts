@@ -20,14 +20,19 @@ export interface ReadEndpointShape {
   pool: ReadPool;
   /** How HAProxy reaches each node. */
   server(name: string): ReadServer;
-  /** The role HAProxy's pgsql-check announces (it stops at the authentication request). */
-  checkUser: string;
   /** Docker: resolve the nodes' service names through the engine's DNS, so a restarted container is found again. */
   dockerDns: boolean;
   pidfile?: string;
 }
 
 const HEADER = '# clusterbot read pool: ';
+
+/**
+ * The health check. pg_hba.conf admits TLS only, so pgsql-check's plain startup packet would be refused
+ * (and logged as a FATAL every second): instead the check sends PostgreSQL's SSLRequest and expects
+ * its 'S'. That proves a postmaster answers (a frozen one does not) without logging in.
+ */
+export const TLS_CHECK = ['  option tcp-check', '  tcp-check send-binary 0000000804d2162f', '  tcp-check expect binary 53'];
 
 /** The whole configuration; its first line carries the pool as JSON for status. */
 export function haproxyConfig(shape: ReadEndpointShape): string {
@@ -56,7 +61,7 @@ export function haproxyConfig(shape: ReadEndpointShape): string {
     'listen read',
     `  bind ${shape.bind}`,
     '  balance leastconn',
-    `  option pgsql-check user ${shape.checkUser}`,
+    ...TLS_CHECK,
     `  default-server inter 1s fall 2 rise 2${shape.dockerDns ? ' resolvers docker init-addr last,libc,none' : ''}`,
     ...pool.members.map((m) => line(m, false)),
     ...(pool.fallback ? [line(pool.fallback, true)] : []),

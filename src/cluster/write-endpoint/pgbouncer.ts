@@ -6,6 +6,11 @@ import pg from 'pg';
 import type { Config, NodeConfig } from '../../config.js';
 import { UserError } from '../../errors.js';
 import { chownTo, postgresOsUser, runProgram } from '../../runtime/process.js';
+import { issueServerCertificate } from '../../runtime/certificates.js';
+import { adminClientConfig, caFile } from '../../db/tls.js';
+
+/** The endpoint's own server certificate in TLS_DIR (pgbouncer.crt/.key), from the cluster CA. */
+const CERT_NAME = 'pgbouncer';
 
 /** Our daemon is alive (and the pid was not recycled by another program). */
 function processAlive(pid: number): boolean {
@@ -61,6 +66,13 @@ export function iniText(config: Config, target: NodeConfig, asUser: string | nul
     'server_connect_timeout = 3',
     'query_wait_timeout = 120',
     'ignore_startup_parameters = extra_float_digits,options,application_name',
+    // TLS both ways: clients must use it (with our certificate from the cluster CA), and PgBouncer
+    // verifies the node it forwards to against the CA and its host name (verify-full).
+    'client_tls_sslmode = require',
+    `client_tls_cert_file = ${config.tlsDir}/${CERT_NAME}.crt`,
+    `client_tls_key_file = ${config.tlsDir}/${CERT_NAME}.key`,
+    'server_tls_sslmode = verify-full',
+    `server_tls_ca_file = ${caFile(config)}`,
     `logfile = ${f.log}`,
     `pidfile = ${f.pid}`,
     ...(asUser ? [`user = ${asUser}`] : []),
@@ -84,10 +96,13 @@ function writeOwned(path: string, text: string, mode: number): void {
   renameSync(`${path}.tmp`, path);
 }
 
-/** Write the ini and userlist pointing at `target`. */
-export function writeEndpointConfig(config: Config, target: NodeConfig): void {
+/** Write the ini and userlist pointing at `target` (and the endpoint's certificate, once). */
+export async function writeEndpointConfig(config: Config, target: NodeConfig): Promise<void> {
   const f = files(config);
   const user = postgresOsUser();
+  if (!existsSync(`${config.tlsDir}/${CERT_NAME}.key`)) {
+    await issueServerCertificate(config, CERT_NAME, [config.WRITE_ENDPOINT_HOST, '127.0.0.1', 'localhost'], user);
+  }
   mkdirSync(f.dir, { recursive: true, mode: 0o700 });
   chownTo(f.dir, user);
   writeOwned(f.users, userlistText(config, existsSync(f.users) ? readFileSync(f.users, 'utf8') : ''), 0o600);
@@ -114,15 +129,11 @@ export function endpointPid(config: Config): number | null {
 
 /** One statement on the admin console (simple protocol); throws when PgBouncer cannot be reached. */
 export async function adminCommand(config: Config, sql: string, timeoutMs = 5000): Promise<void> {
-  const client = new pg.Client({
-    host: config.WRITE_ENDPOINT_HOST,
-    port: config.WRITE_ENDPOINT_PORT,
-    user: config.POSTGRES_ADMIN_USER,
-    password: config.POSTGRES_ADMIN_PASSWORD,
+  const client = new pg.Client(adminClientConfig(config, { host: config.WRITE_ENDPOINT_HOST, port: config.WRITE_ENDPOINT_PORT }, {
     database: 'pgbouncer',
     connectionTimeoutMillis: 2000,
     query_timeout: timeoutMs,
-  } as pg.ClientConfig);
+  }));
   client.on('error', () => undefined);
   try {
     await client.connect();

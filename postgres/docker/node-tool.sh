@@ -23,6 +23,9 @@ PGPORT_IN=5432
 TLS=${CLUSTERBOT_TLS_DIR:-/tls}
 CA_COPY=$VOLUME/ca.crt
 TLS_VERIFY="sslmode=verify-full sslrootcert=$CA_COPY"
+# libpq (pg_basebackup, pg_rewind, the walreceiver) looks for ~/.postgresql/postgresql.crt: root's
+# HOME would make every TLS connection of the postgres account fail on a permission error.
+export HOME=/var/lib/postgresql
 
 say() { printf '[clusterbot-node] %s\n' "$*" >&2; }
 as_pg() { setpriv --reuid=postgres --regid=postgres --init-groups "$@"; }

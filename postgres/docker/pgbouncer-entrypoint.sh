@@ -45,6 +45,7 @@ ignore_startup_parameters = extra_float_digits,options,application_name
 client_tls_sslmode = require
 client_tls_cert_file = $dir/server.crt
 client_tls_key_file = $dir/server.key
+client_tls_ca_file = $dir/ca.crt
 server_tls_sslmode = verify-full
 server_tls_ca_file = $dir/ca.crt
 user = postgres

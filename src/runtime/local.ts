@@ -121,6 +121,19 @@ export class LocalRuntime implements Runtime {
     if (!existsSync(`${this.config.tlsDir}/${node.name}.key`)) await this.renewCertificate(node);
   }
 
+  /**
+   * A node made before TLS: its certificate, ssl = on, and the hostssl-only pg_hba.conf, so that
+   * the clients (which all verify) can reach it again after this start.
+   */
+  private async upgradeToTls(node: NodeConfig): Promise<void> {
+    await this.ensureCertificate(node);
+    const p = this.paths(node);
+    const conf = `${p.data}/clusterbot.conf`;
+    if (existsSync(conf) && !/^ssl = on$/m.test(readFileSync(conf, 'utf8'))) this.writeNodeConfig(node);
+    const hba = `${p.data}/pg_hba.conf`;
+    if (existsSync(hba) && /^host\s/m.test(readFileSync(hba, 'utf8'))) this.writeOwned(hba, hbaText(this.config, false), 0o600);
+  }
+
   /** Write this node's own settings (port, sockets, archive) and the include line. */
   writeNodeConfig(node: NodeConfig): void {
     const p = this.paths(node);
@@ -249,7 +262,7 @@ export class LocalRuntime implements Runtime {
       throw new UserError(`node ${node.name} has no data yet`, 'run /cluster up to create it', 'precondition');
     }
     if (await this.isRunning(node)) return;
-    await this.ensureCertificate(node);
+    await this.upgradeToTls(node);
     if (!(await portFree(node.host, node.port))) {
       throw new UserError(
         `port ${node.port} on ${node.host} is already in use by another program, so ${node.name} cannot start`,

@@ -27,12 +27,13 @@ export interface ReadEndpointShape {
 
 const HEADER = '# clusterbot read pool: ';
 
-/**
- * The health check. pg_hba.conf admits TLS only, so pgsql-check's plain startup packet would be refused
- * (and logged as a FATAL every second): instead the check sends PostgreSQL's SSLRequest and expects
- * its 'S'. That proves a postmaster answers (a frozen one does not) without logging in.
+/*
+ * The health check (`check` alone) is a TCP connect. pg_hba.conf admits TLS only, so pgsql-check's plain startup packet
+ * is refused and logged as a FATAL every second; an SSLRequest check ends in "could not accept SSL
+ * connection" in the log every second. A bare connect is silent (PostgreSQL does not log a connection
+ * that sends nothing) and takes out a dead replica at once; a replica that accepts but does not
+ * answer (frozen) is taken out by the bot's pool, which reads every node each monitor tick.
  */
-export const TLS_CHECK = ['  option tcp-check', '  tcp-check send-binary 0000000804d2162f', '  tcp-check expect binary 53'];
 
 /** The whole configuration; its first line carries the pool as JSON for status. */
 export function haproxyConfig(shape: ReadEndpointShape): string {
@@ -61,7 +62,6 @@ export function haproxyConfig(shape: ReadEndpointShape): string {
     'listen read',
     `  bind ${shape.bind}`,
     '  balance leastconn',
-    ...TLS_CHECK,
     `  default-server inter 1s fall 2 rise 2${shape.dockerDns ? ' resolvers docker init-addr last,libc,none' : ''}`,
     ...pool.members.map((m) => line(m, false)),
     ...(pool.fallback ? [line(pool.fallback, true)] : []),

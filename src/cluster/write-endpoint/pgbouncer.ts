@@ -71,6 +71,9 @@ export function iniText(config: Config, target: NodeConfig, asUser: string | nul
     'client_tls_sslmode = require',
     `client_tls_cert_file = ${config.tlsDir}/${CERT_NAME}.crt`,
     `client_tls_key_file = ${config.tlsDir}/${CERT_NAME}.key`,
+    // Clients send no certificate (require, not verify); without a CA file PgBouncer looks for the
+    // system's CA bundle, which a slim image does not have, and refuses to start.
+    `client_tls_ca_file = ${caFile(config)}`,
     'server_tls_sslmode = verify-full',
     `server_tls_ca_file = ${caFile(config)}`,
     `logfile = ${f.log}`,

@@ -4,11 +4,11 @@
 // primary, HAProxy's health check keeps replicas in the read pool, and /cluster tls rotate gives every
 // container a new certificate without an error for a client querying throughout.
 import { readFileSync } from 'node:fs';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newDockerCluster, sh, until, type DockerCluster } from '../helpers/docker.js';
 import { eventually } from '../helpers/wait.js';
-import { adminClientConfig, caFile, peerCertificate, presentedCertificate } from '../../src/db/tls.js';
+import { RotationLoad } from '../helpers/tls-load.js';
+import { caFile, presentedCertificate } from '../../src/db/tls.js';
 import { findPgBin } from '../../src/runtime/pg-binaries.js';
 import { runProgram } from '../../src/runtime/process.js';
 
@@ -73,30 +73,11 @@ describe('TLS on a real Docker engine (compose)', () => {
   it('/cluster tls rotate: every container presents a new certificate; a client querying throughout sees 0 errors', async () => {
     const primary = c.app.services.node('primary');
     const before = await presentedCertificate(c.config, primary);
-    const errors: string[] = [];
-    let queries = 0;
-    let running = true;
-    const load = (async () => {
-      while (running) {
-        const fresh = new pg.Client(adminClientConfig(c.config, primary, { connectionTimeoutMillis: 5000 }));
-        try {
-          await fresh.connect();
-          peerCertificate(fresh);
-          await fresh.query('SELECT 1');
-          queries++;
-        } catch (e) {
-          errors.push((e as Error).message);
-        } finally {
-          await fresh.end().catch(() => undefined);
-        }
-      }
-    })();
-    await eventually('queries before the rotation', () => queries, (n) => n >= 5);
+    const load = await new RotationLoad(c.config, primary).start();
     const reply = await c.run('/cluster tls rotate');
-    const mid = queries;
-    await eventually('queries after the rotation', () => queries, (n) => n >= mid + 5);
-    running = false;
-    await load;
+    await load.waitMore(5);
+    await load.stop();
+    const { errors } = load;
     expect(reply.severity, JSON.stringify(reply.data)).toBe('ok');
     expect(errors).toEqual([]);
     const after = await presentedCertificate(c.config, primary);

@@ -2,7 +2,7 @@
 // client with verify-full against the cluster CA gets in and one trusting another CA does not,
 // replication streams over TLS, /cluster tls rotate gives every node a new certificate while a client
 // keeps querying without a single error, and a certificate close to its end raises the expiry alert.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -10,7 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestCluster, type TestCluster } from '../helpers/cluster.js';
 import { isAlert, RecordingAdapter } from '../helpers/recording-adapter.js';
 import { eventually } from '../helpers/wait.js';
-import { adminClientConfig, caFile, peerCertificate, presentedCertificate } from '../../src/db/tls.js';
+import { RotationLoad } from '../helpers/tls-load.js';
+import { adminClientConfig, caFile, presentedCertificate } from '../../src/db/tls.js';
 import { certificateSerial, issueServerCertificate } from '../../src/runtime/certificates.js';
 import { postgresOsUser, runProgram } from '../../src/runtime/process.js';
 import { postgresAsset } from '../../src/paths.js';
@@ -57,7 +58,7 @@ describe('TLS on every connection (local runtime)', () => {
     expect(wrong.code).not.toBe(0);
     expect(wrong.stderr).toMatch(/certificate verify failed/);
     // node-postgres as the bot uses it: the same verdicts.
-    const refused = new pg.Client({ ...adminClientConfig(c.config, node('primary')), ssl: { ca: (await import('node:fs')).readFileSync(`${otherCa}/ca.crt`, 'utf8'), rejectUnauthorized: true } });
+    const refused = new pg.Client({ ...adminClientConfig(c.config, node('primary')), ssl: { ca: readFileSync(`${otherCa}/ca.crt`, 'utf8'), rejectUnauthorized: true } });
     refused.on('error', () => undefined);
     await expect(refused.connect()).rejects.toThrow(/self[- ]signed|unable to verify|certificate/i);
   });
@@ -78,36 +79,11 @@ describe('TLS on every connection (local runtime)', () => {
 
   it('/cluster tls rotate: every node presents a new certificate; a client querying throughout sees 0 errors', async () => {
     const before = await presentedCertificate(c.config, node('primary'));
-    const errors: string[] = [];
-    const serials = new Set<string>();
-    let queries = 0;
-    let running = true;
-    // One long session and a new connection per query, both verify-full, all the way through the rotation.
-    const held = new pg.Client(adminClientConfig(c.config, node('primary')));
-    await held.connect();
-    const load = (async () => {
-      while (running) {
-        const fresh = new pg.Client(adminClientConfig(c.config, node('primary'), { connectionTimeoutMillis: 5000 }));
-        try {
-          await fresh.connect();
-          serials.add(peerCertificate(fresh)!.serial);
-          await fresh.query('SELECT 1');
-          await held.query('SELECT 1');
-          queries++;
-        } catch (e) {
-          errors.push((e as Error).message);
-        } finally {
-          await fresh.end().catch(() => undefined);
-        }
-      }
-    })();
-    await eventually('queries before the rotation', () => queries, (n) => n >= 5);
+    const load = await new RotationLoad(c.config, node('primary')).start();
     const reply = await c.run('/cluster tls rotate');
-    const seenDuring = queries;
-    await eventually('queries after the rotation', () => queries, (n) => n >= seenDuring + 5);
-    running = false;
-    await load;
-    await held.end();
+    await load.waitMore(5);
+    await load.stop();
+    const { errors, serials } = load;
 
     expect(reply.severity, JSON.stringify(reply)).toBe('ok');
     expect(errors).toEqual([]);

@@ -5,7 +5,7 @@ import { refusal } from '../src/cluster/failover/operation.js';
 
 export default defineCommand({
   name: 'tls',
-  summary: 'TLS certificates: rotate issues every node a new one from the cluster CA and reloads it, without downtime',
+  summary: 'TLS certificates: rotate issues every node (and the local write endpoint) a new one from the cluster CA and reloads it, without downtime',
   help: 'rotate: each node in turn gets a new server certificate from the cluster CA (TLS_DIR, valid TLS_CERT_DAYS) and reloads its configuration (pg_reload_conf): open sessions continue, new connections get the new certificate. The reply shows each node\'s old and new serial as a new connection saw them. /cluster status shows when each certificate expires.',
   level: 'admin',
   mutates: true,

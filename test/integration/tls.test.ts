@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestCluster, type TestCluster } from '../helpers/cluster.js';
+import { freePort, startTestCluster, type TestCluster } from '../helpers/cluster.js';
+import { ensureWriteEndpoint } from '../../src/cluster/write-endpoint/index.js';
 import { isAlert, RecordingAdapter } from '../helpers/recording-adapter.js';
 import { eventually } from '../helpers/wait.js';
 import { RotationLoad } from '../helpers/tls-load.js';
@@ -31,7 +32,10 @@ describe('TLS on every connection (local runtime)', () => {
   const dsn = (name: string, extra: string) => `host=127.0.0.1 port=${node(name).port} user=${c.config.POSTGRES_ADMIN_USER} dbname=${c.config.PG_DATABASE} ${extra}`;
 
   beforeAll(async () => {
-    c = await startTestCluster({ env: { MONITOR_INTERVAL_SECONDS: '0.5', HEALTH_REPORT_CRON: 'off', TLS_EXPIRY_WARN_DAYS: '14' } });
+    c = await startTestCluster({
+      env: { MONITOR_INTERVAL_SECONDS: '0.5', HEALTH_REPORT_CRON: 'off', TLS_EXPIRY_WARN_DAYS: '14', WRITE_ENDPOINT: 'true', WRITE_ENDPOINT_PORT: String(await freePort()) },
+    });
+    expect((await ensureWriteEndpoint(c.app.services, node('primary'))).ok).toBe(true);
     expect((await waitFor(c.app.services.snapshot, (s) => s.primary === 'primary' && nodeIn(s, 'standby').streaming && nodeIn(s, 'readonly').streaming, 30_000)).ok).toBe(true);
     otherCa = mkdtempSync(join(tmpdir(), 'clusterbot-other-ca-'));
     const r = await runProgram('sh', [postgresAsset('tls.sh'), 'ca', otherCa]);
@@ -57,6 +61,12 @@ describe('TLS on every connection (local runtime)', () => {
     const wrong = await psql(dsn('primary', `sslmode=verify-full sslrootcert=${otherCa}/ca.crt`));
     expect(wrong.code).not.toBe(0);
     expect(wrong.stderr).toMatch(/certificate verify failed/);
+    // The write endpoint: TLS from clients is required, and PgBouncer's own session to the primary is TLS too.
+    const endpoint = (extra: string) => psql(`host=127.0.0.1 port=${c.config.WRITE_ENDPOINT_PORT} user=${c.config.POSTGRES_ADMIN_USER} dbname=${c.config.PG_DATABASE} ${extra}`);
+    expect((await endpoint('sslmode=disable')).stderr).toMatch(/SSL required/);
+    const through = await endpoint(`sslmode=verify-full sslrootcert=${caFile(c.config)}`);
+    expect(through.stderr).toBe('');
+    expect(through.stdout.trim()).toBe('t');
     // node-postgres as the bot uses it: the same verdicts.
     const refused = new pg.Client({ ...adminClientConfig(c.config, node('primary')), ssl: { ca: readFileSync(`${otherCa}/ca.crt`, 'utf8'), rejectUnauthorized: true } });
     refused.on('error', () => undefined);
@@ -77,7 +87,7 @@ describe('TLS on every connection (local runtime)', () => {
     expect(conninfo).toContain(`sslrootcert='${caFile(c.config)}'`);
   });
 
-  it('/cluster tls rotate: every node presents a new certificate; a client querying throughout sees 0 errors', async () => {
+  it('/cluster tls rotate: every node and the write endpoint present a new certificate; a client querying throughout sees 0 errors', async () => {
     const before = await presentedCertificate(c.config, node('primary'));
     const load = await new RotationLoad(c.config, node('primary')).start();
     const reply = await c.run('/cluster tls rotate');
@@ -88,11 +98,11 @@ describe('TLS on every connection (local runtime)', () => {
     expect(reply.severity, JSON.stringify(reply)).toBe('ok');
     expect(errors).toEqual([]);
     const rotated = (reply.data as { rotated: Array<{ node: string; before: string; after: string; error?: string }> }).rotated;
-    expect(rotated.map((r) => r.node)).toEqual(['primary', 'standby', 'readonly']);
+    expect(rotated.map((r) => r.node)).toEqual(['primary', 'standby', 'readonly', 'write endpoint']);
     for (const r of rotated) {
       expect(r.error).toBeUndefined();
       expect(r.after).not.toBe(r.before);
-      expect(r.after).toBe(await certificateSerial(`${c.config.tlsDir}/${r.node}.crt`));
+      expect(r.after).toBe(await certificateSerial(`${c.config.tlsDir}/${r.node === 'write endpoint' ? 'pgbouncer' : r.node}.crt`));
     }
     const after = await presentedCertificate(c.config, node('primary'));
     expect(after!.serial).not.toBe(before!.serial);

@@ -99,13 +99,16 @@ function writeOwned(path: string, text: string, mode: number): void {
   renameSync(`${path}.tmp`, path);
 }
 
+/** A new certificate for the endpoint from the cluster CA (a RELOAD makes PgBouncer serve it to new clients). */
+export async function issueEndpointCertificate(config: Config): Promise<void> {
+  await issueServerCertificate(config, CERT_NAME, [config.WRITE_ENDPOINT_HOST, '127.0.0.1', 'localhost'], postgresOsUser());
+}
+
 /** Write the ini and userlist pointing at `target` (and the endpoint's certificate, once). */
 export async function writeEndpointConfig(config: Config, target: NodeConfig): Promise<void> {
   const f = files(config);
   const user = postgresOsUser();
-  if (!existsSync(`${config.tlsDir}/${CERT_NAME}.key`)) {
-    await issueServerCertificate(config, CERT_NAME, [config.WRITE_ENDPOINT_HOST, '127.0.0.1', 'localhost'], user);
-  }
+  if (!existsSync(`${config.tlsDir}/${CERT_NAME}.key`)) await issueEndpointCertificate(config);
   mkdirSync(f.dir, { recursive: true, mode: 0o700 });
   chownTo(f.dir, user);
   writeOwned(f.users, userlistText(config, existsSync(f.users) ? readFileSync(f.users, 'utf8') : ''), 0o600);

@@ -3,6 +3,8 @@
 // Run: npm run bench:patroni  → bench/results/patroni-failover.json + a markdown table.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import pg from 'pg';
+import type { Config } from '../src/config.js';
+import { adminClientConfig } from '../src/db/tls.js';
 import { startPatroniBot, watchPatroni } from '../test/patroni/app.js';
 import { sleep, startPatroniCluster, type PatroniHarnessOptions } from '../test/patroni/harness.js';
 
@@ -16,8 +18,8 @@ interface Result {
   killToPromotedPostMs: number | null;
 }
 
-async function writable(port: number, password: string): Promise<boolean> {
-  const c = new pg.Client({ host: '127.0.0.1', port, user: 'admin', password, database: 'proyecto_db', connectionTimeoutMillis: 500 });
+async function writable(config: Config, port: number): Promise<boolean> {
+  const c = new pg.Client(adminClientConfig(config, { host: '127.0.0.1', port }, { connectionTimeoutMillis: 500 }));
   c.on('error', () => undefined);
   try {
     await c.connect();
@@ -42,7 +44,7 @@ async function scenario(setting: string, opts: Required<Pick<PatroniHarnessOptio
     let killToWritableMs: number | null = null;
     const deadline = killed + 120_000;
     while (Date.now() < deadline) {
-      if (killToWritableMs === null && (await writable(standby.pgPort, h.env.POSTGRES_ADMIN_PASSWORD))) killToWritableMs = Date.now() - killed;
+      if (killToWritableMs === null && (await writable(bot.config, standby.pgPort))) killToWritableMs = Date.now() - killed;
       if (killToWritableMs !== null && bot.chat.posts.some((p) => p.reply.title.startsWith('Patroni promoted'))) break;
       await sleep(100);
     }

@@ -2,6 +2,7 @@
 // retries a write until a node accepts it, and the failover/rejoin moves driven through the router.
 import pg from 'pg';
 import type { NodeConfig } from '../src/config.js';
+import { adminClientConfig } from '../src/db/tls.js';
 import { waitFor } from '../src/cluster/wait.js';
 import { startTestCluster, type TestCluster, type TestClusterOptions } from '../test/helpers/cluster.js';
 import { newDockerCluster } from '../test/helpers/docker.js';
@@ -57,14 +58,7 @@ export async function settled(c: TestCluster, timeoutMs = 60_000): Promise<strin
 
 /** A direct client to one node, like an application's (not the bot's pools). */
 export async function clientFor(c: TestCluster, node: NodeConfig): Promise<pg.Client> {
-  const client = new pg.Client({
-    host: node.host,
-    port: node.port,
-    user: c.config.POSTGRES_ADMIN_USER,
-    password: c.config.POSTGRES_ADMIN_PASSWORD,
-    database: c.config.PG_DATABASE,
-    connectionTimeoutMillis: 2000,
-  });
+  const client = new pg.Client(adminClientConfig(c.config, node, { connectionTimeoutMillis: 2000 }));
   client.on('error', () => undefined);
   await client.connect();
   return client;

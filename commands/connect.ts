@@ -1,6 +1,7 @@
 import { defineCommand, arg } from '../src/core/command.js';
 import { endpointActive, endpointAddress } from '../src/cluster/write-endpoint/index.js';
 import { readEndpointActive, readEndpointAddress } from '../src/cluster/read-endpoint/index.js';
+import { clientTls } from '../src/cluster/client-tls.js';
 
 export default defineCommand({
   name: 'connect',
@@ -14,12 +15,13 @@ export default defineCommand({
     const user = config.POSTGRES_ADMIN_USER;
     const db = config.PG_DATABASE;
     const hosts = ctx.backend.nodes.map((x) => `${x.host}:${x.port}`).join(',');
-    const psql = `psql "host=${n.host} port=${n.port} dbname=${db} user=${user}"`;
-    const rw = `postgresql://${user}@${hosts}/${db}?target_session_attrs=read-write`;
-    const ro = `postgresql://${user}@${hosts}/${db}?target_session_attrs=prefer-standby`;
+    const { conninfo, uriParams: tls } = clientTls(config);
+    const psql = `psql "host=${n.host} port=${n.port} dbname=${db} user=${user} ${conninfo}"`;
+    const rw = `postgresql://${user}@${hosts}/${db}?target_session_attrs=read-write&${tls}`;
+    const ro = `postgresql://${user}@${hosts}/${db}?target_session_attrs=prefer-standby&${tls}`;
     // One address that follows the primary (PgBouncer), for applications and poolers that take a single host.
-    const endpoint = (await endpointActive(ctx.services)) ? `postgresql://${user}@${endpointAddress(ctx.services)}/${db}` : null;
-    const reads = (await readEndpointActive(ctx.services)) ? `postgresql://${user}@${readEndpointAddress(ctx.services)}/${db}` : null;
+    const endpoint = (await endpointActive(ctx.services)) ? `postgresql://${user}@${endpointAddress(ctx.services)}/${db}?${tls}` : null;
+    const reads = (await readEndpointActive(ctx.services)) ? `postgresql://${user}@${readEndpointAddress(ctx.services)}/${db}?${tls}` : null;
     return {
       title: `Connect to ${node}`,
       severity: 'info',

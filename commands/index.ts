@@ -24,10 +24,11 @@ import restoreCheck from './restore-check.js';
 import logs from './logs.js';
 import sync from './sync.js';
 import reset from './reset.js';
+import tls from './tls.js';
 
 export const commands: Command[] = [
   status, nodes, connect, start, stop, restart, up, down, reset, logs,
-  failover, switchover, rejoin, follow, sync,
+  failover, switchover, rejoin, follow, sync, tls,
   backup, backups, verify, restoreCheck,
   history, lag, maintenance, help,
 ] as Command[];

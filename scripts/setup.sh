@@ -47,6 +47,15 @@ if ! command -v pgbackrest >/dev/null; then
     fail "pgBackRest, the backup engine, is not installed. Install it (Debian/Ubuntu: sudo apt-get install -y pgbackrest)."
   fi
 fi
+# TLS: /cluster up issues the cluster CA and the node certificates with the openssl CLI (postgres/tls.sh).
+if ! command -v openssl >/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    say "installing openssl (apt-get)"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssl >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssl >/dev/null; }
+  else
+    fail "openssl is not installed; clusterbot issues its TLS certificates with it. Install it (Debian/Ubuntu: sudo apt-get install -y openssl)."
+  fi
+fi
 
 # The endpoints: clusterbot runs its own daemons with their configuration under CLUSTERBOT_HOME —
 # never the package's service. WRITE_ENDPOINT (default true): PgBouncer on WRITE_ENDPOINT_PORT;

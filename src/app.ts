@@ -25,6 +25,7 @@ import type { ClusterBackend } from './backend/backend.js';
 import { NativeBackend } from './backend/native.js';
 import { PatroniBackend } from './backend/patroni.js';
 import { installHaStatus, installWriteEndpointStatus } from './cluster/ha-status.js';
+import { installTlsStatus } from './cluster/tls-status.js';
 
 export interface App {
   services: AppServices;
@@ -94,6 +95,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   if (backend.name === 'native') installHaStatus(services);
   else installWriteEndpointStatus(services);
   services.statusContributors.push(backups.status);
+  installTlsStatus(services);
   const router = new Router(services, commands);
   const http = new HttpServer(log);
   return {

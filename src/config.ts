@@ -103,6 +103,11 @@ export const configSchema = z.object({
   READ_FALLBACK_TO_PRIMARY: bool.prefault('true').describe('true: with no qualifying replica the read endpoint sends sessions to the primary; false: it refuses them.'),
   HAPROXY_BIN: z.string().optional(),
 
+  // --- TLS (docs/tls.md) ---
+  TLS_DIR: z.string().optional().describe('The cluster CA (ca.crt, ca.key) and the server certificates /cluster up issues (default: $CLUSTERBOT_HOME/tls). Every connection verifies the nodes against its ca.crt (sslmode=verify-full). With RUNTIME=docker the nodes mount it at /tls: set it to the folder compose binds (./tls) when the bot runs on the host.'),
+  TLS_CERT_DAYS: positiveInt.max(3650).default(365).describe('Validity of the server certificates issued by /cluster up and /cluster tls rotate (days).'),
+  TLS_EXPIRY_WARN_DAYS: z.coerce.number().int().nonnegative().default(14).describe('A node certificate that expires within this many days raises an alert (critical once it has expired); 0 switches the alert off.'),
+
   // --- monitoring and alerts ---
   MONITOR_INTERVAL_SECONDS: z.coerce.number().positive().max(3600).default(5).describe('How often the monitor reads every node (seconds; fractions allowed); a process exit is noticed at once.'),
   ALERT_REMINDER_MINUTES: z.coerce.number().positive().default(30).describe('A firing alert is repeated in its thread this often (minutes; fractions allowed).'),
@@ -192,6 +197,8 @@ export interface Config extends Omit<Raw, 'CLUSTER_NODES'> {
   walArchiveDir: string;
   /** DOCKER_FENCE_DIR, resolved: where the docker runtime writes fence markers. */
   fenceDir: string;
+  /** TLS_DIR, resolved: the cluster CA and the server certificates. */
+  tlsDir: string;
   terminalUser: string;
   /** Every secret value, for masking in logs and chat. */
   secrets: string[];
@@ -227,6 +234,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     backupDir,
     walArchiveDir: `${backupDir}/pgbackrest`,
     fenceDir: resolve(raw.DOCKER_FENCE_DIR ?? `${home}/fence`),
+    tlsDir: resolve(raw.TLS_DIR ?? `${home}/tls`),
     terminalUser: raw.TERMINAL_USER ?? safeUserName(),
     secrets: [...new Set(secrets)],
   };

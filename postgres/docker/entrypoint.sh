@@ -2,9 +2,9 @@
 # Role-aware entrypoint of a clusterbot PostgreSQL node.
 #   CLUSTERBOT_ROLE=primary  initialise once on an empty volume (initdb, seed settings, bootstrap SQL)
 #   CLUSTERBOT_ROLE=replica  wait for CLUSTERBOT_SOURCE_HOST, clone with pg_basebackup -R
-# Every start: write the node settings (archiving through pgBackRest), a restrictive pg_hba.conf,
-# the pgBackRest configuration, the passfile and (once) a
-# self-signed certificate; a FENCED node (marker on the volume, or /fence/<node>.FENCED written
+# Every start: write the node settings (archiving through pgBackRest), a restrictive pg_hba.conf
+# (hostssl only), the pgBackRest configuration, the passfile and the node's certificate from the
+# cluster CA in /tls (issued once; see postgres/tls.sh); a FENCED node (marker on the volume, or /fence/<node>.FENCED written
 # by the bot) always starts read-only (standby.signal), whatever the restart policy does. Then postgres runs as PID 1 (docker stop = fast shutdown).
 set -euo pipefail
 source /usr/local/bin/node-tool.sh
@@ -95,15 +95,6 @@ create_stanza() {
   fi
 }
 
-ensure_certificate() {
-  [ -s "$VOLUME/server.crt" ] && [ -s "$VOLUME/server.key" ] && return 0
-  say "generating a self-signed TLS certificate for postgresql-$NODE"
-  openssl req -new -x509 -days 3650 -nodes -newkey rsa:2048 -subj "/CN=postgresql-$NODE" \
-    -keyout "$VOLUME/server.key" -out "$VOLUME/server.crt" 2>/dev/null
-  chown postgres:postgres "$VOLUME/server.key" "$VOLUME/server.crt"
-  chmod 0600 "$VOLUME/server.key"
-}
-
 init_primary() {
   say "initialising primary $NODE"
   as_pg initdb -D "$PGDATA" -U postgres --auth-local=peer --auth-host=scram-sha-256 --encoding=UTF8 --locale=C >/dev/null
@@ -129,8 +120,8 @@ init_primary() {
 clone_replica() {
   say "waiting for $SOURCE to accept connections"
   local n=0
-  # As replicator to the seed database without TLS: a ping that leaves no noise in the source's log.
-  until pg_isready -q -U replicator -d "host=$SOURCE port=$PGPORT_IN dbname=$DB sslmode=disable"; do
+  # As replicator to the seed database over TLS (hostssl only): a ping that leaves no noise in the source's log.
+  until pg_isready -q -U replicator -d "host=$SOURCE port=$PGPORT_IN dbname=$DB $TLS_VERIFY"; do
     n=$((n + 1)); [ $((n % 15)) -eq 0 ] && say "still waiting for $SOURCE"
     sleep 1
   done

@@ -32,7 +32,7 @@ if [ ! -s "$cfg" ]; then
     echo "listen read"
     echo "  bind 0.0.0.0:6433"
     echo "  balance leastconn"
-    echo "  option pgsql-check user $POSTGRES_ADMIN_USER"
+    # A bare TCP connect: the nodes admit TLS only (src/cluster/read-endpoint/haproxy.ts says why).
     echo "  default-server inter 1s fall 2 rise 2 resolvers docker init-addr last,libc,none"
     for h in $READ_ENDPOINT_REPLICAS; do echo "  server ${h#postgresql-} $h:5432 check"; done
     [ -n "$READ_ENDPOINT_FALLBACK" ] && echo "  server ${READ_ENDPOINT_FALLBACK#postgresql-} $READ_ENDPOINT_FALLBACK:5432 check backup"

@@ -6,6 +6,7 @@
 #   unfence                        remove the marker (the node stays whatever it is now)
 #   follow <source-host> <name>    configure as a replica of source-host (standby.signal + primary_conninfo)
 #   rewind <source-host> <name> <admin-user>   pg_rewind from source-host, then follow it
+#   tls-renew <name> [days]               a new server certificate from the CA in /tls, installed on the volume (then reload)
 #   ready                          exit 0 when PostgreSQL accepts connections (the healthcheck)
 #   as-postgres <program> [args]   run a PostgreSQL program as the postgres OS user
 set -euo pipefail
@@ -20,6 +21,13 @@ REJOINED=$VOLUME/REJOINED
 REPO=/backups/pgbackrest
 STANZA=${BACKUP_STANZA:-clusterbot}
 PGPORT_IN=5432
+# The cluster CA (TLS_DIR of the bot, or compose's ./tls), shared by every node; the copy on the volume is what the server reads.
+TLS=${CLUSTERBOT_TLS_DIR:-/tls}
+CA_COPY=$VOLUME/ca.crt
+TLS_VERIFY="sslmode=verify-full sslrootcert=$CA_COPY"
+# libpq (pg_basebackup, pg_rewind, the walreceiver) looks for ~/.postgresql/postgresql.crt: root's
+# HOME would make every TLS connection of the postgres account fail on a permission error.
+export HOME=/var/lib/postgresql
 
 say() { printf '[clusterbot-node] %s\n' "$*" >&2; }
 as_pg() { setpriv --reuid=postgres --regid=postgres --init-groups "$@"; }
@@ -28,7 +36,42 @@ as_pg() { setpriv --reuid=postgres --regid=postgres --init-groups "$@"; }
 sq() { printf "%s" "$1" | sed "s/'/''/g"; }
 
 replica_conninfo() { # <source-host> <application-name>
-  printf 'host=%s port=%s user=replicator passfile=%s application_name=%s' "$1" "$PGPORT_IN" "$PASSFILE" "$2"
+  printf 'host=%s port=%s user=replicator passfile=%s application_name=%s %s' "$1" "$PGPORT_IN" "$PASSFILE" "$2" "$TLS_VERIFY"
+}
+
+# subjectAltName: the service name (the network's name of the node), loopback for published ports,
+# and CLUSTERBOT_TLS_HOSTS (the address the bot reaches the node by, when it is another one).
+node_sans() {
+  local sans="DNS:postgresql-$NODE,DNS:localhost,IP:127.0.0.1" h
+  for h in $(printf '%s' "${CLUSTERBOT_TLS_HOSTS:-}" | tr ',' ' '); do
+    case "$h" in
+      127.0.0.1|localhost|postgresql-"$NODE") ;;
+      *[!0-9.:]*) sans="$sans,DNS:$h" ;;
+      *) sans="$sans,IP:$h" ;;
+    esac
+  done
+  printf '%s' "$sans"
+}
+
+# Issue this node's certificate from the CA in $TLS (the CA is made by the first node that needs it).
+issue_certificate() { # [days]
+  say "issuing a TLS certificate for postgresql-$NODE from the cluster CA"
+  sh /usr/local/bin/tls.sh server "$TLS" "$NODE" "${1:-${CLUSTERBOT_TLS_DAYS:-365}}" "$(node_sans)"
+}
+
+# PostgreSQL reads its key from the volume: owned by postgres, 0600; replaced by rename.
+install_certificate() {
+  install -o postgres -g postgres -m 0600 "$TLS/$NODE.key" "$VOLUME/.server.key.new"
+  install -o postgres -g postgres -m 0644 "$TLS/$NODE.crt" "$VOLUME/.server.crt.new"
+  install -o postgres -g postgres -m 0644 "$TLS/ca.crt" "$VOLUME/.ca.crt.new"
+  mv "$VOLUME/.server.key.new" "$VOLUME/server.key"
+  mv "$VOLUME/.server.crt.new" "$VOLUME/server.crt"
+  mv "$VOLUME/.ca.crt.new" "$CA_COPY"
+}
+
+ensure_certificate() {
+  [ -s "$TLS/$NODE.crt" ] && [ -s "$TLS/$NODE.key" ] || issue_certificate
+  install_certificate
 }
 
 fence() {
@@ -64,7 +107,7 @@ rewind() { # <source-host> <name> <admin-user>
   rm -f "$PGDATA/standby.signal" "$PGDATA/recovery.signal"
   local rc=0
   as_pg pg_rewind -D "$PGDATA" --progress \
-    --source-server="host=$1 port=$PGPORT_IN user=$3 dbname=postgres passfile=$PASSFILE" || rc=$?
+    "--source-server=host=$1 port=$PGPORT_IN user=$3 dbname=postgres passfile=$PASSFILE $TLS_VERIFY" || rc=$?
   # Configured as a replica of the source either way: it can never start writable.
   follow "$1" "$2"
   return $rc
@@ -78,6 +121,7 @@ if [ "${BASH_SOURCE[0]}" = "$0" ]; then
     follow) follow "$@" ;;
     rewind) rewind "$@" ;;
     # On the socket as the postgres OS user (peer): no failed-authentication noise in the log.
+    tls-renew) NODE=${1:?tls-renew <name> [days]}; issue_certificate "${2:-}"; install_certificate ;;
     ready) exec setpriv --reuid=postgres --regid=postgres --init-groups pg_isready -q -h /var/run/postgresql -p "$PGPORT_IN" -U postgres -d postgres ;;
     as-postgres) cd /tmp && exec setpriv --reuid=postgres --regid=postgres --init-groups "$@" ;;
     *) say "unknown command: $cmd"; exit 2 ;;

@@ -24,6 +24,19 @@ pg1-path=/var/lib/postgresql/patroni/data
 pg1-port=5432
 pg1-socket-path=/run/postgresql
 EOF
+# TLS: this member's certificate from the cluster CA in /tls (the first member makes the CA), named
+# for its host name, loopback and CLUSTERBOT_TLS_HOSTS; PostgreSQL reads a 0600 copy on the volume.
+tls=/tls
+name=${PATRONI_NAME:?PATRONI_NAME is required}
+if [ ! -s "$tls/$name.key" ]; then
+  sans="DNS:$name,DNS:localhost,IP:127.0.0.1"
+  for h in $(printf '%s' "${CLUSTERBOT_TLS_HOSTS:-}" | tr ',' ' '); do
+    case "$h" in 127.0.0.1|localhost) ;; *[!0-9.:]*) sans="$sans,DNS:$h" ;; *) sans="$sans,IP:$h" ;; esac
+  done
+  sh /etc/patroni/tls.sh server "$tls" "$name" "${CLUSTERBOT_TLS_DAYS:-365}" "$sans"
+fi
+install -m 0600 "$tls/$name.key" /var/lib/postgresql/patroni/server.key
+install -m 0644 "$tls/$name.crt" /var/lib/postgresql/patroni/server.crt
 cp /etc/patroni/patroni.yml /tmp/patroni.yml
 if [ "${NOFAILOVER:-false}" = true ]; then
   printf 'tags:\n  nofailover: true\n' >> /tmp/patroni.yml

@@ -64,6 +64,9 @@ export class ScratchInstance {
       // Accept connections only once recovery has finished: pg_ctl -w then means "restored".
       'hot_standby = off',
       "primary_conninfo = ''",
+      // The source's certificate paths (Patroni writes them into postgresql.conf) do not exist here; the
+      // copy listens on loopback only, for the one sanity query of this check.
+      'ssl = off',
       "primary_slot_name = ''",
       // Patroni writes absolute paths into the live member's data directory here: use the copy's own.
       `hba_file = '${d}/pg_hba.conf'`,

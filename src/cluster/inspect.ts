@@ -4,6 +4,7 @@ import type { Config, NodeConfig } from '../config.js';
 import type { NodePools } from '../db/pools.js';
 import { Deadline } from '../db/deadline.js';
 import { describeDbError } from '../db/errors.js';
+import type { PeerCertificate } from '../db/tls.js';
 import { causeFromLog } from './down-cause.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { lsnDiff } from './lsn.js';
@@ -61,6 +62,8 @@ export interface NodeStatus {
   replication: ReplicationPeer[];
   version: number | null;
   startedAt: string | null;
+  /** The TLS certificate the node presented to the bot (serial, expiry), once it has answered. */
+  certificate?: PeerCertificate | null;
 }
 
 export interface ClusterSnapshot {
@@ -188,6 +191,7 @@ async function inspectNode(deps: InspectDeps, node: NodeConfig, deadline: Deadli
     return { status, row: null };
   }
   status.up = true;
+  status.certificate = deps.pools.certificate(node);
   status.role = row.in_recovery ? 'replica' : 'primary';
   status.timeline = row.timeline ?? row.checkpoint_tli;
   status.lsn = row.in_recovery ? row.receive_lsn ?? row.replay_lsn : row.current_lsn;

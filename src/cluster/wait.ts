@@ -1,12 +1,12 @@
 // Execute as intent, then poll for the outcome with an honest timeout.
 import type { ClusterSnapshot, NodeStatus } from './inspect.js';
 
-export async function waitFor(
-  snapshot: () => Promise<ClusterSnapshot>,
-  ok: (s: ClusterSnapshot) => boolean,
+export async function waitFor<T = ClusterSnapshot>(
+  snapshot: () => Promise<T>,
+  ok: (s: T) => boolean,
   timeoutMs: number,
   intervalMs = 100,
-): Promise<{ ok: boolean; snap: ClusterSnapshot; ms: number }> {
+): Promise<{ ok: boolean; snap: T; ms: number }> {
   const t0 = performance.now();
   for (;;) {
     const snap = await snapshot();

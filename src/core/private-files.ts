@@ -1,6 +1,6 @@
 // What the bot keeps under CLUSTERBOT_HOME is its user's alone: the audit trail says who did what,
 // the logs and outboxes say more. Folders 0700, files 0600; every writer goes through here.
-// What PostgreSQL's own programs need (nodes/, bin/, the backups and the endpoints' folders) is
+// What PostgreSQL's own programs need (nodes/, pgbackrest/, tls/, the backups and the endpoints' folders) is
 // made by their owners with the modes those programs need, behind a home only they can traverse.
 import { appendFileSync, chmodSync, chownSync, existsSync, lstatSync, mkdirSync, openSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -3,6 +3,7 @@
 // the node's pool: a pooled connection may be stuck on the very node that hangs.
 import pg from 'pg';
 import type { Config, NodeConfig } from '../config.js';
+import { adminClientConfig } from './tls.js';
 
 export interface Answer {
   answers: boolean;
@@ -12,17 +13,12 @@ export interface Answer {
 }
 
 export async function askNode(config: Config, node: NodeConfig, deadlineMs: number): Promise<Answer> {
-  const client = new pg.Client({
-    host: node.host,
-    port: node.port,
-    user: config.POSTGRES_ADMIN_USER,
-    password: config.POSTGRES_ADMIN_PASSWORD,
-    database: config.PG_DATABASE,
+  const client = new pg.Client(adminClientConfig(config, node, {
     connectionTimeoutMillis: deadlineMs,
     query_timeout: deadlineMs,
     statement_timeout: deadlineMs,
     application_name: 'clusterbot-fence',
-  });
+  }));
   client.on('error', () => undefined);
   const t = performance.now();
   const ms = () => Math.round(performance.now() - t);

@@ -5,9 +5,12 @@ import type { Config, NodeConfig } from '../config.js';
 import type { Logger } from '../core/logger.js';
 import { NoAnswerError, type Deadline } from './deadline.js';
 import { isTimeout } from './errors.js';
+import { adminClientConfig, peerCertificate, type PeerCertificate } from './tls.js';
 
 export class NodePools {
   private readonly pools = new Map<string, pg.Pool>();
+  /** The certificate each node presented on the newest connection to it (status, the expiry rule). */
+  private readonly certificates = new Map<string, PeerCertificate>();
 
   constructor(
     private readonly config: Config,
@@ -19,10 +22,7 @@ export class NodePools {
     let p = this.pools.get(key);
     if (!p) {
       p = new pg.Pool({
-        host: node.host,
-        port: node.port,
-        user: this.config.POSTGRES_ADMIN_USER,
-        password: this.config.POSTGRES_ADMIN_PASSWORD,
+        ...adminClientConfig(this.config, node),
         database,
         max: 3,
         idleTimeoutMillis: 10_000,
@@ -33,6 +33,10 @@ export class NodePools {
         allowExitOnIdle: true,
       });
       p.on('error', (err) => this.log.debug({ node: node.name, err: err.message }, 'idle connection lost'));
+      p.on('connect', (client) => {
+        const cert = peerCertificate(client);
+        if (cert) this.certificates.set(node.name, cert);
+      });
       this.pools.set(key, p);
     }
     return p;
@@ -83,6 +87,11 @@ export class NodePools {
     return deadline.race(work, onTimeout).catch((e: unknown) => {
       throw isTimeout(e) ? new NoAnswerError(deadline.ms) : e;
     });
+  }
+
+  /** The certificate the node presented on the newest connection, or null before any. */
+  certificate(node: NodeConfig): PeerCertificate | null {
+    return this.certificates.get(node.name) ?? null;
   }
 
   /** Drop a node's pooled connections (after it was stopped, promoted or rewound). */

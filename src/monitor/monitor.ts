@@ -15,6 +15,7 @@ import { durationConditions, evaluateRules } from './rules.js';
 import { readSyncState } from '../cluster/sync/state.js';
 import { startSyncGuard, type SyncGuard } from '../cluster/sync/guard.js';
 import { syncFindings } from './sync-rules.js';
+import { certificateFindings } from './tls-rules.js';
 import { keepReadPool } from '../cluster/read-endpoint/index.js';
 import { readPoolFindings } from './read-pool-rule.js';
 import type { BackendAlerts, BackendMonitoring, BackendWatch } from './backend.js';
@@ -152,6 +153,7 @@ export class Monitor {
       // The read endpoint follows roles, streaming and lag: rewritten and reloaded when its pool changes.
       const readPool = await keepReadPool(services, snapshot).catch((e: unknown) => (log.warn({ err: e }, 'read endpoint pool not kept'), null));
       findings.push(...readPoolFindings(readPool, config));
+      findings.push(...certificateFindings(snapshot, config.TLS_EXPIRY_WARN_DAYS, now));
       if (this.maintenanceWasOn && !maintenance) log.info('maintenance is over: posting the alerts it muted');
       this.maintenanceWasOn = maintenance !== null;
       state.lastTickAt = new Date(now).toISOString();

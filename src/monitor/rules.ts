@@ -23,6 +23,7 @@ export type RuleId =
   | 'sync_degraded'
   | 'sync_blocked'
   | 'read_pool_empty'
+  | 'cert_expiry'
   // A backend's own rules (src/patroni/monitoring.ts names Patroni's), by their own ids.
   | (string & {});
 

@@ -3,6 +3,7 @@
 // (stalled disk, SIGSTOP) accepts TCP and then says nothing, and Patroni's own view of it only
 // changes when its leader key expires: this deadline is what makes the alert come in seconds.
 import pg from 'pg';
+import { adminClientConfig } from '../db/tls.js';
 import type { Config, NodeConfig } from '../config.js';
 
 export type LeaderSample =
@@ -54,14 +55,7 @@ export class LeaderProbe {
   private async query(node: NodeConfig, sql: string, params: unknown[]): Promise<pg.QueryResult> {
     let client = this.clients.get(node.name);
     if (!client) {
-      client = new pg.Client({
-        host: node.host,
-        port: node.port,
-        user: this.config.POSTGRES_ADMIN_USER,
-        password: this.config.POSTGRES_ADMIN_PASSWORD,
-        database: this.config.PG_DATABASE,
-        application_name: 'clusterbot-probe',
-      });
+      client = new pg.Client(adminClientConfig(this.config, node, { application_name: 'clusterbot-probe' }));
       const own = client;
       own.on('error', () => {
         if (this.clients.get(node.name) === own) this.drop(node.name);

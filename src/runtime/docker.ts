@@ -9,11 +9,14 @@ import { UserError } from '../errors.js';
 import { demux, ensureBindVolume, execIn, isNotFound, isNotModified, runHelper, waitPgReady } from './docker-engine.js';
 import { DockerEvents } from './docker-events.js';
 import { DockerFence, FENCE_MOUNT } from './docker-fence.js';
+import { verifyFullConninfo } from '../db/tls.js';
 import { VolumeFence } from './docker-volume-fence.js';
 import { PG_TOOLS, RuntimeListeners, type ExecOptions, type ExecResult, type PgTool, type Runtime, type RuntimeEvent, type StopMode, type FenceStep, type ForceStopResult } from './runtime.js';
 
 const VOLUME = '/var/lib/postgresql/data';
 const BACKUPS = '/backups';
+/** TLS_DIR in the nodes: the cluster CA; each node issues its certificate there (postgres/tls.sh). */
+const TLS_MOUNT = '/tls';
 const READY_TIMEOUT_MS = 300_000;
 /** How long the engine may take to report a SIGKILLed container as exited. */
 const KILL_WAIT_MS = 15_000;
@@ -187,6 +190,12 @@ export class DockerRuntime implements Runtime {
     return ensureBindVolume(this.docker, this.volumeName('postgresql-fence'), this.config.fenceDir, labels, { mode: 0o755, owner: false });
   }
 
+  /** TLS_DIR, mounted at /tls in every node: the CA a node signs its certificate with and verifies its peers by. */
+  private async ensureTlsVolume(): Promise<string> {
+    const labels = this.labels({ 'com.docker.compose.volume': 'postgresql-tls' });
+    return ensureBindVolume(this.docker, this.volumeName('postgresql-tls'), this.config.tlsDir, labels, { mode: 0o755, owner: false });
+  }
+
   /** The bot's backup folder is /backups in the nodes: paths under it are translated for exec. */
   private inNode(arg: string): string {
     const dir = this.config.backupDir;
@@ -205,6 +214,7 @@ export class DockerRuntime implements Runtime {
     this.volumeFence.forget(data);
     const backups = await this.ensureBackupsVolume();
     const fence = await this.ensureFenceVolume();
+    const tls = await this.ensureTlsVolume();
     const publish = /^[\d.]+$|^localhost$/.test(node.host);
     const bindIp = node.host === 'localhost' ? '127.0.0.1' : node.host;
     const service = serviceOf(node);
@@ -222,11 +232,14 @@ export class DockerRuntime implements Runtime {
         PG_DATABASE: this.config.PG_DATABASE,
         BACKUP_STANZA: this.config.BACKUP_STANZA,
         BACKUP_COMPRESS_TYPE: this.config.BACKUP_COMPRESS_TYPE,
+        // The certificate also names the address its port is published on (how the bot reaches it).
+        CLUSTERBOT_TLS_HOSTS: node.host,
+        CLUSTERBOT_TLS_DAYS: String(this.config.TLS_CERT_DAYS),
         ...env,
       }).map(([k, v]) => `${k}=${v}`),
       ExposedPorts: { '5432/tcp': {} },
       HostConfig: {
-        Binds: [`${data}:${VOLUME}`, `${backups}:${BACKUPS}`, `${fence}:${FENCE_MOUNT}:ro`],
+        Binds: [`${data}:${VOLUME}`, `${backups}:${BACKUPS}`, `${fence}:${FENCE_MOUNT}:ro`, `${tls}:${TLS_MOUNT}`],
         PortBindings: publish ? { '5432/tcp': [{ HostIp: bindIp, HostPort: String(node.port) }] } : undefined,
         RestartPolicy: { Name: 'unless-stopped' },
         NetworkMode: this.networkName,
@@ -393,7 +406,12 @@ export class DockerRuntime implements Runtime {
 
   /** How `replica` reaches `source` for streaming (inside the container network). */
   replicationConninfo(source: NodeConfig, replica: NodeConfig): string {
-    return `host=${serviceOf(source)} port=5432 user=replicator passfile=${VOLUME}/pgpass application_name=${replica.name}`;
+    return `host=${serviceOf(source)} port=5432 user=replicator passfile=${VOLUME}/pgpass application_name=${replica.name} ${verifyFullConninfo(`${VOLUME}/ca.crt`)}`;
+  }
+
+  /** node-tool.sh tls-renew: a new certificate from the CA in /tls, installed on the volume. */
+  async renewCertificate(node: NodeConfig): Promise<void> {
+    await this.must(node, 'tls-renew', this.nodeTool(node, ['tls-renew', node.name, String(this.config.TLS_CERT_DAYS)]));
   }
 
   async logs(node: NodeConfig, lines: number): Promise<string> {

@@ -27,6 +27,10 @@ export function nodeConfText(config: Config, node: NodeConfig, socketDir: string
     // pgBackRest: checksummed, compressed, asynchronous push into the repository; get for catch-up.
     `archive_command = '${pgbackrest.archive}'`,
     `restore_command = '${pgbackrest.restore}'`,
+    // TLS with the node's certificate from the cluster CA (pg_hba.conf admits hostssl only).
+    'ssl = on',
+    `ssl_cert_file = '${config.tlsDir}/${node.name}.crt'`,
+    `ssl_key_file = '${config.tlsDir}/${node.name}.key'`,
     '',
   ].join('\n');
 }

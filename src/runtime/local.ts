@@ -12,6 +12,8 @@ import { chownTo, isZombie, portFree, postgresOsUser, processAlive, runProgram, 
 import { hbaText, nodeConfText, pgpassText } from './local-config.js';
 import { tailLines } from './file-tail.js';
 import { nodeConfFile, nodeConfText as pgbackrestNodeConf, pgbackrestPaths, type PgTarget } from '../backup/pgbackrest/conf.js';
+import { ensureCa, issueServerCertificate } from './certificates.js';
+import { caFile, verifyFullConninfo } from '../db/tls.js';
 import { killInstance, processStopped, untilGone } from './local-fence.js';
 import { LocalNodeWatcher } from './local-watch.js';
 import { PG_TOOLS, type ExecOptions, type ExecResult, type FenceStep, type ForceStopResult, type PgTool, type Runtime, type RuntimeEvent, type StopMode } from './runtime.js';
@@ -69,6 +71,10 @@ export class LocalRuntime implements Runtime {
       chmodSync(dir, 0o750);
       chownTo(dir, this.user);
     }
+    // The cluster CA: ca.crt readable by the postgres OS user (replication verifies with it), ca.key 0600.
+    mkdirSync(this.config.tlsDir, { recursive: true, mode: 0o755 });
+    chmodSync(this.config.tlsDir, 0o755);
+    await ensureCa(this.config);
     this.writePgBackRestConfig();
     this.writeOwned(this.pgpassFile, pgpassText(this.config), 0o600);
     await this.checkReachable(`${home}/nodes`);
@@ -116,6 +122,30 @@ export class LocalRuntime implements Runtime {
     return existsSync(`${this.paths(node).data}/PG_VERSION`);
   }
 
+  /** A new server certificate for the node (its host, loopback), owned by the postgres OS user; the caller reloads. */
+  async renewCertificate(node: NodeConfig): Promise<void> {
+    await this.prepare();
+    await issueServerCertificate(this.config, node.name, [node.host, '127.0.0.1', 'localhost'], this.user);
+  }
+
+  /** The node's certificate, issued once (clusterbot.conf points ssl_cert_file/ssl_key_file at it). */
+  private async ensureCertificate(node: NodeConfig): Promise<void> {
+    if (!existsSync(`${this.config.tlsDir}/${node.name}.key`)) await this.renewCertificate(node);
+  }
+
+  /**
+   * A node made before TLS: its certificate, ssl = on, and the hostssl-only pg_hba.conf, so that
+   * the clients (which all verify) can reach it again after this start.
+   */
+  private async upgradeToTls(node: NodeConfig): Promise<void> {
+    await this.ensureCertificate(node);
+    const p = this.paths(node);
+    const conf = `${p.data}/clusterbot.conf`;
+    if (existsSync(conf) && !/^ssl = on$/m.test(readFileSync(conf, 'utf8'))) this.writeNodeConfig(node);
+    const hba = `${p.data}/pg_hba.conf`;
+    if (existsSync(hba) && /^host\s/m.test(readFileSync(hba, 'utf8'))) this.writeOwned(hba, hbaText(this.config, false), 0o600);
+  }
+
   /** Write this node's own settings (port, sockets, archive) and the include line. */
   writeNodeConfig(node: NodeConfig): void {
     const p = this.paths(node);
@@ -142,6 +172,7 @@ export class LocalRuntime implements Runtime {
   async initPrimary(node: NodeConfig): Promise<void> {
     await this.prepare();
     const p = this.prepareNodeDirs(node);
+    await this.ensureCertificate(node);
     await this.must(node, 'initdb', ['-D', p.data, '-U', 'postgres', '--auth-local=trust', '--auth-host=scram-sha-256', '--encoding=UTF8', '--locale=C']);
     this.writeNodeConfig(node);
     this.writeOwned(`${p.data}/pg_hba.conf`, hbaText(this.config, true), 0o600);
@@ -178,6 +209,7 @@ export class LocalRuntime implements Runtime {
   async cloneReplica(node: NodeConfig, source: NodeConfig, opts: ExecOptions = {}): Promise<void> {
     await this.prepare();
     const p = this.prepareNodeDirs(node);
+    await this.ensureCertificate(node);
     const conninfo = this.replicationConninfo(source, node);
     await this.must(node, 'pg_basebackup', ['-D', p.data, '-d', conninfo, '-R', '--wal-method=stream', '--checkpoint=fast', '--no-password'], opts);
     this.writeNodeConfig(node);
@@ -185,7 +217,7 @@ export class LocalRuntime implements Runtime {
   }
 
   replicationConninfo(source: NodeConfig, replica: NodeConfig): string {
-    return `host=${source.host} port=${source.port} user=replicator passfile=${this.pgpassFile} application_name=${replica.name}`;
+    return `host=${source.host} port=${source.port} user=replicator passfile=${this.pgpassFile} application_name=${replica.name} ${verifyFullConninfo(caFile(this.config))}`;
   }
 
   async rewind(node: NodeConfig, source: NodeConfig, opts: ExecOptions = {}): Promise<void> {
@@ -196,7 +228,7 @@ export class LocalRuntime implements Runtime {
     // An uncleanly stopped target gets crash recovery in single-user mode first, which refuses standby
     // mode; nothing else can start it meanwhile (single-user mode does not listen).
     for (const f of ['standby.signal', 'recovery.signal']) rmSync(`${p.data}/${f}`, { force: true });
-    const src = `host=${source.host} port=${source.port} user=${this.config.POSTGRES_ADMIN_USER} dbname=${this.config.PG_DATABASE} passfile=${this.pgpassFile}`;
+    const src = `host=${source.host} port=${source.port} user=${this.config.POSTGRES_ADMIN_USER} dbname=${this.config.PG_DATABASE} passfile=${this.pgpassFile} ${verifyFullConninfo(caFile(this.config))}`;
     try {
       await this.must(node, 'pg_rewind', ['--target-pgdata', p.data, '--source-server', src, '--progress'], opts);
     } finally {
@@ -258,6 +290,7 @@ export class LocalRuntime implements Runtime {
       throw new UserError(`node ${node.name} has no data yet`, 'run /cluster up to create it', 'precondition');
     }
     if (await this.isRunning(node)) return;
+    await this.upgradeToTls(node);
     if (!(await portFree(node.host, node.port))) {
       throw new UserError(
         `port ${node.port} on ${node.host} is already in use by another program, so ${node.name} cannot start`,

@@ -109,6 +109,11 @@ export interface Runtime {
    * is left configured as a replica either way, so it can never start writable.
    */
   rewind(node: NodeConfig, source: NodeConfig, opts?: ExecOptions): Promise<void>;
+  /**
+   * Issue the node a new server certificate from the cluster CA (same file names, so the node's
+   * ssl_cert_file/ssl_key_file settings stay); the caller reloads the node (pg_reload_conf) to serve it.
+   */
+  renewCertificate(node: NodeConfig): Promise<void>;
   /** Process exits and starts, as they happen. Returns an unsubscribe function. */
   watch(listener: (e: RuntimeEvent) => void): () => void;
   close(): Promise<void>;

@@ -14,7 +14,8 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, type App } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
-import { postgresOsUser } from '../../src/runtime/process.js';
+import { postgresOsUser, runProgram } from '../../src/runtime/process.js';
+import { findPgBin } from '../../src/runtime/pg-binaries.js';
 import type { Principal, Surface } from '../../src/core/context.js';
 import { botTestEnv, freePort } from '../helpers/cluster.js';
 import { REPO, composeCommand, freeSubnet, removeProject, sh, until } from '../helpers/docker.js';
@@ -39,7 +40,7 @@ interface StatusData {
 /** What the image is built from: postgres/patroni/*, the seed's bootstrap SQL and the postgres ids. */
 function imageHash(): string {
   const h = createHash('sha256').update(`uid=${BUILD_ARGS.PG_UID} gid=${BUILD_ARGS.PG_GID}\0`);
-  const files = [...readdirSync(join(REPO, 'postgres/patroni')).sort().map((f) => `postgres/patroni/${f}`), 'postgres/init/01-bootstrap.sql'];
+  const files = [...readdirSync(join(REPO, 'postgres/patroni')).sort().map((f) => `postgres/patroni/${f}`), 'postgres/init/01-bootstrap.sql', 'postgres/tls.sh'];
   for (const f of files) h.update(f).update('\0').update(readFileSync(join(REPO, f))).update('\0');
   return h.digest('hex').slice(0, 16);
 }
@@ -67,6 +68,7 @@ describe('docker-compose.patroni.yml on a real Docker engine', () => {
   const home = mkdtempSync(join(tmpdir(), 'clusterbot-patroni-compose-'));
   const envFile = join(home, 'compose.env');
   const backups = join(home, 'backups');
+  const tls = join(home, 'tls');
   let composeEnv: Record<string, string> = {};
   let botEnv: Record<string, string> = {};
   let app: App | null = null;
@@ -124,6 +126,9 @@ describe('docker-compose.patroni.yml on a real Docker engine', () => {
       mkdirSync(d, { mode: 0o750 });
       if (PG_USER) chownSync(d, PG_USER.uid, PG_USER.gid);
     }
+    // The bind of TLS_DIR: the first member makes the cluster CA in it; the bot verifies the members with its ca.crt.
+    mkdirSync(tls, { mode: 0o755 });
+    if (PG_USER) chownSync(tls, PG_USER.uid, PG_USER.gid);
     const secrets = {
       POSTGRES_ADMIN_PASSWORD: `adm${randomBytes(10).toString('hex')}`,
       POSTGRES_REPLICATOR_PASSWORD: `rep${randomBytes(10).toString('hex')}`,
@@ -135,6 +140,7 @@ describe('docker-compose.patroni.yml on a real Docker engine', () => {
       PATRONI_SUBNET: subnet,
       DOCKER_BIND_ADDRESS: '127.0.0.1',
       BACKUP_DIR: backups,
+      TLS_DIR: tls,
       POSTGRES_UID: BUILD_ARGS.PG_UID,
       POSTGRES_GID: BUILD_ARGS.PG_GID,
       ...Object.fromEntries(NODES.map((n, i) => [`POSTGRES_${n.toUpperCase()}_PORT`, String(pgPorts[i])])),
@@ -146,6 +152,7 @@ describe('docker-compose.patroni.yml on a real Docker engine', () => {
       ...(await botTestEnv()),
       CLUSTERBOT_HOME: home,
       BACKUP_DIR: backups,
+      TLS_DIR: tls,
       CLUSTER_BACKEND: 'patroni',
       PATRONI_URLS: apiPorts.map((p) => `http://127.0.0.1:${p}`).join(','),
       PATRONI_USERNAME: 'clusterbot',
@@ -200,6 +207,19 @@ describe('docker-compose.patroni.yml on a real Docker engine', () => {
       expect(rows[0].n).toBe(5);
     }
   }, 240_000);
+
+  it('admits TLS only: a plain connection is refused, the replicas stream over verify-full TLS', async () => {
+    expect(app).not.toBeNull();
+    const psql = `${findPgBin(process.env.PG_BIN)}/psql`;
+    const plain = await runProgram(psql, ['-X', '-At', '-d', `host=127.0.0.1 port=${pgPorts[0]} user=admin dbname=proyecto_db sslmode=disable`, '-c', 'SELECT 1'], {
+      env: { PGPASSWORD: botEnv.POSTGRES_ADMIN_PASSWORD, PGCONNECT_TIMEOUT: '5' },
+    });
+    expect(plain.stderr).toMatch(/no pg_hba\.conf entry for host .*no encryption/);
+    const rows = (await app!.services.pools.query(app!.services.node('primary'), 'SELECT r.application_name, s.ssl FROM pg_stat_replication r JOIN pg_stat_ssl s USING (pid) ORDER BY 1')).rows as Array<{ application_name: string; ssl: boolean }>;
+    expect(rows.map((r) => `${r.application_name}:${r.ssl}`)).toEqual(['readonly:true', 'standby:true']);
+    const [{ conninfo }] = (await app!.services.pools.query(app!.services.node('standby'), "SELECT current_setting('primary_conninfo') AS conninfo")).rows as Array<{ conninfo: string }>;
+    expect(conninfo).toMatch(/sslmode='?verify-full'?/);
+  });
 
   it('the members push WAL into the shared repository; a backup taken in the leader\'s container is listed, verified and restore-checked by the bot on the host', async () => {
     expect(app).not.toBeNull();

@@ -4,6 +4,7 @@
 // the endpoint reaches it, the old backups are listed and restorable, no alert storm, audit kept.
 import { existsSync, readdirSync } from 'node:fs';
 import pg from 'pg';
+import { adminClientConfig } from '../../src/db/tls.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
@@ -106,7 +107,7 @@ describe('/cluster reset with RUNTIME=docker (compose stack with the write endpo
     const port = c.config.WRITE_ENDPOINT_PORT;
     expect(endpointOf(await c.run('/cluster status'))).toBe(`127.0.0.1:${port} → primary`);
     await eventually('a write through the endpoint into the fresh cluster', async () => {
-      const client = new pg.Client({ host: '127.0.0.1', port, user: 'admin', password: c.config.POSTGRES_ADMIN_PASSWORD, database: 'proyecto_db', connectionTimeoutMillis: 3000 });
+      const client = new pg.Client(adminClientConfig(c.config, { host: '127.0.0.1', port }, { connectionTimeoutMillis: 3000 }));
       await client.connect();
       try {
         return (await client.query("INSERT INTO proyecto.usuarios (nombre, email) VALUES ('nuevo', 'n@example.com') ON CONFLICT DO NOTHING RETURNING 1 AS one")).rowCount;

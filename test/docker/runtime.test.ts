@@ -2,6 +2,7 @@
 // then the pieces failover and backups use, on real containers: exec with streamed output and
 // stdin, kill/start with Docker events, fence of a stopped node, pg_rewind of a diverged old
 // primary, re-pointing a replica with replicationConninfo.
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RuntimeEvent } from '../../src/runtime/runtime.js';
 import { newDockerCluster, sh, until, type DockerCluster } from '../helpers/docker.js';
@@ -36,8 +37,12 @@ describe('the docker runtime on containers it creates itself', () => {
     const labels = (await sh('docker', ['inspect', '--format', '{{index .Config.Labels "com.docker.compose.service"}} {{index .Config.Labels "com.docker.compose.project"}}', await c.container('standby')])).stdout.trim();
     expect(labels).toBe(`postgresql-standby ${c.project}`);
     const vols = (await sh('docker', ['volume', 'ls', '-q', '--filter', `label=com.docker.compose.project=${c.project}`])).stdout.split('\n').filter(Boolean).sort();
-    // The fence directory (DOCKER_FENCE_DIR) is a bind volume like the backups, mounted read-only in the nodes.
-    expect(vols).toEqual(['postgresql-backups', 'postgresql-fence', 'postgresql-primary-data', 'postgresql-readonly-data', 'postgresql-standby-data'].map((v) => `${c.project}_${v}`));
+    // The fence directory (DOCKER_FENCE_DIR) is a bind volume like the backups, mounted read-only in the
+    // nodes; so is TLS_DIR (the cluster CA the first node makes, and each node's certificate).
+    expect(vols).toEqual(['postgresql-backups', 'postgresql-fence', 'postgresql-primary-data', 'postgresql-readonly-data', 'postgresql-standby-data', 'postgresql-tls'].map((v) => `${c.project}_${v}`));
+    expect(readFileSync(`${c.config.tlsDir}/ca.crt`, 'utf8')).toContain('BEGIN CERTIFICATE');
+    const [{ ssl }] = await c.sql<{ ssl: boolean }>('primary', 'SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()');
+    expect(ssl).toBe(true);
     const subnet = (await sh('docker', ['network', 'inspect', '--format', '{{range .IPAM.Config}}{{.Subnet}}{{end}}', `${c.project}_postgresql-network`])).stdout.trim();
     expect(subnet).toBe(c.config.DOCKER_SUBNET);
     // Up again is idempotent: nothing re-initialised.

@@ -138,6 +138,10 @@ export async function newDockerCluster(label: string, opts: DockerClusterOptions
   const fence = join(home, 'fence');
   mkdirSync(fence, { mode: 0o755 });
   composeEnv.DOCKER_FENCE_DIR = fence;
+  // The cluster CA and certificates: the bot's TLS_DIR, bound at /tls in every node (the first node makes the CA).
+  const tls = join(home, 'tls');
+  mkdirSync(tls, { mode: 0o755 });
+  composeEnv.TLS_DIR = tls;
   const envFile = join(home, 'compose.env');
   writeFileSync(envFile, Object.entries(composeEnv).map(([k, v]) => `${k}=${v}`).join('\n') + '\n', { mode: 0o600 });
   writeFileSync(composeEnv.CLUSTERBOT_ENV_FILE, '', { mode: 0o600 });
@@ -155,6 +159,7 @@ export async function newDockerCluster(label: string, opts: DockerClusterOptions
     LOG_TO: 'file',
     LOG_LEVEL: 'debug',
     HTTP_PORT: String(await freePort()),
+    TLS_DIR: tls,
     WRITE_ENDPOINT_PORT: String(endpointPort),
     READ_ENDPOINT_PORT: String(readEndpointPort),
     ...secrets,

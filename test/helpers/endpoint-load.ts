@@ -3,13 +3,14 @@
 // every error and the longest gap between two successful writes (the pause a user would notice).
 import pg from 'pg';
 import type { Config } from '../../src/config.js';
+import { adminClientConfig } from '../../src/db/tls.js';
 import { eventually } from './wait.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A connected client as the admin user to the project database at one address (errors after connect are ignored: the next query fails). */
 export async function connectAs(config: Config, host: string, port: number, extra: Partial<pg.ClientConfig> = {}): Promise<pg.Client> {
-  const c = new pg.Client({ host, port, user: config.POSTGRES_ADMIN_USER, password: config.POSTGRES_ADMIN_PASSWORD, database: config.PG_DATABASE, ...extra });
+  const c = new pg.Client(adminClientConfig(config, { host, port }, extra));
   c.on('error', () => undefined);
   await c.connect();
   return c;

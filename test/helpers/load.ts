@@ -2,14 +2,11 @@
 // Both use their own connections (not the bot's pools), like an application would.
 import pg from 'pg';
 import type { Config, NodeConfig } from '../../src/config.js';
+import { adminClientConfig } from '../../src/db/tls.js';
 
 function poolFor(config: Config, node: NodeConfig): pg.Pool {
   const p = new pg.Pool({
-    host: node.host,
-    port: node.port,
-    user: config.POSTGRES_ADMIN_USER,
-    password: config.POSTGRES_ADMIN_PASSWORD,
-    database: config.PG_DATABASE,
+    ...adminClientConfig(config, node),
     max: 1,
     connectionTimeoutMillis: 1000,
     query_timeout: 3000,

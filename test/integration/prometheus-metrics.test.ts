@@ -80,7 +80,7 @@ describe('metric names in observability/ rules and dashboard exist on a real bot
       const child = spawn(EXPORTER, [`--web.listen-address=127.0.0.1:${port}`, '--log.level=warn'], {
         env: {
           PATH: process.env.PATH ?? '',
-          DATA_SOURCE_URI: `${node.host}:${node.port}/${c.config.PG_DATABASE}?sslmode=disable`,
+          DATA_SOURCE_URI: `${node.host}:${node.port}/${c.config.PG_DATABASE}?sslmode=verify-full&sslrootcert=${c.config.tlsDir}/ca.crt`,
           DATA_SOURCE_USER: c.config.POSTGRES_ADMIN_USER,
           DATA_SOURCE_PASS: c.config.POSTGRES_ADMIN_PASSWORD,
         },

@@ -60,7 +60,7 @@ describe('read endpoint (HAProxy) on a real cluster', () => {
     expect(reader.errors).toEqual([]);
     expect(reader.answers.every((a) => a.replica)).toBe(true);
     const connect = await c.run('/cluster connect standby');
-    expect((connect.data as { readEndpoint: string }).readEndpoint).toBe(`postgresql://admin@127.0.0.1:${port}/proyecto_db`);
+    expect((connect.data as { readEndpoint: string }).readEndpoint).toBe(`postgresql://admin@127.0.0.1:${port}/proyecto_db?sslmode=verify-full&sslrootcert=${c.config.tlsDir}/ca.crt`);
   });
 
   it('a replica whose replay is paused under write load leaves the pool (status says why); resumed, it comes back', async () => {

@@ -3,6 +3,7 @@
 // restorable; no alert storm; the audit trail survives), then a reset that purges the backups.
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import pg from 'pg';
+import { adminClientConfig } from '../../src/db/tls.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
@@ -148,7 +149,7 @@ describe('/cluster reset on a real local cluster', () => {
 
     // The write endpoint reaches the new primary.
     expect(endpointOf(await c.run('/cluster status'))).toBe(`127.0.0.1:${endpointPort} → primary`);
-    const client = new pg.Client({ host: '127.0.0.1', port: endpointPort, user: 'admin', password: c.config.POSTGRES_ADMIN_PASSWORD, database: 'proyecto_db' });
+    const client = new pg.Client(adminClientConfig(c.config, { host: '127.0.0.1', port: endpointPort }));
     await client.connect();
     try {
       const via = await eventually('a write through the endpoint', async () => (await client.query("INSERT INTO proyecto.usuarios (nombre, email) VALUES ('nuevo', 'n@example.com') RETURNING inet_server_port() AS port")).rows[0] as { port: number }, Boolean);

@@ -1,6 +1,7 @@
 // `clusterbot start` (what scripts/start.sh runs) prints the write endpoint it started and the
 // synchronous mode it applied, and the endpoint answers writes on the primary.
 import pg from 'pg';
+import { adminClientConfig } from '../../src/db/tls.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BotProcess } from '../helpers/bot-process.js';
 import { freePort, startTestCluster, type TestCluster } from '../helpers/cluster.js';
@@ -21,7 +22,7 @@ describe('clusterbot start with the write endpoint and SYNC_MODE=on', () => {
       await bot.until(/Type \/cluster help/, 'the chat to open', 30_000);
       expect(bot.out).toMatch(new RegExp(`clusterbot: Write endpoint: 127\\.0\\.0\\.1:${port} → primary \\(PgBouncer started, pid \\d+\\)`));
       expect(bot.out).toMatch(/clusterbot: Sync replication: synchronous on primary: ANY 1 \("standby"\) — standby streaming/);
-      const client = new pg.Client({ host: '127.0.0.1', port, user: c.config.POSTGRES_ADMIN_USER, password: c.config.POSTGRES_ADMIN_PASSWORD, database: c.config.PG_DATABASE });
+      const client = new pg.Client(adminClientConfig(c.config, { host: '127.0.0.1', port }));
       await client.connect();
       try {
         const r = await client.query<{ p: number }>("INSERT INTO proyecto.logs_replicacion (evento, nodo, usuario, detalle) VALUES ('endpoint_test', 'primary', 'test', '{}') RETURNING inet_server_port() AS p");

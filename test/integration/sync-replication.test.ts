@@ -4,6 +4,7 @@
 // degrade alert within SYNC_DEGRADE_SECONDS + 2 s while writes continue, then restore; strict → writes
 // wait and the alert says so.
 import pg from 'pg';
+import { adminClientConfig } from '../../src/db/tls.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Reply } from '../../src/chat/reply.js';
 import { nodeIn } from '../../src/cluster/wait.js';
@@ -180,7 +181,7 @@ describe('sync strict: writes wait while no synchronous replica streams, and the
       30_000,
       "the primary's walsender for the killed standby gone",
     );
-    const client = new pg.Client({ host: '127.0.0.1', port: c.app.services.node('primary').port, user: c.config.POSTGRES_ADMIN_USER, password: c.config.POSTGRES_ADMIN_PASSWORD, database: c.config.PG_DATABASE });
+    const client = new pg.Client(adminClientConfig(c.config, { host: '127.0.0.1', port: c.app.services.node('primary').port }));
     await client.connect();
     try {
       let committed = false;

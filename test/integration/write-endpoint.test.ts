@@ -35,7 +35,7 @@ describe('write endpoint (PgBouncer) on a real cluster', () => {
     expect(up.text).toMatch(new RegExp(`Write endpoint: 127\\.0\\.0\\.1:${port} → primary \\(PgBouncer started, pid \\d+\\)`));
     expect(endpointOf(await c.run('/cluster status'))).toBe(`127.0.0.1:${port} → primary`);
     const connect = await c.run('/cluster connect standby');
-    expect((connect.data as { writeEndpoint: string }).writeEndpoint).toBe(`postgresql://admin@127.0.0.1:${port}/proyecto_db`);
+    expect((connect.data as { writeEndpoint: string }).writeEndpoint).toBe(`postgresql://admin@127.0.0.1:${port}/proyecto_db?sslmode=verify-full&sslrootcert=${c.config.tlsDir}/ca.crt`);
   });
 
   it('a client writing through the endpoint survives a switchover with 0 errors and lands on the new primary', async () => {

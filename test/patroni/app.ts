@@ -3,6 +3,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
+import { adminClientConfig } from '../../src/db/tls.js';
 import { createApp, type App } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import type { ChatAdapter, Channel, PostedMessage } from '../../src/chat/adapter.js';
@@ -103,7 +104,7 @@ export class WriteLoad {
 
   private async connectWritable(): Promise<pg.Client | null> {
     for (const n of this.config.nodes) {
-      const c = new pg.Client({ host: n.host, port: n.port, user: this.config.POSTGRES_ADMIN_USER, password: this.config.POSTGRES_ADMIN_PASSWORD, database: this.config.PG_DATABASE, connectionTimeoutMillis: 1000 });
+      const c = new pg.Client(adminClientConfig(this.config, n, { connectionTimeoutMillis: 1000 }));
       c.on('error', () => undefined);
       try {
         await c.connect();

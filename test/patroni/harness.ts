@@ -127,6 +127,8 @@ export async function startPatroniCluster(opts: PatroniHarnessOptions = {}): Pro
   };
 
   const backupDir = join(dir, 'backups');
+  // The cluster CA and one certificate per member (postgres/tls.sh): the bot's TLS_DIR.
+  const tlsDir = join(dir, 'tls');
   const harness: PatroniHarness = {
     dir,
     backupDir,
@@ -140,6 +142,7 @@ export async function startPatroniCluster(opts: PatroniHarnessOptions = {}): Pro
       POSTGRES_ADMIN_PASSWORD: secrets.POSTGRES_ADMIN_PASSWORD,
       POSTGRES_REPLICATOR_PASSWORD: secrets.POSTGRES_REPLICATOR_PASSWORD,
       BACKUP_DIR: backupDir,
+      TLS_DIR: tlsDir,
       ...(opts.restAuth ? { PATRONI_USERNAME: 'clusterbot', PATRONI_PASSWORD: secrets.PATRONI_PASSWORD } : {}),
     },
     member(name) {
@@ -221,6 +224,11 @@ export async function startPatroniCluster(opts: PatroniHarnessOptions = {}): Pro
       copyFileSync(src, join(dir, 'bin', name));
       chmodSync(join(dir, 'bin', name), 0o755);
     }
+    mkdirSync(tlsDir, { mode: 0o755 });
+    for (const args of [['ca', tlsDir], ...members.map((m) => ['server', tlsDir, m.name, '365', 'DNS:localhost,IP:127.0.0.1', ...(user ? [`${user.uid}:${user.gid}`] : [])])]) {
+      const r = spawnSync('sh', [postgresAsset('tls.sh'), ...args], { encoding: 'utf8' });
+      if (r.status !== 0) throw new Error(`tls.sh ${args[0]} failed: ${r.stderr}`);
+    }
     launch(
       'etcd',
       [
@@ -244,7 +252,7 @@ export async function startPatroniCluster(opts: PatroniHarnessOptions = {}): Pro
       mkdirSync(join(dir, m.name, 'run'), { recursive: true, mode: 0o700 });
       chmodSync(join(dir, m.name), 0o700);
       for (const p of [join(dir, m.name), join(dir, m.name, 'run')]) own(p);
-      writeFileSync(m.configPath, JSON.stringify(patroniConfig(m, { dir, archive: join(backupDir, 'pgbackrest'), scope, etcdPort, pgBin, secrets, opts }), null, 2), { mode: 0o600 });
+      writeFileSync(m.configPath, JSON.stringify(patroniConfig(m, { dir, tlsDir, archive: join(backupDir, 'pgbackrest'), scope, etcdPort, pgBin, secrets, opts }), null, 2), { mode: 0o600 });
       own(m.configPath);
       const pgbr = join(dir, m.name, 'pgbackrest.conf');
       writeFileSync(pgbr, memberPgBackRestConf(m, join(backupDir, 'pgbackrest'), join(dir, 'pgbackrest', m.name)), { mode: 0o640 });
@@ -277,6 +285,7 @@ export async function startPatroniCluster(opts: PatroniHarnessOptions = {}): Pro
 
 interface ConfigInput {
   dir: string;
+  tlsDir: string;
   archive: string;
   scope: string;
   etcdPort: number;
@@ -287,6 +296,8 @@ interface ConfigInput {
 
 function patroniConfig(m: HarnessMember, c: ConfigInput) {
   const base = join(c.dir, m.name);
+  // Patroni's own connections to another member (replication, pg_rewind's source) verify it fully.
+  const verify = { sslmode: 'verify-full', sslrootcert: join(c.tlsDir, 'ca.crt') };
   return {
     scope: c.scope,
     namespace: '/clusterbot-test/',
@@ -341,15 +352,22 @@ function patroniConfig(m: HarnessMember, c: ConfigInput) {
       pgpass: join(base, 'pgpass'),
       use_unix_socket: true,
       authentication: {
-        superuser: { username: 'postgres', password: c.secrets.SUPERUSER_PASSWORD },
-        replication: { username: 'replicator', password: c.secrets.POSTGRES_REPLICATOR_PASSWORD },
+        superuser: { username: 'postgres', password: c.secrets.SUPERUSER_PASSWORD, ...verify },
+        replication: { username: 'replicator', password: c.secrets.POSTGRES_REPLICATOR_PASSWORD, ...verify },
       },
-      parameters: { unix_socket_directories: join(base, 'run'), password_encryption: 'scram-sha-256' },
+      parameters: {
+        unix_socket_directories: join(base, 'run'),
+        password_encryption: 'scram-sha-256',
+        ssl: 'on',
+        ssl_cert_file: join(c.tlsDir, `${m.name}.crt`),
+        ssl_key_file: join(c.tlsDir, `${m.name}.key`),
+      },
       basebackup: [{ checkpoint: 'fast' }],
       pg_hba: [
         'local all postgres peer',
-        'host all all 127.0.0.1/32 scram-sha-256',
-        'host replication replicator 127.0.0.1/32 scram-sha-256',
+        // TLS only: a plain-TCP connection finds no line and is refused.
+        'hostssl all all 127.0.0.1/32 scram-sha-256',
+        'hostssl replication replicator 127.0.0.1/32 scram-sha-256',
       ],
     },
     tags: { nofailover: m.nofailover, noloadbalance: false, clonefrom: false, nosync: m.nofailover },

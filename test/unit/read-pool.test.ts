@@ -94,7 +94,6 @@ describe('the HAProxy configuration', () => {
     bind: '127.0.0.1:6433',
     pool,
     server: (name: string) => (dockerDns ? { name, host: `postgresql-${name}`, port: 5432 } : { name, host: '127.0.0.1', port: servers[name] }),
-    checkUser: 'admin',
     dockerDns,
   });
 

@@ -20,14 +20,20 @@ export interface ReadEndpointShape {
   pool: ReadPool;
   /** How HAProxy reaches each node. */
   server(name: string): ReadServer;
-  /** The role HAProxy's pgsql-check announces (it stops at the authentication request). */
-  checkUser: string;
   /** Docker: resolve the nodes' service names through the engine's DNS, so a restarted container is found again. */
   dockerDns: boolean;
   pidfile?: string;
 }
 
 const HEADER = '# clusterbot read pool: ';
+
+/*
+ * The health check (`check` alone) is a TCP connect. pg_hba.conf admits TLS only, so pgsql-check's plain startup packet
+ * is refused and logged as a FATAL every second; an SSLRequest check ends in "could not accept SSL
+ * connection" in the log every second. A bare connect is silent (PostgreSQL does not log a connection
+ * that sends nothing) and takes out a dead replica at once; a replica that accepts but does not
+ * answer (frozen) is taken out by the bot's pool, which reads every node each monitor tick.
+ */
 
 /** The whole configuration; its first line carries the pool as JSON for status. */
 export function haproxyConfig(shape: ReadEndpointShape): string {
@@ -56,7 +62,6 @@ export function haproxyConfig(shape: ReadEndpointShape): string {
     'listen read',
     `  bind ${shape.bind}`,
     '  balance leastconn',
-    `  option pgsql-check user ${shape.checkUser}`,
     `  default-server inter 1s fall 2 rise 2${shape.dockerDns ? ' resolvers docker init-addr last,libc,none' : ''}`,
     ...pool.members.map((m) => line(m, false)),
     ...(pool.fallback ? [line(pool.fallback, true)] : []),

@@ -32,7 +32,7 @@ export const readLimits = (c: Config): ReadLimits => ({
 });
 
 const configText = (s: Services, d: ReadEndpointDriver, pool: ReadPool) =>
-  haproxyConfig({ bind: d.bind, pool, server: d.server, checkUser: s.config.POSTGRES_ADMIN_USER, dockerDns: d.dockerDns, pidfile: d.pidfile });
+  haproxyConfig({ bind: d.bind, pool, server: d.server, dockerDns: d.dockerDns, pidfile: d.pidfile });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

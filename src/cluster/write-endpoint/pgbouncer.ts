@@ -6,6 +6,11 @@ import pg from 'pg';
 import type { Config, NodeConfig } from '../../config.js';
 import { UserError } from '../../errors.js';
 import { daemonAlive, daemonDir, postgresOsUser, runProgram, stopDaemon, writeDaemonFile, type OsUser } from '../../runtime/process.js';
+import { issueServerCertificate } from '../../runtime/certificates.js';
+import { adminClientConfig, caFile } from '../../db/tls.js';
+
+/** The endpoint's own server certificate in TLS_DIR (pgbouncer.crt/.key), from the cluster CA. */
+const CERT_NAME = 'pgbouncer';
 
 export const endpointDir = (config: Config) => `${config.home}/pgbouncer`;
 const files = (config: Config) => {
@@ -52,6 +57,16 @@ export function iniText(config: Config, target: NodeConfig, asUser: string | nul
     'server_connect_timeout = 3',
     'query_wait_timeout = 120',
     'ignore_startup_parameters = extra_float_digits,options,application_name',
+    // TLS both ways: clients must use it (with our certificate from the cluster CA), and PgBouncer
+    // verifies the node it forwards to against the CA and its host name (verify-full).
+    'client_tls_sslmode = require',
+    `client_tls_cert_file = ${config.tlsDir}/${CERT_NAME}.crt`,
+    `client_tls_key_file = ${config.tlsDir}/${CERT_NAME}.key`,
+    // Clients send no certificate (require, not verify); without a CA file PgBouncer looks for the
+    // system's CA bundle, which a slim image does not have, and refuses to start.
+    `client_tls_ca_file = ${caFile(config)}`,
+    'server_tls_sslmode = verify-full',
+    `server_tls_ca_file = ${caFile(config)}`,
     `logfile = ${f.log}`,
     `pidfile = ${f.pid}`,
     ...(asUser ? [`user = ${asUser}`] : []),
@@ -73,10 +88,16 @@ function writeOwned(path: string, text: string, user: OsUser | null): void {
   renameSync(writeDaemonFile(path, text, user), path);
 }
 
-/** Write the ini and userlist pointing at `target`. */
-export function writeEndpointConfig(config: Config, target: NodeConfig): void {
+/** A new certificate for the endpoint from the cluster CA (a RELOAD makes PgBouncer serve it to new clients). */
+export async function issueEndpointCertificate(config: Config): Promise<void> {
+  await issueServerCertificate(config, CERT_NAME, [config.WRITE_ENDPOINT_HOST, '127.0.0.1', 'localhost'], postgresOsUser());
+}
+
+/** Write the ini and userlist pointing at `target` (and the endpoint's certificate, once). */
+export async function writeEndpointConfig(config: Config, target: NodeConfig): Promise<void> {
   const f = files(config);
   const user = postgresOsUser();
+  if (!existsSync(`${config.tlsDir}/${CERT_NAME}.key`)) await issueEndpointCertificate(config);
   daemonDir(f.dir, user);
   writeOwned(f.users, userlistText(config, existsSync(f.users) ? readFileSync(f.users, 'utf8') : ''), user);
   writeOwned(f.ini, iniText(config, target, user?.name ?? null), user);
@@ -102,15 +123,11 @@ export function endpointPid(config: Config): number | null {
 
 /** One statement on the admin console (simple protocol); throws when PgBouncer cannot be reached. */
 export async function adminCommand(config: Config, sql: string, timeoutMs = 5000): Promise<void> {
-  const client = new pg.Client({
-    host: config.WRITE_ENDPOINT_HOST,
-    port: config.WRITE_ENDPOINT_PORT,
-    user: config.POSTGRES_ADMIN_USER,
-    password: config.POSTGRES_ADMIN_PASSWORD,
+  const client = new pg.Client(adminClientConfig(config, { host: config.WRITE_ENDPOINT_HOST, port: config.WRITE_ENDPOINT_PORT }, {
     database: 'pgbouncer',
     connectionTimeoutMillis: 2000,
     query_timeout: timeoutMs,
-  } as pg.ClientConfig);
+  }));
   client.on('error', () => undefined);
   try {
     await client.connect();

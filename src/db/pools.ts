@@ -56,7 +56,9 @@ export class NodePools {
     const release = (err?: Error) => {
       const c = client;
       client = null;
-      c?.removeListener('error', ignore);
+      // A dropped connection keeps the listener: a frozen server that thaws (or is killed: `docker kill`
+      // thaws a paused container first) may still send its FATAL onto the closing socket.
+      if (!err) c?.removeListener('error', ignore);
       c?.release(err);
     };
     const work = (async () => {

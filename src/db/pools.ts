@@ -33,6 +33,9 @@ export class NodePools {
         allowExitOnIdle: true,
       });
       p.on('error', (err) => this.log.debug({ node: node.name, err: err.message }, 'idle connection lost'));
+      // Every client, for its whole life: one dropped after a timeout may still hear its server's FATAL
+      // (a paused node thawed by docker kill); a query in flight gets the error as its rejection anyway.
+      p.on('connect', (client) => client.on('error', () => undefined));
       this.pools.set(key, p);
     }
     return p;

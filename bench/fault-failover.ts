@@ -1,8 +1,11 @@
-// Failover under real faults: for each fault, `/cluster status` right after the fault, then the
-// failover card (`/cluster failover <target>` answered), from Confirm to the first write a separate
-// client gets committed on the new primary, and the samples in which an independent prober (pg_is_in_recovery()
-// on every node, every ~50 ms, its own connections) saw two writable nodes. kill -9 of the primary is
-// measured in the same run as the reference of every other fault.
+// Failover under real faults, with SYNC_MODE=on and a write load (numbered autocommit INSERTs, the
+// tests' WriteLoad) running through each: for each fault, `/cluster status` right after the fault,
+// then the failover card (`/cluster failover`, the bot's pick: a synchronous replica), from Confirm
+// to the first write a separate client gets committed on the new primary, the acknowledged rows
+// missing on the new primary afterwards, and the samples in which an independent prober
+// (pg_is_in_recovery() on every node, every ~50 ms, its own connections) saw two writable nodes, up
+// to after the thaw (unpause, reconnect, SIGCONT, space freed). kill -9 of the primary is measured in
+// the same run as the reference of every other fault.
 // Faults: local — kill -9, SIGSTOP of the whole instance (postmaster and every child), the WAL disk
 // full (pg_wal on its own tmpfs, filled, then writes until one fails); Docker — kill -9, `docker
 // pause`, the container disconnected from its network while the engine still answers.
@@ -12,10 +15,11 @@ import type { LocalRuntime } from '../src/runtime/local.js';
 import type { TestCluster } from '../test/helpers/cluster.js';
 import { sh } from '../test/helpers/docker.js';
 import { freeze, instancePids, thaw } from '../test/helpers/freeze.js';
-import { WritableWatcher } from '../test/helpers/load.js';
+import { WritableWatcher, WriteLoad } from '../test/helpers/load.js';
 import { walOnTmpfs, type WalDisk } from '../test/helpers/wal-disk.js';
 import { judge, round, stats, type Figure, type Scenario, type Stats } from './lib.js';
-import { benchCluster, clientFor, confirm, failoverCard, firstWrite, nextNode, rejoin, runtime, settled, WRITES_TABLE, type BenchRuntime } from './support.js';
+import { setSync, waitSyncActive } from './sync-loss.js';
+import { benchCluster, clientFor, confirm, firstWrite, rejoin, runtime, settled, WRITES_TABLE, type BenchRuntime } from './support.js';
 
 /** What a fault leaves to undo once the failover is done (thaw, unpause, reconnect, free space). */
 type Heal = () => Promise<void>;
@@ -34,8 +38,14 @@ interface Rep {
   cardMs: number;
   confirmToWriteMs: number;
   splitSamples: number;
+  /** Acknowledged INSERTs of the write load missing on the new primary (SYNC_MODE=on: must be 0). */
+  lostRows: number;
   fence: string;
+  /** The failover's own steps, `name=ms`, for the log. */
+  steps: string;
 }
+
+type Measured = Exclude<keyof Rep, 'fence' | 'steps'>;
 
 const nothing: Heal = async () => undefined;
 
@@ -120,37 +130,61 @@ function walDiskFull(): Fault {
   };
 }
 
-async function oneRep(c: TestCluster, fault: Fault, watcher: WritableWatcher): Promise<Rep> {
+/** The failover card the bot offers now (its own pick of target); throws when there is none. */
+async function botCard(c: TestCluster): Promise<{ confirm: string; target: string }> {
+  const card = await c.run('/cluster failover');
+  const target = (card.data as { plan?: { target: string } } | undefined)?.plan?.target;
+  if (card.failed || !card.buttons?.length || !target) throw new Error(`no failover card: ${card.title} ${card.text ?? ''}`);
+  return { confirm: card.buttons[0].actionId, target };
+}
+
+async function oneRep(c: TestCluster, fault: Fault, watcher: WritableWatcher, base: number): Promise<Rep> {
   const s = c.app.services;
   const old = await settled(c, 120_000);
-  const target = nextNode(c, old);
-  const writer = await clientFor(c, s.node(target));
+  await waitSyncActive(c, 60_000);
   const from = watcher.samples.length;
+  const load = new WriteLoad(c.config, base).start();
   let heal: Heal = nothing;
+  let target = '';
   try {
+    await load.waitAcked(100);
     heal = await fault.inject(c, s.node(old));
     const ts = performance.now();
     const status = await c.run('/cluster status');
     const statusMs = performance.now() - ts;
     if (status.failed) throw new Error(`/cluster status failed: ${status.title}`);
     const t0 = performance.now();
-    const card = await failoverCard(c, target);
+    const card = await botCard(c);
     const cardMs = performance.now() - t0;
-    const probe = firstWrite(writer, 180_000);
-    const t1 = performance.now();
-    const op = await confirm(c, card.confirm, `failover to ${target} (${fault.name})`).finally(() => probe.cancel());
-    const wrote = await probe.done;
-    const splitSamples = watcher.samples.slice(from).filter((x) => x.writable.length > 1).length;
-    return { statusMs, cardMs, confirmToWriteMs: wrote - t1, splitSamples, fence: op.steps.find((x) => x.step.startsWith('fence '))?.detail ?? '' };
+    target = card.target;
+    const writer = await clientFor(c, s.node(target));
+    try {
+      const probe = firstWrite(writer, 180_000);
+      const t1 = performance.now();
+      const op = await confirm(c, card.confirm, `failover to ${target} (${fault.name})`).finally(() => probe.cancel());
+      const wrote = await probe.done;
+      await load.waitAcked(50); // the load found the new primary
+      await load.stop();
+      await heal();
+      heal = nothing;
+      await watcher.moreSamples(10); // after the thaw too
+      const splitSamples = watcher.samples.slice(from).filter((x) => x.writable.length > 1).length;
+      const rows = await c.sql<{ id: string }>(target, 'SELECT id FROM proyecto.carga WHERE id >= $1 AND id < $2', [base, base + 1_000_000]);
+      const have = new Set(rows.map((r) => Number(r.id)));
+      const lostRows = [...load.acked].filter((id) => !have.has(id)).length;
+      return { statusMs, cardMs, confirmToWriteMs: wrote - t1, splitSamples, lostRows, fence: op.steps.find((x) => x.step.startsWith('fence '))?.detail ?? '', steps: op.steps.map((x) => `${x.step}=${x.ms}`).join(' ') };
+    } finally {
+      await writer.end().catch(() => undefined);
+    }
   } finally {
+    await load.stop();
     await heal();
-    await writer.end().catch(() => undefined);
     await rejoin(c, old);
   }
 }
 
 async function runFault(fault: Fault, reps: number, log: (l: string) => void): Promise<Rep[]> {
-  const c = await benchCluster(3);
+  const c = await benchCluster(3, { env: { SYNC_MODE: 'on', SYNC_DEGRADE_SECONDS: '60' } });
   const teardown = await fault.prepare?.(c).catch(async (e: unknown) => {
     await c.destroy();
     throw e;
@@ -158,11 +192,13 @@ async function runFault(fault: Fault, reps: number, log: (l: string) => void): P
   const watcher = new WritableWatcher(c.config).start();
   try {
     await c.sql('n1', WRITES_TABLE);
+    await c.sql('n1', 'CREATE TABLE proyecto.carga (id bigint PRIMARY KEY, nodo text NOT NULL, at timestamptz NOT NULL DEFAULT now())');
+    await setSync(c, 'on');
     const out: Rep[] = [];
     for (let i = 0; i < reps; i++) {
-      const r = await oneRep(c, fault, watcher);
+      const r = await oneRep(c, fault, watcher, (i + 1) * 1_000_000);
       out.push(r);
-      log(`  ${fault.name} #${i + 1}: status ${round(r.statusMs)} ms, card ${round(r.cardMs)} ms, confirm → write ${round(r.confirmToWriteMs)} ms, split-brain samples ${r.splitSamples}; ${r.fence}`);
+      log(`  ${fault.name} #${i + 1}: status ${round(r.statusMs)} ms, card ${round(r.cardMs)} ms, confirm → write ${round(r.confirmToWriteMs)} ms, split-brain samples ${r.splitSamples}, acknowledged rows lost ${r.lostRows}; steps ${r.steps}; ${r.fence}`);
     }
     return out;
   } finally {
@@ -175,9 +211,9 @@ async function runFault(fault: Fault, reps: number, log: (l: string) => void): P
 /** A fault's three figures; kill -9's own rows carry themselves as reference (they are the others'). */
 function figures(fault: Fault, reps: Rep[], ref: Rep[], error?: string): Figure[] {
   const kill = fault.name === 'kill -9';
-  const of = (rs: Rep[], k: keyof Omit<Rep, 'fence'>): Stats => stats(rs.map((r) => r[k]));
+  const of = (rs: Rep[], k: Measured): Stats => stats(rs.map((r) => r[k]));
   const refLabel = (what: string) => (kill ? 'itself: the reference of the other faults' : `kill -9, same run: ${what}`);
-  const row = (figure: string, unit: string, k: keyof Omit<Rep, 'fence'>, goal: Figure['goal'], note?: string) => {
+  const row = (figure: string, unit: string, k: Measured, goal: Figure['goal'], note?: string) => {
     const st = of(reps, k);
     const rs = of(ref, k);
     return judge({
@@ -196,7 +232,8 @@ function figures(fault: Fault, reps: Rep[], ref: Rep[], error?: string): Figure[
     row('/cluster status answered', 'ms', 'statusMs', { on: 'max', op: '<=', value: 2000 }),
     row('failover card answered', 'ms', 'cardMs', { on: 'max', op: '<=', value: 2000 }),
     row('Confirm → first write on the new primary', 'ms', 'confirmToWriteMs', { on: 'max', op: '<=', value: 1000 }, `fence step: ${reps[0]?.fence ?? '?'}`),
-    row('samples with two writable nodes', 'samples', 'splitSamples', { on: 'max', op: '<=', value: 0 }),
+    row('samples with two writable nodes, up to after the thaw', 'samples', 'splitSamples', { on: 'max', op: '<=', value: 0 }),
+    row('acknowledged rows lost, SYNC_MODE=on under write load', 'rows', 'lostRows', { on: 'max', op: '<=', value: 0 }),
   ];
 }
 

@@ -14,7 +14,7 @@ interface Run {
   zeroClaim: boolean;
 }
 
-async function waitSyncActive(c: TestCluster, timeoutMs = 30_000): Promise<void> {
+export async function waitSyncActive(c: TestCluster, timeoutMs = 30_000): Promise<void> {
   const t0 = Date.now();
   let last = '';
   while (Date.now() - t0 < timeoutMs) {

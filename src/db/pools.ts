@@ -34,6 +34,9 @@ export class NodePools {
       });
       p.on('error', (err) => this.log.debug({ node: node.name, err: err.message }, 'idle connection lost'));
       p.on('connect', (client) => {
+        // Every client, for its whole life: one dropped after a timeout may still hear its server's FATAL
+        // (a paused node thawed by docker kill); a query in flight gets the error as its rejection anyway.
+        client.on('error', () => undefined);
         const cert = peerCertificate(client);
         if (cert) this.certificates.set(node.name, cert);
       });
@@ -60,7 +63,9 @@ export class NodePools {
     const release = (err?: Error) => {
       const c = client;
       client = null;
-      c?.removeListener('error', ignore);
+      // A dropped connection keeps the listener: a frozen server that thaws (or is killed: `docker kill`
+      // thaws a paused container first) may still send its FATAL onto the closing socket.
+      if (!err) c?.removeListener('error', ignore);
       c?.release(err);
     };
     const work = (async () => {

@@ -1,5 +1,5 @@
-// The Docker events stream of one compose project, as RuntimeEvents (die → exit, start → start).
-// Reconnects after an engine hiccup until closed.
+// The Docker events stream of one compose project, as RuntimeEvents (die → exit, start → start),
+// reconnecting after an engine hiccup until closed; and one container's death, watched by the fence.
 import type Docker from 'dockerode';
 import type { Logger } from '../core/logger.js';
 import type { RuntimeEvent } from './runtime.js';
@@ -91,4 +91,45 @@ export class DockerEvents {
     s?.removeAllListeners('data');
     s?.destroy?.();
   }
+}
+
+export interface DieWatch {
+  /** Resolves with the exit code when the engine reports the container's death (never rejects). */
+  died: Promise<number | null>;
+  close(): void;
+}
+
+/**
+ * Watch for one container's `die` event after `since` (the engine's own StartedAt of the life being
+ * ended: no clock of ours involved, and a die before it is of an earlier life). The engine sends
+ * `die` once the container's init has exited — and with it, its pid namespace, every process of the
+ * container — but before it tears down the network and mounts (0.2–1 s on a busy machine), while
+ * `docker kill`, `wait` and `inspect` all answer only after that teardown.
+ */
+export async function watchDie(docker: Docker, containerId: string, since: string): Promise<DieWatch> {
+  const ms = Date.parse(since);
+  // Events from `since` on are replayed from the engine's buffer, then followed: none can slip between.
+  const sinceArg = Number.isNaN(ms) ? undefined : `${Math.floor(ms / 1000)}.${String(ms % 1000).padStart(3, '0')}000000`;
+  const stream = (await docker.getEvents({ since: sinceArg as unknown as number, filters: { type: ['container'], container: [containerId], event: ['die'] } })) as NodeJS.ReadableStream & { destroy?: () => void };
+  let rest = '';
+  const died = new Promise<number | null>((resolve) => {
+    stream.on('data', (chunk: Buffer) => {
+      rest += chunk.toString('utf8');
+      const lines = rest.split('\n');
+      rest = lines.pop() ?? '';
+      for (const line of lines) {
+        let e: DockerEvent & { id?: string };
+        try {
+          e = JSON.parse(line) as DockerEvent & { id?: string };
+        } catch {
+          continue;
+        }
+        if ((e.Action ?? e.status) !== 'die') continue;
+        const code = Number(e.Actor?.Attributes?.exitCode);
+        resolve(Number.isFinite(code) ? code : null);
+      }
+    });
+    stream.on('error', () => undefined);
+  });
+  return { died, close: () => stream.destroy?.() };
 }

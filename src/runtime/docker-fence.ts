@@ -35,9 +35,20 @@ export interface FenceHost {
   log: Logger;
 }
 
+/** A container the fence just killed (docker.ts): its state before the kill, and the kill's answer, which comes after the engine's teardown. */
+export interface Killed {
+  id: string;
+  info: Docker.ContainerInspectInfo;
+  teardown: Promise<void>;
+}
+
 export class DockerFence {
   /** Container id → does its /fence show the bot's fence directory (checked once through the engine)? */
   private readonly seen = new Map<string, Promise<boolean>>();
+  /** Container ids whose /fence was seen to be the bot's fence directory. */
+  private readonly verified = new Set<string>();
+  /** Node → the rest of a fence of a container still being torn down (restart policy, marker re-check). */
+  private readonly pending = new Map<string, Promise<void>>();
 
   constructor(
     private readonly dir: string,
@@ -48,9 +59,23 @@ export class DockerFence {
     return `${this.dir}/${fenceFileName(node.name)}`;
   }
 
-  /** Fence the node; returns how, for the card. */
-  async fence(node: NodeConfig, reason: string): Promise<string> {
+  /** Until the rest of a fence of this node (see fenceKilled) is done. */
+  async settled(node: NodeConfig): Promise<void> {
+    await this.pending.get(node.name);
+  }
+
+  async settledAll(): Promise<void> {
+    await Promise.all(this.pending.values());
+  }
+
+  /** Fence the node; returns how, for the card. `killed`: the fence has just killed its container. */
+  async fence(node: NodeConfig, reason: string, killed?: Killed): Promise<string> {
+    await this.settled(node);
     const c = await this.host.container(node);
+    if (c && killed?.id === c.id && this.verified.has(c.id)) {
+      const done = this.fenceKilled(node, c, reason, killed);
+      if (done) return done;
+    }
     if (!c) {
       // A later /cluster up (or compose up) starts a new container on the old volume: it reads both.
       this.writeMarker(node, { at: new Date().toISOString(), reason, restart: null });
@@ -81,7 +106,33 @@ export class DockerFence {
     return `marker on its data volume (${this.whyNotDir(info)})${policy}`;
   }
 
+  /**
+   * A container the fence killed a moment ago, whose /fence mount was seen to be this directory: the
+   * marker goes there now (fsync'd; what a start reads), and the rest waits for the engine's teardown,
+   * which holds every other call about the container (0.2–1 s): the restart policy off (the kill
+   * already marked it stopped by hand, so the engine does not restart it meanwhile) and a re-check
+   * that the container sees the marker (else the data-volume marker). null: the directory cannot be written.
+   */
+  private fenceKilled(node: NodeConfig, c: Docker.Container, reason: string, killed: Killed): string | null {
+    const previous = this.readMarker(node)?.restart ?? killed.info.HostConfig.RestartPolicy ?? null;
+    if (!this.tryWriteMarker(node, { at: new Date().toISOString(), reason, restart: previous })) return null;
+    const rest = killed.teardown
+      .then(async () => {
+        await c.update({ RestartPolicy: { Name: 'no' } });
+        if (await headExists(c, `${FENCE_MOUNT}/${fenceFileName(node.name)}`)) return;
+        this.seen.delete(c.id);
+        this.verified.delete(c.id);
+        this.host.log.warn({ node: node.name, dir: this.dir }, 'the fence marker is not visible in the killed container; fencing on the data volume');
+        await this.host.nodeTool(node, ['fence', reason]);
+      })
+      .catch((err: unknown) => this.host.log.error({ node: node.name, err: (err as Error).message }, 'finishing the fence of a killed container failed; check it with /cluster status'))
+      .finally(() => this.pending.delete(node.name));
+    this.pending.set(node.name, rest);
+    return 'marker in the fence directory, restart policy off once the engine has released the container';
+  }
+
   async unfence(node: NodeConfig): Promise<void> {
+    await this.settled(node);
     const record = this.readMarker(node);
     const c = await this.host.container(node);
     if (c) {
@@ -113,6 +164,7 @@ export class DockerFence {
     if (await headExists(c, `${FENCE_MOUNT}/${fenceFileName(node.name)}`)) return true;
     // The folder was replaced under a running bot, or the mount changed: check again next time.
     this.seen.delete(c.id);
+    this.verified.delete(c.id);
     this.host.log.warn({ node: node.name, dir: this.dir }, 'the fence marker is not visible in the container; fencing on the data volume');
     return false;
   }
@@ -127,6 +179,7 @@ export class DockerFence {
     if (!p) {
       p = this.probe(c, known);
       this.seen.set(c.id, p);
+      p.then((ok) => ok && this.verified.add(c.id), () => undefined);
       p.catch(() => this.seen.delete(c.id));
     }
     return p;

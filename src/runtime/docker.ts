@@ -7,8 +7,8 @@ import type { Config, NodeConfig } from '../config.js';
 import type { Logger } from '../core/logger.js';
 import { UserError } from '../errors.js';
 import { demux, ensureBindVolume, execIn, isNotFound, isNotModified, runHelper, waitPgReady } from './docker-engine.js';
-import { DockerEvents } from './docker-events.js';
-import { DockerFence, FENCE_MOUNT } from './docker-fence.js';
+import { DockerEvents, watchDie } from './docker-events.js';
+import { DockerFence, FENCE_MOUNT, type Killed } from './docker-fence.js';
 import { verifyFullConninfo } from '../db/tls.js';
 import { VolumeFence } from './docker-volume-fence.js';
 import { PG_TOOLS, RuntimeListeners, type ExecOptions, type ExecResult, type PgTool, type Runtime, type RuntimeEvent, type StopMode, type FenceStep, type ForceStopResult } from './runtime.js';
@@ -20,17 +20,6 @@ const TLS_MOUNT = '/tls';
 const READY_TIMEOUT_MS = 300_000;
 /** How long the engine may take to report a SIGKILLed container as exited. */
 const KILL_WAIT_MS = 15_000;
-
-/** Polls the engine (every 20 ms) until the container is neither running, paused nor restarting; false after `ms`. */
-async function untilStopped(c: Docker.Container, ms: number): Promise<boolean> {
-  const deadline = performance.now() + ms;
-  for (;;) {
-    const s = (await c.inspect()).State;
-    if (!s.Running && !s.Paused && !s.Restarting) return true;
-    if (performance.now() > deadline) return false;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 export const serviceOf = (node: NodeConfig | string) => `postgresql-${typeof node === 'string' ? node : node.name}`;
 
@@ -44,6 +33,8 @@ export class DockerRuntime implements Runtime {
   private readonly volumeFence: VolumeFence;
   private readonly fencing: DockerFence;
   private readonly lookups = new Map<string, Promise<Docker.Container | null>>();
+  /** Node → the container the fence just killed: its state before, and the kill's answer (after the engine's teardown). */
+  private readonly killedByFence = new Map<string, Killed>();
 
   constructor(
     private readonly config: Config,
@@ -270,6 +261,7 @@ export class DockerRuntime implements Runtime {
 
   async start(node: NodeConfig): Promise<void> {
     await this.prepare();
+    await this.fencing.settled(node);
     const c = await this.mustContainer(node);
     const info = await c.inspect();
     if (!info.State.Running) {
@@ -298,7 +290,12 @@ export class DockerRuntime implements Runtime {
 
   async frozen(node: NodeConfig): Promise<string | null> {
     const c = await this.container(node);
-    return c && (await c.inspect()).State.Paused ? 'its container is paused' : null;
+    if (!c) return null;
+    const info = await c.inspect();
+    if (info.State.Paused) return 'its container is paused';
+    // `docker network disconnect` from its only network: nobody reaches it, not even through its published port.
+    if (info.State.Running && Object.keys(info.NetworkSettings?.Networks ?? {}).length === 0) return 'its container is cut off from every network';
+    return null;
   }
 
   async forceStop(node: NodeConfig, opts: { answers: boolean }): Promise<ForceStopResult> {
@@ -306,34 +303,59 @@ export class DockerRuntime implements Runtime {
     if (!c) return { steps: [], proof: 'it has no container' };
     const steps: FenceStep[] = [];
     const live = (i: Docker.ContainerInspectInfo) => i.State.Running || i.State.Restarting || i.State.Paused;
-    const before = await c.inspect();
-    if (live(before)) this.expectedExit.add(node.name);
+    let now = await c.inspect();
+    if (live(now)) this.expectedExit.add(node.name);
     // docker stop and docker kill mark the container as stopped by hand: its restart policy leaves it down.
-    if (opts.answers && live(before) && !before.State.Paused) {
+    if (opts.answers && live(now) && !now.State.Paused) {
       const seconds = Math.ceil(this.config.FENCE_STOP_MS / 1000);
       const t = performance.now();
       await c.stop({ t: seconds }).catch((e: unknown) => {
         if (!isNotModified(e)) throw e;
       });
-      const code = (await c.inspect()).State.ExitCode;
+      now = await c.inspect();
       const ms = Math.round(performance.now() - t);
-      steps.push({ how: code === 137 ? `fast stop (no exit within ${seconds} s), then the engine's SIGKILL` : 'fast stop', ms });
+      steps.push({ how: now.State.ExitCode === 137 ? `fast stop (no exit within ${seconds} s), then the engine's SIGKILL` : 'fast stop', ms });
     }
-    const now = await c.inspect();
     if (live(now)) {
-      // Works on a paused container (the engine thaws it to deliver the signal) and on one cut off its network.
       const t = performance.now();
-      await c.kill({ signal: 'SIGKILL' }).catch((e: unknown) => {
-        if (!isNotModified(e) && (e as { statusCode?: number }).statusCode !== 409) throw e;
-      });
-      await untilStopped(c, KILL_WAIT_MS);
+      const code = await this.killUntilDead(node, c, now);
       steps.push({ how: 'docker kill', ms: Math.round(performance.now() - t) });
+      if (code !== undefined) return { steps, proof: `its container died (the engine's die event, exit ${code ?? '?'}: no process of it is left)` };
     }
     const after = await c.inspect();
     if (live(after)) {
       throw new Error(`${node.name} is not fenced: its container is still ${after.State.Status} after docker kill — remove it by hand (docker rm -f ${after.Name.replace(/^\//, '')}), then confirm again`);
     }
     return { steps, proof: `its container is not running (${after.State.Status}, exit ${after.State.ExitCode})` };
+  }
+
+  /**
+   * SIGKILL through the engine (it thaws a paused container to deliver it; works on one cut off its
+   * network), done at the container's `die` event: its init, hence its whole pid namespace, is gone.
+   * `docker kill` itself answers only after the engine's network and mount teardown, 0.2–1 s later;
+   * that teardown goes on meanwhile (the fence waits for it before it touches the container again).
+   * Returns the exit code from the die event (null: none given), or undefined when the kill answered
+   * first (the caller then inspects).
+   */
+  private async killUntilDead(node: NodeConfig, c: Docker.Container, info: Docker.ContainerInspectInfo): Promise<number | null | undefined> {
+    const watch = await watchDie(this.docker, c.id, info.State.StartedAt).catch(() => null);
+    const killed: Promise<'killed' | Error> = c.kill({ signal: 'SIGKILL' }).then(
+      () => 'killed' as const,
+      (e: unknown) => (isNotModified(e) || (e as { statusCode?: number }).statusCode === 409 ? ('killed' as const) : (e as Error)),
+    );
+    this.killedByFence.set(node.name, { id: c.id, info, teardown: killed.then(() => undefined) });
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((r) => (timer = setTimeout(() => r('late'), KILL_WAIT_MS)));
+    try {
+      const first = await Promise.race([watch?.died ?? new Promise<never>(() => undefined), killed, late]);
+      if (first instanceof Error) throw first;
+      if (first === 'late') throw new Error(`${node.name} is not fenced: no exit of its container within ${KILL_WAIT_MS / 1000} s of docker kill — remove it by hand (docker rm -f ${info.Name.replace(/^\//, '')}), then confirm again`);
+      if (first === 'killed') return undefined;
+      return first;
+    } finally {
+      clearTimeout(timer);
+      watch?.close();
+    }
   }
 
   async kill(node: NodeConfig): Promise<void> {
@@ -427,7 +449,9 @@ export class DockerRuntime implements Runtime {
   // --- fencing (docker-fence.ts) ----------------------------------------------------------------
 
   fence(node: NodeConfig, reason: string): Promise<string> {
-    return this.fencing.fence(node, reason);
+    const killed = this.killedByFence.get(node.name);
+    this.killedByFence.delete(node.name);
+    return this.fencing.fence(node, reason, killed);
   }
 
   unfence(node: NodeConfig): Promise<void> {
@@ -462,6 +486,7 @@ export class DockerRuntime implements Runtime {
   }
 
   async close(): Promise<void> {
+    await this.fencing.settledAll();
     this.events?.close();
     this.events = null;
     this.listeners.clear();

@@ -1,8 +1,9 @@
 // A primary container that is alive but answers nothing, under a write load, with an independent
 // watcher sampling every node for pg_is_in_recovery() = false all along: `docker pause` of the
 // primary, then (roles swapped back by a rejoin) `docker network disconnect` of the new primary while
-// the engine still answers. Each time the confirmed failover fences it through the engine at once
-// (docker kill: works on a paused container and on a disconnected one) and the card says so; the
+// the engine still answers. Each time the engine shows the node cannot answer (paused; on no network),
+// so the confirmed failover fences it through the engine at once, with no probe (docker kill: works
+// on a paused container and on a disconnected one), done at the engine's die event, and the card says so; the
 // thaw (`docker unpause`, `docker start`, the network reconnected) never brings a second writable node.
 // Last, a primary that answers while its children are frozen: the clean stop is cut after 1 s.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -20,8 +21,12 @@ interface Step {
 }
 
 const stepsOf = (r: Reply) => (r.data as { steps?: Step[] } | undefined)?.steps ?? [];
-const fencedByKill = (node: string) =>
-  new RegExp(`^${node} (is frozen \\(its container is paused\\)|did not answer in \\d+ ms( \\([^)]*\\))?) → docker kill \\(\\d+ ms\\), its container is not running \\(exited, exit 137\\), fenced by marker in the fence directory`);
+/**
+ * The card's fence line when the engine shows the node cannot answer (paused, or on no network): no
+ * probe, docker kill at once, done at the engine's die event (before its network and mount teardown).
+ */
+const fencedByKill = (node: string, why: string) =>
+  new RegExp(`^${node} is frozen \\(${why}\\) → docker kill \\(\\d+ ms\\), its container died \\(the engine's die event, exit 137: no process of it is left\\), fenced by marker in the fence directory, restart policy off once the engine has released the container`);
 
 describe('a hung primary container (docker pause, docker network disconnect)', () => {
   let c: DockerCluster;
@@ -65,11 +70,13 @@ describe('a hung primary container (docker pause, docker network disconnect)', (
       await load.waitAcked(100);
       await sh('docker', ['pause', primary]);
       const fence = await failOver('primary', 'standby');
-      expect(fence.detail).toMatch(fencedByKill('primary'));
+      expect(fence.detail).toMatch(fencedByKill('primary', 'its container is paused'));
       await load.waitAcked(50); // the load found the new primary
     } finally {
       await load.stop();
     }
+    // The rest of the fence, once the engine has released the container: its restart policy off.
+    await eventually('the restart policy of the killed container off', async () => (await sh('docker', ['inspect', '-f', '{{.HostConfig.RestartPolicy.Name}}', primary])).stdout.trim(), (p) => p === 'no', { timeoutMs: 60_000 });
     // The thaw an operator (or an orchestrator) might try: unpause has nothing left to unpause.
     await expect(sh('docker', ['unpause', primary])).rejects.toThrow(/not paused|not running/);
     await sh('docker', ['start', primary]);
@@ -88,7 +95,7 @@ describe('a hung primary container (docker pause, docker network disconnect)', (
       await load.waitAcked(100);
       await sh('docker', ['network', 'disconnect', c.runtime.networkName, standby]);
       const fence = await failOver('standby', 'primary');
-      expect(fence.detail).toMatch(fencedByKill('standby'));
+      expect(fence.detail).toMatch(fencedByKill('standby', 'its container is cut off from every network'));
       await load.waitAcked(50);
     } finally {
       await load.stop();
@@ -113,7 +120,7 @@ describe('a hung primary container (docker pause, docker network disconnect)', (
       expect(Number(stdout.trim()), 'children frozen').toBeGreaterThan(3);
       const fence = await failOver('primary', 'standby');
       // Frozen children never let the fast shutdown finish: docker stop -t 1 ends in the engine's SIGKILL.
-      expect(fence.detail).toMatch(/^primary (answered in \d+ ms → fast stop \(no exit within 1 s\), then the engine's SIGKILL \(\d+ ms\)|did not answer in \d+ ms[^→]* → docker kill \(\d+ ms\)), its container is not running \(exited, exit 137\), fenced by marker in the fence directory/);
+      expect(fence.detail).toMatch(/^primary (answered in \d+ ms → fast stop \(no exit within 1 s\), then the engine's SIGKILL \(\d+ ms\)|did not answer in \d+ ms[^→]* → docker kill \(\d+ ms\)), its container (is not running \(exited, exit 137\)|died \(the engine's die event, exit 137: no process of it is left\)), fenced by marker in the fence directory/);
       await load.waitAcked(50);
     } finally {
       await load.stop();

@@ -12,6 +12,8 @@ function poolFor(config: Config, node: NodeConfig): pg.Pool {
     query_timeout: 3000,
   });
   p.on('error', () => undefined);
+  // A client dropped after its query timeout may still get the server's FATAL (a paused node thawed by docker kill).
+  p.on('connect', (client) => client.on('error', () => undefined));
   return p;
 }
 

@@ -9,8 +9,9 @@ import { askNode } from '../../db/answers.js';
 
 /** Does the node answer? With the line the card shows. */
 async function answering(s: Services, node: NodeConfig): Promise<{ answers: boolean; line: string }> {
-  if (!(await s.runtime.isRunning(node))) return { answers: false, line: `${node.name} was not running` };
-  const frozen = await s.runtime.frozen(node);
+  // Both from the runtime's own view (no probe of the node yet), asked at once.
+  const [running, frozen] = await Promise.all([s.runtime.isRunning(node), s.runtime.frozen(node)]);
+  if (!running) return { answers: false, line: `${node.name} was not running` };
   if (frozen) return { answers: false, line: `${node.name} is frozen (${frozen})` };
   const a = await askNode(s.config, node, s.config.FENCE_PROBE_MS);
   if (a.answers) return { answers: true, line: `${node.name} answered in ${a.ms} ms` };

@@ -1,7 +1,9 @@
 // The operation journal: one fsync'd JSON document, CLUSTERBOT_HOME/operation-journal.json, that
 // says which failover (switchover, rejoin, follow) runs and how far it got. It is written when the
-// first step starts, rewritten before and after every step and deleted when the operation ends. A journal found on
-// start whose writer is gone is an operation the bot's own crash cut short (see resume.ts).
+// first step starts, rewritten before every later step (with the end of the one before: one fsync per
+// step, not two, each on the failover's path) and deleted when the operation ends. A journal found on
+// start whose writer is gone is an operation the bot's own crash cut short (see resume.ts); what is
+// left to do is decided on the live cluster, so a step whose end was not on disk yet only reads as cut short.
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import type { Services } from '../../core/context.js';
 import { syncDir, writeFileDurably } from '../../core/durable-file.js';
@@ -57,9 +59,9 @@ export class OperationJournal implements StepObserver {
     this.entry = { op, by: req.by, user: req.user, pid: process.pid, startedAt: now, updatedAt: now, facts: {}, steps: [] };
   }
 
+  /** Goes to disk with the next step's start (before anything acts on these facts). */
   remember(facts: OperationFacts): void {
     Object.assign(this.entry.facts, facts);
-    if (this.written) this.write();
   }
 
   started(step: string): void {
@@ -70,13 +72,13 @@ export class OperationJournal implements StepObserver {
   finished(record: StepRecord): void {
     const open = this.entry.steps.findLast((x) => x.step === record.step && x.finishedAt === undefined);
     if (open) Object.assign(open, { finishedAt: new Date().toISOString(), ok: record.ok, detail: record.detail });
-    this.write();
   }
 
   /** Test only (TEST_PAUSE_AFTER_STEP / TEST_PAUSE_MS, default off): a window between two steps to kill the bot in. */
   async between(step: string): Promise<void> {
     const { TEST_PAUSE_AFTER_STEP: prefix, TEST_PAUSE_MS: ms } = this.s.config;
     if (!prefix || ms <= 0 || !step.startsWith(prefix)) return;
+    this.write(); // the step's end on disk, as a crash in this window would find it
     this.s.log.warn({ step, ms }, 'TEST_PAUSE_AFTER_STEP: pausing the operation (test setting)');
     await new Promise((r) => setTimeout(r, ms));
   }

@@ -29,7 +29,7 @@ export async function promoteNode(s: Services, node: NodeConfig): Promise<string
     broken = true;
     throw e;
   } finally {
-    client.removeListener('error', ignore);
+    if (!broken) client.removeListener('error', ignore); // a dropped one may still hear from a dying server
     client.release(broken);
   }
 }

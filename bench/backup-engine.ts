@@ -1,0 +1,144 @@
+// Issue 24 item 7: the backup engine. On one data set (pgbench -i, about 300 MB) in one run, alternating:
+//  - full backup throughput of pgBackRest (process-max = the machine's cores, zst; lz4 beside it) and of a
+//    plain `pg_basebackup -Ft -z` (one gzip stream), from the same primary — goal: pgBackRest ≥ 2×;
+//  - an incremental after 5 % of the data changed (new rows worth 5 % of the database, in a table of
+//    their own: pgBackRest 2.45 copies whole changed files), its time and stored size beside the full's;
+//  - restore-check: pgbackrest restore into a scratch instance + start + a query over every account row.
+// Throughput = database size ÷ wall time. pgBackRest runs through src/backup/pgbackrest/ (run.ts).
+import { availableParallelism, loadavg } from 'node:os';
+import { readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdirForPostgres } from '../src/backup/files.js';
+import { judge, round, stats, type Figure, type Scenario } from './lib.js';
+import { benchCluster, runtime } from './support.js';
+import { restoreIntoScratch, setUpStanza, type TestStanza } from '../test/helpers/pgbackrest-stanza.js';
+import type { TestCluster } from '../test/helpers/cluster.js';
+
+interface BackupInfo {
+  label: string;
+  type: string;
+  info: { size: number; repository: { delta: number } };
+}
+
+const MB = 2 ** 20;
+
+export const backupEngine: Scenario = async ({ quick, log }) => {
+  const reps = quick ? 1 : 3;
+  const scale = quick ? 2 : 20;
+  const cores = availableParallelism();
+  const c = await benchCluster(1, { env: { BACKUP_SCHEDULES: 'false', HEALTH_REPORT_CRON: 'off', BACKUP_RETENTION_FULL: '99' } });
+  try {
+    const s = c.app.services;
+    const primary = s.node('n1');
+    log(`backup engine: pgbench -i -s ${scale} on n1`);
+    const init = await s.runtime.exec(primary, 'pgbench', ['-i', '-s', String(scale), '-q', '-h', primary.host, '-p', String(primary.port), '-U', c.config.POSTGRES_ADMIN_USER, c.config.PG_DATABASE], { timeoutMs: 900_000 });
+    if (init.code !== 0) throw new Error(`pgbench -i failed: ${init.stderr.trim().split('\n').at(-1)}`);
+    const stanza = await setUpStanza(c, { 'process-max': String(cores) });
+    await stanza.exec(['stanza-create']);
+    await c.sql('n1', 'CHECKPOINT');
+    const size = await databaseBytes(c);
+    const mb = size / MB;
+    log(`  data set: ${round(mb, 0)} MB (all databases), ${cores} cores, load ${loadAverage()}`);
+
+    const zst: number[] = [];
+    const lz4: number[] = [];
+    const plain: number[] = [];
+    const fullSeconds: number[] = [];
+    const incrSeconds: number[] = [];
+    const fullStored: number[] = [];
+    const incrStored: number[] = [];
+    const plainStored: number[] = [];
+    for (let i = 0; i < reps; i++) {
+      const p = await plainBaseBackup(c, i);
+      plain.push(mb / p.seconds);
+      plainStored.push(p.bytes / MB);
+      const l = await timed(() => stanza.exec(['--type=full', '--compress-type=lz4', 'backup']));
+      lz4.push(mb / l);
+      const z = await timed(() => stanza.exec(['--type=full', '--compress-type=zst', 'backup']));
+      zst.push(mb / z);
+      fullSeconds.push(z);
+      fullStored.push((await newest(stanza)).info.repository.delta / MB);
+      // 5 % of the database as new rows in a table of their own, then an incremental on top of the zst full.
+      await c.sql('n1', `CREATE TABLE bench_changes AS SELECT g AS id, repeat(md5(g::text), 8) AS payload FROM generate_series(1, ${Math.round((0.05 * size) / 300)}) g`);
+      const incr = await timed(() => stanza.exec(['--type=incr', '--compress-type=zst', 'backup']));
+      incrSeconds.push(incr);
+      incrStored.push((await newest(stanza)).info.repository.delta / MB);
+      await c.sql('n1', 'DROP TABLE bench_changes');
+      log(`  #${i + 1}: pgBackRest zst ${round(z)} s (${round(mb / z)} MB/s), lz4 ${round(l)} s (${round(mb / l)} MB/s), pg_basebackup -z ${round(p.seconds)} s (${round(mb / p.seconds)} MB/s); incr ${round(incr)} s, ${round(incrStored.at(-1)!)} MB stored vs full ${round(fullStored.at(-1)!)} MB; load ${loadAverage()}`);
+    }
+
+    const restore: number[] = [];
+    for (let i = 0; i < reps; i++) {
+      const t = performance.now();
+      const scratch = await restoreIntoScratch(c, stanza, [`--set=${(await newest(stanza)).label}`]);
+      try {
+        const rows = await scratch.query<{ n: string }>('SELECT count(*) AS n FROM pgbench_accounts');
+        if (Number(rows[0].n) !== scale * 100_000) throw new Error(`the restored copy has ${rows[0].n} accounts, expected ${scale * 100_000}`);
+      } finally {
+        await scratch.destroy();
+      }
+      restore.push((performance.now() - t) / 1000);
+      log(`  restore-check #${i + 1}: ${round(restore.at(-1)!)} s`);
+    }
+
+    const plainRef = { label: 'plain pg_basebackup -Ft -z (gzip)', stats: stats(plain) };
+    const note = `${round(mb, 0)} MB (pgbench scale ${scale}), process-max ${cores}, from the primary, alternating; plain stores ${round(stats(plainStored).median)} MB, pgBackRest zst ${round(stats(fullStored).median)} MB`;
+    const figures: Figure[] = [
+      judge({ scenario: 'backup-engine', figure: 'full backup throughput, pgBackRest zst', unit: 'MB/s', runtime: runtime(), stats: stats(zst), reference: plainRef, ratio: round(stats(zst).median / plainRef.stats.median), goal: { on: 'ratio', op: '>=', value: 2 }, note }),
+      judge({ scenario: 'backup-engine', figure: 'full backup throughput, pgBackRest lz4', unit: 'MB/s', runtime: runtime(), stats: stats(lz4), reference: plainRef, ratio: round(stats(lz4).median / plainRef.stats.median), goal: { on: 'ratio', op: '>=', value: 2 }, note }),
+      judge({
+        scenario: 'backup-engine',
+        figure: 'incremental after 5 % changed',
+        unit: 's',
+        runtime: runtime(),
+        stats: stats(incrSeconds),
+        reference: { label: 'pgBackRest zst full', stats: stats(fullSeconds) },
+        ratio: round(stats(incrSeconds).median / stats(fullSeconds).median),
+        goal: null,
+        note: `stored ${round(stats(incrStored).median)} MB vs the full's ${round(stats(fullStored).median)} MB`,
+        breakdown: [
+          { part: 'incremental stored', unit: 'MB', stats: stats(incrStored) },
+          { part: 'full stored', unit: 'MB', stats: stats(fullStored) },
+        ],
+      }),
+      judge({ scenario: 'backup-engine', figure: 'restore-check (restore + start + query)', unit: 's', runtime: runtime(), stats: stats(restore), reference: null, ratio: null, goal: null, note: `${round(mb, 0)} MB, process-max ${cores}, newest backup (incremental on a full)` }),
+    ];
+    return figures;
+  } finally {
+    await c.destroy();
+  }
+};
+
+async function databaseBytes(c: TestCluster): Promise<number> {
+  return Number((await c.sql<{ b: string }>('n1', 'SELECT sum(pg_database_size(datname))::text AS b FROM pg_database'))[0].b);
+}
+
+/** `pg_basebackup -Ft -z` (gzip at its default level) with the WAL streamed, as a DBA would run it. */
+async function plainBaseBackup(c: TestCluster, i: number): Promise<{ seconds: number; bytes: number }> {
+  const s = c.app.services;
+  const source = s.node('n1');
+  const dir = `${c.config.backupDir}/plain-${i}`;
+  mkdirForPostgres(dir);
+  const conninfo = `host=${source.host} port=${source.port} user=replicator passfile=${c.home}/pgpass`;
+  const t = performance.now();
+  const r = await s.runtime.exec(source, 'pg_basebackup', ['-D', dir, '-d', conninfo, '-F', 't', '-z', '--wal-method=stream', '--checkpoint=fast', '--no-password'], { timeoutMs: 3_600_000 });
+  const seconds = (performance.now() - t) / 1000;
+  if (r.code !== 0) throw new Error(`plain pg_basebackup failed: ${r.stderr.trim().split('\n').at(-1)}`);
+  // Two tar.gz files (base and pg_wal) and the manifest.
+  const bytes = readdirSync(dir).reduce((sum, f) => sum + statSync(`${dir}/${f}`).size, 0);
+  rmSync(dir, { recursive: true, force: true });
+  return { seconds, bytes };
+}
+
+async function newest(s: TestStanza): Promise<BackupInfo> {
+  const info = JSON.parse((await s.exec(['--output=json', 'info'])).stdout) as Array<{ backup: BackupInfo[] }>;
+  return info[0].backup.at(-1)!;
+}
+
+async function timed(fn: () => Promise<unknown>): Promise<number> {
+  const t = performance.now();
+  await fn();
+  return (performance.now() - t) / 1000;
+}
+
+/** The machine is shared: each line says how busy it was. */
+const loadAverage = () => loadavg().map((l) => l.toFixed(1)).join(' ');

@@ -53,14 +53,14 @@ describe('backups to an encrypted S3 repository (pgBackRest repo2 on a real S3 s
 
     const info = JSON.parse((await stanza.exec(['--output=json', 'info'])).stdout) as Array<{
       repo: Array<{ key: number; cipher: string; status: { code: number; message: string } }>;
-      backup: Array<{ type: string; database: { repo_key: number } }>;
+      backup: Array<{ type: string; database: { 'repo-key': number } }>;
     }>;
     const repos = info[0].repo.map((r) => ({ key: r.key, cipher: r.cipher, status: r.status.message }));
     expect(repos).toEqual([
       { key: 1, cipher: 'none', status: 'no valid backups' },
       { key: 2, cipher: 'aes-256-cbc', status: 'ok' },
     ]);
-    expect(info[0].backup.map((b) => [b.type, b.database.repo_key])).toEqual([['full', 2]]);
+    expect(info[0].backup.map((b) => [b.type, b.database['repo-key']])).toEqual([['full', 2]]);
   }, 600_000);
 
   it('stores no plaintext in the bucket: the marker in the table is in the data directory, never in the stored objects', () => {

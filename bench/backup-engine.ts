@@ -9,7 +9,7 @@ import { availableParallelism, loadavg } from 'node:os';
 import { readdirSync, rmSync, statSync } from 'node:fs';
 import { mkdirForPostgres } from '../src/backup/files.js';
 import { judge, round, stats, type Figure, type Scenario } from './lib.js';
-import { benchCluster, runtime } from './support.js';
+import { benchCluster, pgbenchData, runtime } from './support.js';
 import { restoreIntoScratch, setUpStanza, type TestStanza } from '../test/helpers/pgbackrest-stanza.js';
 import type { TestCluster } from '../test/helpers/cluster.js';
 
@@ -28,15 +28,10 @@ export const backupEngine: Scenario = async ({ quick, log }) => {
   const cores = availableParallelism();
   const c = await benchCluster(1, { env: { BACKUP_SCHEDULES: 'false', HEALTH_REPORT_CRON: 'off', BACKUP_RETENTION_FULL: '99', PG_QUERY_TIMEOUT_MS: '600000' } });
   try {
-    const s = c.app.services;
-    const primary = s.node('n1');
     log(`backup engine: pgbench -i -s ${scale} on n1`);
-    const init = await s.runtime.exec(primary, 'pgbench', ['-i', '-s', String(scale), '-q', '-h', primary.host, '-p', String(primary.port), '-U', c.config.POSTGRES_ADMIN_USER, c.config.PG_DATABASE], { timeoutMs: 900_000 });
-    if (init.code !== 0) throw new Error(`pgbench -i failed: ${init.stderr.trim().split('\n').at(-1)}`);
+    const size = await pgbenchData(c, scale);
     const stanza = await setUpStanza(c, { 'process-max': String(cores) });
     await stanza.exec(['stanza-create']);
-    await c.sql('n1', 'CHECKPOINT');
-    const size = await databaseBytes(c);
     const mb = size / MB;
     log(`  data set: ${round(mb, 0)} MB (all databases), ${cores} cores, load ${loadAverage()}`);
 
@@ -113,10 +108,6 @@ export const backupEngine: Scenario = async ({ quick, log }) => {
     await c.destroy();
   }
 };
-
-async function databaseBytes(c: TestCluster): Promise<number> {
-  return Number((await c.sql<{ b: string }>('n1', 'SELECT sum(pg_database_size(datname))::text AS b FROM pg_database'))[0].b);
-}
 
 /** `pg_basebackup -Ft -z` (gzip at its default level) with the WAL streamed, as a DBA would run it. */
 async function plainBaseBackup(c: TestCluster, i: number): Promise<{ seconds: number; bytes: number }> {

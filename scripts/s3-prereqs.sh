@@ -24,16 +24,8 @@ missing() {
   return 1
 }
 
-if missing; then
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    say "installing $PKGS (apt-get)"
-    # shellcheck disable=SC2086
-    apt_install_quiet --no-install-recommends $PKGS
-    missing && fail "$PKGS installed, but one of $PROGRAMS or /etc/swift/swift.conf is still missing"
-  else
-    fail "pgBackRest or Swift is missing. Install them (Debian/Ubuntu: sudo apt-get install -y --no-install-recommends $PKGS) — the S3 repository tests need a real pgbackrest and a local S3 server."
-  fi
-fi
+install_missing "$PKGS" "one of $PROGRAMS or /etc/swift/swift.conf" \
+  "the S3 repository tests need a real pgbackrest and a local S3 server."
 
 # Whatever installed them: no system-wide Swift or memcached left running or enabled.
 stop_services memcached swift-proxy swift-account swift-container swift-object \

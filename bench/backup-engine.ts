@@ -7,7 +7,9 @@
 // Throughput = database size ÷ wall time. pgBackRest runs through src/backup/pgbackrest/ (run.ts).
 import { availableParallelism, loadavg } from 'node:os';
 import { readdirSync, rmSync, statSync } from 'node:fs';
-import { mkdirForPostgres } from '../src/backup/files.js';
+import { mkdirForPostgres, pgUser } from '../src/backup/files.js';
+import { ScratchInstance } from '../src/backup/scratch.js';
+import { runProgram } from '../src/runtime/process.js';
 import { judge, round, stats, type Figure, type Scenario } from './lib.js';
 import { benchCluster, pgbenchData, runtime } from './support.js';
 import { restoreIntoScratch, setUpStanza, type TestStanza } from '../test/helpers/pgbackrest-stanza.js';
@@ -45,7 +47,7 @@ export const backupEngine: Scenario = async ({ quick, log }) => {
     const incrCopied: number[] = [];
     const plainStored: number[] = [];
     for (let i = 0; i < reps; i++) {
-      const p = await plainBaseBackup(c, i);
+      const p = await plainBaseBackup(c, i, i === reps - 1);
       plain.push(mb / p.seconds);
       plainStored.push(p.bytes / MB);
       const l = await timed(() => stanza.exec(['--type=full', '--compress-type=lz4', 'backup']));
@@ -67,17 +69,21 @@ export const backupEngine: Scenario = async ({ quick, log }) => {
     }
 
     const restore: number[] = [];
+    const plainRestore: number[] = [];
+    const accounts = async (scratch: ScratchInstance) => {
+      const rows = await scratch.query<{ n: string }>('SELECT count(*) AS n FROM pgbench_accounts');
+      if (Number(rows[0].n) !== scale * 100_000) throw new Error(`the restored copy has ${rows[0].n} accounts, expected ${scale * 100_000}`);
+    };
     for (let i = 0; i < reps; i++) {
       const t = performance.now();
       const scratch = await restoreIntoScratch(c, stanza, [`--set=${(await newest(stanza)).label}`]);
-      try {
-        const rows = await scratch.query<{ n: string }>('SELECT count(*) AS n FROM pgbench_accounts');
-        if (Number(rows[0].n) !== scale * 100_000) throw new Error(`the restored copy has ${rows[0].n} accounts, expected ${scale * 100_000}`);
-      } finally {
-        await scratch.destroy();
-      }
+      await accounts(scratch).finally(() => scratch.destroy());
       restore.push((performance.now() - t) / 1000);
-      log(`  restore-check #${i + 1}: ${round(restore.at(-1)!)} s`);
+      const t2 = performance.now();
+      const plainCopy = await extractPlain(c, `${c.config.backupDir}/plain-${reps - 1}`);
+      await accounts(plainCopy).finally(() => plainCopy.destroy());
+      plainRestore.push((performance.now() - t2) / 1000);
+      log(`  restore-check #${i + 1}: pgBackRest ${round(restore.at(-1)!)} s, plain tar -xzf ${round(plainRestore.at(-1)!)} s`);
     }
 
     const plainRef = { label: 'plain pg_basebackup -Ft -z (gzip)', stats: stats(plain) };
@@ -101,7 +107,17 @@ export const backupEngine: Scenario = async ({ quick, log }) => {
           { part: 'full stored', unit: 'MB', stats: stats(fullStored) },
         ],
       }),
-      judge({ scenario: 'backup-engine', figure: 'restore-check (restore + start + query)', unit: 's', runtime: runtime(), stats: stats(restore), reference: null, ratio: null, goal: null, note: `${round(mb, 0)} MB, process-max ${cores}, newest backup (incremental on a full)` }),
+      judge({
+        scenario: 'backup-engine',
+        figure: 'restore-check (restore + start + query)',
+        unit: 's',
+        runtime: runtime(),
+        stats: stats(restore),
+        reference: { label: 'plain: tar -xzf of the pg_basebackup -z backup + start + query', stats: stats(plainRestore) },
+        ratio: round(stats(restore).median / stats(plainRestore).median),
+        goal: null,
+        note: `${round(mb, 0)} MB, process-max ${cores}, newest backup (incremental on a full)`,
+      }),
     ];
     return figures;
   } finally {
@@ -110,7 +126,7 @@ export const backupEngine: Scenario = async ({ quick, log }) => {
 };
 
 /** `pg_basebackup -Ft -z` (gzip at its default level) with the WAL streamed, as a DBA would run it. */
-async function plainBaseBackup(c: TestCluster, i: number): Promise<{ seconds: number; bytes: number }> {
+async function plainBaseBackup(c: TestCluster, i: number, keep: boolean): Promise<{ seconds: number; bytes: number }> {
   const s = c.app.services;
   const source = s.node('n1');
   const dir = `${c.config.backupDir}/plain-${i}`;
@@ -122,8 +138,27 @@ async function plainBaseBackup(c: TestCluster, i: number): Promise<{ seconds: nu
   if (r.code !== 0) throw new Error(`plain pg_basebackup failed: ${r.stderr.trim().split('\n').at(-1)}`);
   // Two tar.gz files (base and pg_wal) and the manifest.
   const bytes = readdirSync(dir).reduce((sum, f) => sum + statSync(`${dir}/${f}`).size, 0);
-  rmSync(dir, { recursive: true, force: true });
+  if (!keep) rmSync(dir, { recursive: true, force: true });
   return { seconds, bytes };
+}
+
+/** The reference restore: both tar.gz files of a plain backup extracted (as postgres) into a scratch instance, started. */
+async function extractPlain(c: TestCluster, dir: string): Promise<ScratchInstance> {
+  const scratch = await ScratchInstance.create(c.config);
+  try {
+    mkdirForPostgres(scratch.data, 0o700);
+    for (const [file, into] of [['base.tar.gz', scratch.data], ['pg_wal.tar.gz', `${scratch.data}/pg_wal`]]) {
+      const r = await runProgram('tar', ['-xzf', `${dir}/${file}`, '-C', into], { user: pgUser(), timeoutMs: 1_800_000 });
+      if (r.code !== 0) throw new Error(`tar -xzf ${file} failed: ${r.stderr.trim()}`);
+    }
+    // The WAL is in pg_wal already; restore_command finds nothing more and recovery ends there.
+    scratch.configureRecovery({ walDir: dir, targetTime: null });
+    await scratch.start(600);
+    return scratch;
+  } catch (e) {
+    await scratch.destroy();
+    throw e;
+  }
 }
 
 async function newest(s: TestStanza): Promise<BackupInfo> {

@@ -86,20 +86,13 @@ export const backupEngine: Scenario = async ({ quick, log }) => {
       log(`  restore-check #${i + 1}: pgBackRest ${round(restore.at(-1)!)} s, plain tar -xzf ${round(plainRestore.at(-1)!)} s`);
     }
 
-    const plainRef = { label: 'plain pg_basebackup -Ft -z (gzip)', stats: stats(plain) };
+    const plainRef = { label: 'plain pg_basebackup -Ft -z (gzip)', values: plain };
     const note = `${round(mb, 0)} MB (pgbench scale ${scale}), process-max ${cores}, from the primary, alternating; plain stores ${round(stats(plainStored).median)} MB, pgBackRest zst ${round(stats(fullStored).median)} MB`;
+    const twice = { goal: { on: 'ratio', op: '>=', value: 2 } } as const;
     const figures: Figure[] = [
-      judge({ scenario: 'backup-engine', figure: 'full backup throughput, pgBackRest zst', unit: 'MB/s', runtime: runtime(), stats: stats(zst), reference: plainRef, ratio: round(stats(zst).median / plainRef.stats.median), goal: { on: 'ratio', op: '>=', value: 2 }, note }),
-      judge({ scenario: 'backup-engine', figure: 'full backup throughput, pgBackRest lz4', unit: 'MB/s', runtime: runtime(), stats: stats(lz4), reference: plainRef, ratio: round(stats(lz4).median / plainRef.stats.median), goal: { on: 'ratio', op: '>=', value: 2 }, note }),
-      judge({
-        scenario: 'backup-engine',
-        figure: 'incremental after 5 % changed',
-        unit: 's',
-        runtime: runtime(),
-        stats: stats(incrSeconds),
-        reference: { label: 'pgBackRest zst full', stats: stats(fullSeconds) },
-        ratio: round(stats(incrSeconds).median / stats(fullSeconds).median),
-        goal: null,
+      figure('full backup throughput, pgBackRest zst', 'MB/s', zst, plainRef, { ...twice, note }),
+      figure('full backup throughput, pgBackRest lz4', 'MB/s', lz4, plainRef, { ...twice, note }),
+      figure('incremental after 5 % changed', 's', incrSeconds, { label: 'pgBackRest zst full', values: fullSeconds }, {
         note: `copied ${round(stats(incrCopied).median)} MB of changed files, stored ${round(stats(incrStored).median)} MB vs the full's ${round(stats(fullStored).median)} MB`,
         breakdown: [
           { part: 'incremental copied (uncompressed)', unit: 'MB', stats: stats(incrCopied) },
@@ -107,15 +100,7 @@ export const backupEngine: Scenario = async ({ quick, log }) => {
           { part: 'full stored', unit: 'MB', stats: stats(fullStored) },
         ],
       }),
-      judge({
-        scenario: 'backup-engine',
-        figure: 'restore-check (restore + start + query)',
-        unit: 's',
-        runtime: runtime(),
-        stats: stats(restore),
-        reference: { label: 'plain: tar -xzf of the pg_basebackup -z backup + start + query', stats: stats(plainRestore) },
-        ratio: round(stats(restore).median / stats(plainRestore).median),
-        goal: null,
+      figure('restore-check (restore + start + query)', 's', restore, { label: 'plain: tar -xzf of the pg_basebackup -z backup + start + query', values: plainRestore }, {
         note: `${round(mb, 0)} MB, process-max ${cores}, newest backup (incremental on a full)`,
       }),
     ];
@@ -159,6 +144,13 @@ async function extractPlain(c: TestCluster, dir: string): Promise<ScratchInstanc
     await scratch.destroy();
     throw e;
   }
+}
+
+/** A figure of this scenario beside its reference from the same run; ratio = median ÷ reference median. */
+function figure(name: string, unit: string, values: number[], ref: { label: string; values: number[] }, extra: Partial<Figure>): Figure {
+  const st = stats(values);
+  const rs = stats(ref.values);
+  return judge({ scenario: 'backup-engine', figure: name, unit, runtime: runtime(), stats: st, reference: { label: ref.label, stats: rs }, ratio: round(st.median / rs.median), goal: null, ...extra });
 }
 
 async function newest(s: TestStanza): Promise<BackupInfo> {

@@ -6,7 +6,7 @@
 import { rmSync } from 'node:fs';
 import { mkdirForPostgres } from '../src/backup/files.js';
 import { judge, round, stats, type Scenario } from './lib.js';
-import { benchCluster, runtime, settled } from './support.js';
+import { benchCluster, pgbenchData, runtime, settled } from './support.js';
 
 export const backupThroughput: Scenario = async ({ quick, log }) => {
   const reps = quick ? 1 : 8;
@@ -14,13 +14,9 @@ export const backupThroughput: Scenario = async ({ quick, log }) => {
   const c = await benchCluster(2, { env: { BACKUP_SCHEDULES: 'false', HEALTH_REPORT_CRON: 'off' } });
   try {
     const s = c.app.services;
-    const primary = s.node('n1');
     log(`backup throughput: pgbench -i -s ${scale} on n1`);
-    const init = await s.runtime.exec(primary, 'pgbench', ['-i', '-s', String(scale), '-q', '-h', primary.host, '-p', String(primary.port), '-U', c.config.POSTGRES_ADMIN_USER, c.config.PG_DATABASE], { timeoutMs: 600_000 });
-    if (init.code !== 0) throw new Error(`pgbench -i failed: ${init.stderr.trim().split('\n').at(-1)}`);
-    await c.sql('n1', 'CHECKPOINT');
+    const size = await pgbenchData(c, scale, 600_000);
     await settled(c, 300_000);
-    const size = Number((await c.sql<{ b: string }>('n1', 'SELECT sum(pg_database_size(datname))::text AS b FROM pg_database'))[0].b);
     const mb = size / 2 ** 20;
     log(`  data set: ${round(mb, 0)} MB (all databases)`);
     const service = s.backups;

@@ -1,6 +1,7 @@
 // Every benchmark scenario, by the name `npm run bench -- <name>` takes, in SPEC section 10's order.
 // promotion-streaming reads the failover cycles confirm-writable ran in the same process, or runs
 // them itself when named alone.
+import { backupEngine } from './backup-engine.js';
 import { backupThroughput } from './backup-throughput.js';
 import { confirmWritable } from './confirm-writable.js';
 import { crashAlert } from './crash-alert.js';
@@ -28,4 +29,5 @@ export const scenarios: Record<string, Scenario> = {
   'sync-cost': syncCost,
   'endpoint-switchover': endpointSwitchover,
   'fault-failover': faultFailover,
+  'backup-engine': backupEngine,
 };

@@ -126,3 +126,12 @@ export function nextNode(c: TestCluster, current: string, skip: string[] = []): 
   }
   throw new Error(`no node after ${current}`);
 }
+
+/** `pgbench -i -s SCALE` on n1 (the backup scenarios' data set); resolves with every database's size in bytes. */
+export async function pgbenchData(c: TestCluster, scale: number, timeoutMs = 900_000): Promise<number> {
+  const primary = c.app.services.node('n1');
+  const init = await c.app.services.runtime.exec(primary, 'pgbench', ['-i', '-s', String(scale), '-q', '-h', primary.host, '-p', String(primary.port), '-U', c.config.POSTGRES_ADMIN_USER, c.config.PG_DATABASE], { timeoutMs });
+  if (init.code !== 0) throw new Error(`pgbench -i failed: ${init.stderr.trim().split('\n').at(-1)}`);
+  await c.sql('n1', 'CHECKPOINT');
+  return Number((await c.sql<{ b: string }>('n1', 'SELECT sum(pg_database_size(datname))::text AS b FROM pg_database'))[0].b);
+}

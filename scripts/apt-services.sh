@@ -28,3 +28,19 @@ stop_services() {
     fi
   done
 }
+
+# install_missing PKGS WHAT WHY: when the caller's `missing` function says something is missing,
+# apt-installs PKGS (root) and checks again, or fails with the install line (not root). Needs `say`.
+install_missing() {
+  local pkgs=$1 what=$2 why=$3
+  missing || return 0
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    say "installing $pkgs (apt-get)"
+    # shellcheck disable=SC2086
+    apt_install_quiet --no-install-recommends $pkgs
+    missing && fail "$pkgs installed, but $what is still missing"
+  else
+    fail "$what is missing. Install it (Debian/Ubuntu: sudo apt-get install -y --no-install-recommends $pkgs) — $why"
+  fi
+  return 0
+}

@@ -24,16 +24,8 @@ missing() {
   return 1
 }
 
-if missing; then
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    say "installing $PKGS (apt-get)"
-    # shellcheck disable=SC2086
-    apt_install_quiet --no-install-recommends $PKGS
-    missing && fail "$PKGS installed but promtool, /usr/bin/prometheus-alertmanager or /usr/bin/prometheus-postgres-exporter is still missing"
-  else
-    fail "Prometheus tools are missing. Install them (Debian/Ubuntu: sudo apt-get install -y --no-install-recommends $PKGS) — the rules and metrics tests need promtool and the exporter."
-  fi
-fi
+install_missing "$PKGS" "promtool, /usr/bin/prometheus-alertmanager or /usr/bin/prometheus-postgres-exporter" \
+  "the rules and metrics tests need promtool and the exporter."
 
 # Whatever installed them: no system-wide Prometheus, Alertmanager or exporter left running or enabled.
 stop_services prometheus prometheus-alertmanager prometheus-postgres-exporter

@@ -15,6 +15,8 @@ fi
 # promtool, Alertmanager and postgres_exporter for the Prometheus rules tests, and the image of the
 # compose profile `observability` (built when the Docker prerequisites are there).
 bash scripts/observability-prereqs.sh
+# pgBackRest and a local S3 server (OpenStack Swift's S3 API) for the off-machine repository tests.
+bash scripts/s3-prereqs.sh
 npm run -s typecheck   # src, commands, tests and benchmarks
 mkdir -p .test-results
 set +e

@@ -1,6 +1,7 @@
 // The configuration schema: every key, its default, its validation and its description, in one place.
 // `.env.example` documents the same keys (test/unit/config.test.ts keeps the two in step), and
 // `npm run docs` writes docs/configuration.md from this schema (test/unit/config-docs.test.ts).
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { userInfo } from 'node:os';
 import cron from 'node-cron';
@@ -155,7 +156,7 @@ export const configSchema = z.object({
   // --- backups ---
   BACKUP_FROM: z.enum(['replica', 'primary']).default('replica').describe('Take full backups from a healthy streaming replica (the primary when none is), or always from the primary.'),
   BACKUP_STANZA: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, - and _').default('clusterbot').describe('The pgBackRest stanza (one per cluster) the bot creates and backs up.'),
-  BACKUP_COMPRESS_TYPE: z.enum(['zst', 'lz4', 'gz']).default('zst').describe('pgBackRest compression of backups and archived WAL: zst (Zstandard), lz4 (fastest) or gz.'),
+  BACKUP_COMPRESS_TYPE: z.enum(['lz4', 'zst', 'gz']).default('lz4').describe('pgBackRest compression of backups and archived WAL: lz4 (fastest; the default, since it keeps a full backup at 2× the plain gzip stream on 2 cores — docs/performance.md), zst (Zstandard: smaller, slower) or gz.'),
   BACKUP_PROCESS_MAX: positiveInt.optional().describe('Parallel pgBackRest processes for backup, restore and verify; default: the machine\'s cores.'),
   BACKUP_RETENTION_FULL: positiveInt.default(2).describe('Full backups pgBackRest keeps (with their differential and incremental backups and the WAL they need); older ones are expired.'),
   BACKUP_AFTER_FAILOVER: z.enum(['offer', 'auto', 'off']).default('offer').describe('After a failover or switchover: offer a "Take a full backup now" button on the result card, take it automatically, or do nothing.'),
@@ -163,6 +164,18 @@ export const configSchema = z.object({
   BACKUP_FULL_CRON: cronExpression.default('0 2 * * 0').describe('Full backup schedule (node-cron, 5 fields or 6 with seconds first, bot\'s local time): weekly, Sunday 02:00.'),
   BACKUP_INCREMENTAL_CRON: cronExpression.default('0 3 * * *').describe('Incremental backup (pgBackRest incr: files changed since the previous backup) schedule: daily 03:00.'),
   BACKUP_PRUNE_CRON: cronExpression.default('0 4 * * *').describe('Retention (pgbackrest expire, BACKUP_RETENTION_FULL) schedule: daily 04:00.'),
+  // --- off-machine repository (pgBackRest repo2 on S3-compatible storage; docs/backups-s3.md) ---
+  BACKUP_S3_BUCKET: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be an S3 bucket name (3-63 lowercase letters, digits, . and -)').optional().describe('Bucket of the off-machine repository (pgBackRest repo2); setting it turns repo2 on, and then BACKUP_S3_ENDPOINT, the two keys and BACKUP_CIPHER_PASS are required. The bucket must exist.'),
+  BACKUP_S3_ENDPOINT: z.string().regex(/^[A-Za-z0-9.-]+(:\d{1,5})?$/, 'must be host or host:port, without https:// (e.g. s3.eu-west-1.amazonaws.com, minio.example.net:9000)').optional().describe('The S3 endpoint as host or host:port (HTTPS only; port 443 by default), e.g. s3.eu-west-1.amazonaws.com.'),
+  BACKUP_S3_REGION: z.string().regex(/^[a-z0-9-]{2,32}$/, 'must be a region name such as eu-west-1').default('us-east-1').describe('The bucket\'s region (signed into every request; S3-compatible servers usually accept us-east-1).'),
+  BACKUP_S3_ACCESS_KEY: z.string().min(3).optional().describe('Access key id of the S3 repository; masked everywhere.'),
+  BACKUP_S3_SECRET_KEY: z.string().min(8).optional().describe('Secret access key of the S3 repository; masked everywhere, written only into the 0600 pgBackRest configuration file.'),
+  BACKUP_S3_URI_STYLE: z.enum(['host', 'path']).default('host').describe('host: bucket.endpoint (AWS); path: endpoint/bucket (most self-hosted S3 servers, and any endpoint given as an IP address).'),
+  BACKUP_S3_CA_FILE: z.string().optional().describe('A CA certificate file (PEM) that signs the S3 endpoint\'s certificate, for a private CA; default: the system\'s CAs. Certificates are always verified.'),
+  BACKUP_S3_PATH: z.string().regex(/^\/[A-Za-z0-9._/-]*$/, 'must be an absolute path inside the bucket such as /clusterbot').default('/clusterbot').describe('Folder of the repository inside the bucket (repo2-path).'),
+  BACKUP_S3_RETENTION_FULL: positiveInt.optional().describe('Full backups kept in the S3 repository; default: BACKUP_RETENTION_FULL.'),
+  BACKUP_CIPHER_PASS: z.string().min(20, 'must be at least 20 characters (generate one: openssl rand -base64 48)').optional().describe('Passphrase of the repository encryption (aes-256-cbc); required with BACKUP_S3_BUCKET or BACKUP_ENCRYPT_LOCAL. Masked everywhere. Keep a copy off the machine: without it the backups cannot be restored.'),
+  BACKUP_ENCRYPT_LOCAL: bool.prefault('false').describe('true: encrypt the local repository (repo1) too, with BACKUP_CIPHER_PASS. Set it before the first backup: an existing repository keeps the encryption it was created with.'),
   // --- patroni backend ---
   CLUSTER_BACKEND: z.enum(['native', 'patroni']).default('native').describe('native: clusterbot runs the nodes and promotes with pg_promote. patroni: Patroni (with etcd) runs them and clusterbot drives Patroni\'s REST API.'),
   PATRONI_URLS: list
@@ -223,7 +236,12 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   const { CLUSTER_NODES, ...rest } = raw;
   const home = resolve(raw.CLUSTERBOT_HOME);
   const backupDir = resolve(raw.BACKUP_DIR ?? `${home}/backups`);
+  const problems = repositoryProblems(raw);
+  if (problems.length) {
+    throw new UserError(`Invalid configuration — ${problems.join('; ')}`, 'Fix these keys in .env (every key is documented in .env.example).');
+  }
   const secrets = [raw.POSTGRES_ADMIN_PASSWORD, raw.POSTGRES_REPLICATOR_PASSWORD];
+  for (const s of [raw.BACKUP_CIPHER_PASS, raw.BACKUP_S3_SECRET_KEY, raw.BACKUP_S3_ACCESS_KEY]) if (s) secrets.push(s);
   for (const key of Object.keys(env)) {
     if (/(PASSWORD|TOKEN|SECRET)$/.test(key) && env[key] && env[key]!.length >= 6) secrets.push(env[key]!);
   }
@@ -238,6 +256,27 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     terminalUser: raw.TERMINAL_USER ?? safeUserName(),
     secrets: [...new Set(secrets)],
   };
+}
+
+/** The backup repository keys that only make sense together: repo2 needs all of its settings and a passphrase. */
+function repositoryProblems(raw: Raw): string[] {
+  const problems: string[] = [];
+  const s3Keys = ['BACKUP_S3_BUCKET', 'BACKUP_S3_ENDPOINT', 'BACKUP_S3_ACCESS_KEY', 'BACKUP_S3_SECRET_KEY'] as const;
+  const given = s3Keys.filter((k) => raw[k] !== undefined);
+  if (given.length > 0) {
+    for (const k of s3Keys) if (raw[k] === undefined) problems.push(`${k}: required for the S3 repository (${given.join(', ')} given)`);
+  }
+  if (!raw.BACKUP_CIPHER_PASS && (given.length > 0 || raw.BACKUP_ENCRYPT_LOCAL)) {
+    problems.push(`BACKUP_CIPHER_PASS: required with ${given.length > 0 ? 'the S3 repository' : 'BACKUP_ENCRYPT_LOCAL=true'} (the repository is encrypted; generate one: openssl rand -base64 48)`);
+  }
+  // The node containers and Patroni members write their own pgBackRest configuration (postgres/), which
+  // carries neither repo2 nor a passphrase yet: their archive-push would fail or leave WAL unencrypted.
+  const where = raw.CLUSTER_BACKEND === 'patroni' ? 'CLUSTER_BACKEND=patroni' : raw.RUNTIME === 'docker' ? 'RUNTIME=docker' : null;
+  if (where && (given.length > 0 || raw.BACKUP_ENCRYPT_LOCAL)) {
+    problems.push(`${given.length > 0 ? 'BACKUP_S3_BUCKET' : 'BACKUP_ENCRYPT_LOCAL'}: the S3 repository and repository encryption work with RUNTIME=local for now, not with ${where} — unset them, or see docs/backups-s3.md`);
+  }
+  if (raw.BACKUP_S3_CA_FILE && !existsSync(resolve(raw.BACKUP_S3_CA_FILE))) problems.push(`BACKUP_S3_CA_FILE: ${raw.BACKUP_S3_CA_FILE} does not exist`);
+  return problems;
 }
 
 function safeUserName(): string {

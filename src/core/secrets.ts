@@ -9,6 +9,11 @@ const PATTERNS: RegExp[] = [
   /(xapp-)([A-Za-z0-9-]+)/g,
   /(Bot\s+)([A-Za-z0-9._-]{20,})/g,
   /(SCRAM-SHA-256\$)(\S+)/g,
+  // pgBackRest's secure options, in a configuration file or on an (echoed) command line, and as variables.
+  /((?:repo\d+-)?(?:cipher-pass|s3-key-secret|s3-key|s3-token)\s*[=:]\s*)(\S+)/gi,
+  /(PGBACKREST_REPO\d+_(?:CIPHER_PASS|S3_KEY_SECRET|S3_KEY|S3_TOKEN)=)(\S+)/g,
+  /(BACKUP_(?:CIPHER_PASS|S3_SECRET_KEY|S3_ACCESS_KEY)\s*[=:]\s*)(\S+)/g,
+  /(AWS_(?:SECRET_ACCESS_KEY|ACCESS_KEY_ID|SESSION_TOKEN)=)(\S+)/g,
 ];
 
 export class SecretMasker {

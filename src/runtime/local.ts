@@ -91,7 +91,7 @@ export class LocalRuntime implements Runtime {
   private writePgBackRestConfig(): void {
     const p = pgbackrestPaths(this.config);
     for (const dir of [p.dir, `${p.dir}/lock`, `${p.dir}/log`, `${p.dir}/spool`]) this.mkdirOwned(dir, 0o750);
-    for (const n of this.config.nodes) this.writeOwned(nodeConfFile(this.config, n.name), pgbackrestNodeConf(this.config, this.pgTarget(n)), 0o640);
+    for (const n of this.config.nodes) this.writeOwned(nodeConfFile(this.config, n.name), pgbackrestNodeConf(this.config, this.pgTarget(n)), 0o600);
   }
 
   private async checkReachable(dir: string): Promise<void> {

@@ -33,7 +33,7 @@ describe('benchmark harness', () => {
   it('registers one scenario per figure of SPEC section 10', () => {
     expect(Object.keys(scenarios)).toEqual([
       'crash-alert', 'confirm-writable', 'promotion-streaming', 'failover-catchup', 'loss-under-load', 'status-latency', 'backup-throughput', 'idle-footprint',
-      'sync-loss', 'sync-cost', 'endpoint-switchover', 'fault-failover',
+      'sync-loss', 'sync-cost', 'endpoint-switchover', 'fault-failover', 'backup-engine',
     ]);
   });
 

@@ -3,7 +3,7 @@
 // so two nodes never share an async queue) and one for the bot's own commands.
 import { availableParallelism } from 'node:os';
 import type { Config } from '../../config.js';
-import { repoOptions } from './repos.js';
+import { repoOptions, SECURE_OPTION } from './repos.js';
 
 /** Where pgBackRest's files live on the bot's host. */
 export interface PgBackRestPaths {
@@ -54,6 +54,8 @@ export function commandLineOptions(config: Config, repo: string, command: string
   const all = commonOptions(config, repo);
   const backupOnly = ['compress-type', 'process-max', 'start-fast'];
   return Object.entries(all)
+    // Secrets never go on a command line (pgBackRest refuses them there; a process listing would show them).
+    .filter(([k]) => !SECURE_OPTION.test(k))
     .filter(([k]) => command === 'backup' || (!backupOnly.includes(k) && !(k.includes('-retention-') && command !== 'expire')))
     .map(([k, v]) => `--${k}=${v}`);
 }

@@ -45,8 +45,9 @@ export function hostSite(config: Config, prepareNodes: () => Promise<void>, targ
       await prepareNodes();
       mkdirSync(config.home, { recursive: true });
       for (const d of [config.backupDir, p.repo, p.dir, `${p.dir}/lock`, `${p.dir}/log`, `${p.dir}/spool`]) mkdirForPostgres(d);
-      writeFileSync(p.conf, clusterConfText(config), { mode: 0o640 });
-      chmodSync(p.conf, 0o640);
+      // 0600 to the postgres user: with an encrypted or S3 repository it holds the passphrase and keys.
+      writeFileSync(p.conf, clusterConfText(config), { mode: 0o600 });
+      chmodSync(p.conf, 0o600);
       chownTo(p.conf, pgUser());
     },
     repo: (args, opts) => run(config, p.conf, args, opts),

@@ -402,9 +402,12 @@ describe('Slack over HTTP (real Bolt, local stand-in, real cluster)', () => {
     const card = { channel: 'C0OPS', ts: '1700000000.777001' };
     const [ok, dup] = await Promise.all([click(String(confirm.action_id), ADMIN, card), click(String(confirm.action_id), ADMIN, card)]);
     expect([ok.status, dup.status]).toEqual([200, 200]);
-    // Progress steps edit the card; the final edit carries who confirmed it, and no buttons.
+    // Progress steps edit the card; the final edit carries who confirmed it, and no confirmation
+    // buttons: only the offer of a full backup on the new timeline (BACKUP_AFTER_FAILOVER=offer).
     const edits = await s.waitFor((x) => x.method === 'chat.update' && x.body.ts === card.ts && /Confirmed by uadmin \(UADMIN\)( · |")/.test(JSON.stringify(x.body)), 1, 90_000);
-    expect(buttonsOf(blocksOf(edits[0].body as SlackBody))).toHaveLength(0);
+    const left = buttonsOf(blocksOf(edits[0].body as SlackBody));
+    expect(left.map((b) => JSON.stringify((b.text as { text?: string })?.text ?? b.text))).toEqual([JSON.stringify('Take a full backup now')]);
+    expect(left.some((b) => /^cb:confirm:/.test(String(b.action_id)))).toBe(false);
     expect(s.calls.filter((x) => x.method === 'chat.update' && x.body.ts === card.ts).length).toBeGreaterThanOrEqual(2);
     const late = s.calls.find((x) => x.method === 'respond' && (x.path === ok.responseId || x.path === dup.responseId));
     expect(textOf(blocksOf((late?.body ?? {}) as SlackBody))).toMatch(/already confirmed by uadmin/);

@@ -156,7 +156,7 @@ export const configSchema = z.object({
   // --- backups ---
   BACKUP_FROM: z.enum(['replica', 'primary']).default('replica').describe('Take full backups from a healthy streaming replica (the primary when none is), or always from the primary.'),
   BACKUP_STANZA: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, - and _').default('clusterbot').describe('The pgBackRest stanza (one per cluster) the bot creates and backs up.'),
-  BACKUP_COMPRESS_TYPE: z.enum(['lz4', 'zst', 'gz']).default('lz4').describe('pgBackRest compression of backups and archived WAL: lz4 (fastest; the default, since it keeps a full backup at 2× the plain gzip stream on 2 cores — docs/performance.md), zst (Zstandard: smaller, slower) or gz.'),
+  BACKUP_COMPRESS_TYPE: z.enum(['zst', 'lz4', 'gz']).default('zst').describe('pgBackRest compression of backups and archived WAL: zst (Zstandard), lz4 (fastest: choose it where backup time matters more than size — docs/performance.md) or gz.'),
   BACKUP_PROCESS_MAX: positiveInt.optional().describe('Parallel pgBackRest processes for backup, restore and verify; default: the machine\'s cores.'),
   BACKUP_RETENTION_FULL: positiveInt.default(2).describe('Full backups pgBackRest keeps (with their differential and incremental backups and the WAL they need); older ones are expired.'),
   BACKUP_AFTER_FAILOVER: z.enum(['offer', 'auto', 'off']).default('offer').describe('After a failover or switchover: offer a "Take a full backup now" button on the result card, take it automatically, or do nothing.'),

@@ -62,7 +62,7 @@ write_pgbackrest_conf() {
   {
     echo "[global]"
     echo "repo1-path=$REPO"
-    echo "compress-type=${BACKUP_COMPRESS_TYPE:-lz4}"
+    echo "compress-type=${BACKUP_COMPRESS_TYPE:-zst}"
     echo "process-max=$(nproc)"
     echo "archive-async=y"
     echo "spool-path=$VOLUME/pgbackrest-spool"

@@ -9,7 +9,7 @@ mkdir -p /var/lib/postgresql/patroni/pgbackrest-spool /tmp/pgbackrest
 cat > /etc/pgbackrest/pgbackrest.conf <<EOF
 [global]
 repo1-path=/backups/pgbackrest
-compress-type=${BACKUP_COMPRESS_TYPE:-lz4}
+compress-type=${BACKUP_COMPRESS_TYPE:-zst}
 process-max=$(nproc)
 archive-async=y
 spool-path=/var/lib/postgresql/patroni/pgbackrest-spool

@@ -134,6 +134,9 @@ export class Monitor {
     const { services } = this;
     const { config, log } = services;
     try {
+      // An operation that ends while this tick reads the cluster must still hold its alerts: the
+      // snapshot was taken mid-operation (a node being re-created is not "down").
+      const operationAtStart = currentHolder(config.home)?.op ?? null;
       const snapshot = await services.snapshot();
       const now = Date.parse(snapshot.takenAt);
       const state = this.alerts.state;
@@ -159,7 +162,7 @@ export class Monitor {
       state.lastTickAt = new Date(now).toISOString();
       // A failover, switchover or rejoin stops and starts nodes on purpose: while one runs, alerts wait
       // for its outcome instead of crying "primary down" mid-operation. A split brain never waits.
-      const operation = currentHolder(config.home)?.op ?? this.backend?.busy(services) ?? null;
+      const operation = operationAtStart ?? currentHolder(config.home)?.op ?? this.backend?.busy(services) ?? null;
       if (operation && !findings.some((f) => f.rule === 'split_brain')) log.debug({ op: operation }, 'operation in progress: alerts wait for it');
       else await this.alerts.reconcile(findings, now, maintenance, { owns: (r) => !this.backend?.owns(r) });
       this.history.add(sampleOf(snapshot));

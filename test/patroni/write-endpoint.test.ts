@@ -53,7 +53,8 @@ describe('write endpoint (PgBouncer) on the Patroni backend', () => {
       const done = await bot.press(card.buttons![0].actionId, person('alice'));
       expect(done.failed, done.text).toBeFalsy();
       expect(done.data).toMatchObject({ ok: true, from: 'primary', to: 'standby', endpoint: { ok: true, line: `127.0.0.1:${port} → standby, resumed` } });
-      expect(done.text).toBe(`Write endpoint: 127.0.0.1:${port} → standby, resumed`);
+      // The endpoint line first; after it, the note on backups across the switch (BACKUP_AFTER_FAILOVER).
+      expect(done.text?.split('\n')[0]).toBe(`Write endpoint: 127.0.0.1:${port} → standby, resumed`);
       await load.waitAcked(50, 60_000);
       expect(load.lastPort).toBe(pgPort('standby'));
     } finally {

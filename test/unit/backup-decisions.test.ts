@@ -116,7 +116,7 @@ describe('backup configuration', () => {
 
   it('defaults to weekly full, daily incr and retention, 2 fulls kept, zstd, from a replica', () => {
     const c = loadConfig(base);
-    expect([c.BACKUP_FROM, c.BACKUP_COMPRESS_TYPE, c.BACKUP_RETENTION_FULL, c.BACKUP_STANZA, c.BACKUP_AFTER_FAILOVER]).toEqual(['replica', 'lz4', 2, 'clusterbot', 'offer']);
+    expect([c.BACKUP_FROM, c.BACKUP_COMPRESS_TYPE, c.BACKUP_RETENTION_FULL, c.BACKUP_STANZA, c.BACKUP_AFTER_FAILOVER]).toEqual(['replica', 'zst', 2, 'clusterbot', 'offer']);
     expect(cronIntervalMs(c.BACKUP_FULL_CRON)).toBe(7 * day);
     expect(cronIntervalMs(c.BACKUP_INCREMENTAL_CRON)).toBe(day);
   });
@@ -137,7 +137,7 @@ describe('pgBackRest configuration', () => {
     const bot = clusterConfText(c);
     expect(bot).toContain('repo1-path=/srv/cb/backups/pgbackrest\n');
     expect(bot).toContain('process-max=3\n');
-    expect(bot).toContain('compress-type=lz4');
+    expect(bot).toContain('compress-type=zst');
     expect(bot).not.toMatch(/pg1-path/);
     const node = nodeConfText(c, { name: 'standby', data: '/d', socket: '/s', port: 5433 });
     expect(node).toContain('archive-async=y');

@@ -15,10 +15,10 @@ import { endpointActive, endpointAddress, endpointEnabled, ensureWriteEndpoint, 
  * on the replica to be promoted only: the old primary's commits still wait for it). Null when sync
  * is not in use. Awaited by beforePromotion; a fence that fails first leaves it handled.
  */
-export function startSyncPreparation(s: Services, target: NodeConfig): Promise<string> | null {
+export function startSyncPreparation(s: Services, target: NodeConfig, alongside?: string): Promise<string> | null {
   if (!syncInUse(s)) return null;
   const t = performance.now();
-  const started = prepareSyncForPromotion(s, target).then((line) => `${line} (${Math.round(performance.now() - t)} ms, alongside the fence)`);
+  const started = prepareSyncForPromotion(s, target).then((line) => (alongside ? `${line} (${Math.round(performance.now() - t)} ms, alongside ${alongside})` : line));
   void started.catch(() => undefined);
   return started;
 }

@@ -50,7 +50,7 @@ export async function runFailover(s: Services, req: FailoverRequest): Promise<Fa
         throw new Error(`not promoted: ${c.line}`);
       }
     }
-    const syncPrep = startSyncPreparation(s, target);
+    const syncPrep = startSyncPreparation(s, target, 'the fence');
     for (const name of plan.fence) {
       await steps.run(`fence ${name}`, () => fenceNode(s, s.node(name), `failover to ${plan.target} confirmed by ${req.by}`), (l) => l);
     }

@@ -72,6 +72,10 @@ write_pgbackrest_conf() {
     echo "log-level-stderr=warn"
     echo "start-fast=y"
     echo ""
+    # restore_command fetches synchronously: the async queue's 100 ms+ sleeps delayed every promotion.
+    echo "[global:archive-get]"
+    echo "archive-async=n"
+    echo ""
     echo "[$STANZA]"
     echo "pg1-path=$PGDATA"
     echo "pg1-port=$PGPORT_IN"

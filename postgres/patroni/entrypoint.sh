@@ -19,6 +19,9 @@ log-level-console=off
 log-level-stderr=warn
 start-fast=y
 
+[global:archive-get]
+archive-async=n
+
 [${BACKUP_STANZA:-clusterbot}]
 pg1-path=/var/lib/postgresql/patroni/data
 pg1-port=5432

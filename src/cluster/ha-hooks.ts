@@ -10,10 +10,23 @@ import { readSyncState } from './sync/state.js';
 import { ensureReadEndpoint, readEndpointActive, readEndpointEnabled, updateReadPool } from './read-endpoint/index.js';
 import { endpointActive, endpointAddress, endpointEnabled, ensureWriteEndpoint, pauseEndpoint, repointEndpoint, resumeEndpoint } from './write-endpoint/index.js';
 
-/** Before pg_promote: the target must not wait for synchronous replicas of its own yet. */
-export async function beforePromotion(s: Services, steps: Steps, target: NodeConfig): Promise<void> {
-  if (!syncInUse(s)) return;
-  await steps.run(`sync: prepare ${target.name}`, () => prepareSyncForPromotion(s, target), (l) => l);
+/**
+ * The target's sync preparation, started before the fence so the two overlap (it changes a setting
+ * on the replica to be promoted only: the old primary's commits still wait for it). Null when sync
+ * is not in use. Awaited by beforePromotion; a fence that fails first leaves it handled.
+ */
+export function startSyncPreparation(s: Services, target: NodeConfig, alongside?: string): Promise<string> | null {
+  if (!syncInUse(s)) return null;
+  const t = performance.now();
+  const started = prepareSyncForPromotion(s, target).then((line) => (alongside ? `${line} (${Math.round(performance.now() - t)} ms, alongside ${alongside})` : line));
+  void started.catch(() => undefined);
+  return started;
+}
+
+/** Before pg_promote: the target must not wait for synchronous replicas of its own yet (started now unless already under way). */
+export async function beforePromotion(s: Services, steps: Steps, target: NodeConfig, started: Promise<string> | null = startSyncPreparation(s, target)): Promise<void> {
+  if (!started) return;
+  await steps.run(`sync: prepare ${target.name}`, () => started, (l) => l);
 }
 
 /** After the promotion was proven by a write: the sync mode on the new primary (warnings go to the card). */

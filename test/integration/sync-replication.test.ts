@@ -85,6 +85,9 @@ describe('sync on: crash failover under write load loses no acknowledged row', (
         expect(card.text).toMatch(/Synchronous replication \(on\) was in force/);
         const done = await confirm(c, card);
         expect(done.failed, done.text).toBeFalsy();
+        // The target's sync preparation ran while the old primary was being fenced, not after it.
+        const prepared = (done.data as { steps: Array<{ step: string; detail: string }> }).steps.find((x) => x.step === `sync: prepare ${replica}`);
+        expect(prepared?.detail, `run ${run}`).toMatch(/synchronous_standby_names cleared until it is the primary \(\d+ ms, alongside the fence\)$/);
         // The only other failover-eligible node is the dead one: the new primary has no synchronous
         // replica until it rejoins, and the result says so (done with warnings, never a plain done).
         expect(done.title, done.text).toMatch(new RegExp(`^Failover done with warnings — ${replica} is the primary`));

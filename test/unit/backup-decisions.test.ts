@@ -141,6 +141,7 @@ describe('pgBackRest configuration', () => {
     expect(bot).not.toMatch(/pg1-path/);
     const node = nodeConfText(c, { name: 'standby', data: '/d', socket: '/s', port: 5433 });
     expect(node).toContain('archive-async=y');
+    expect(node).toContain('[global:archive-get]\narchive-async=n\n');
     expect(node).toContain('spool-path=/srv/cb/pgbackrest/spool/standby');
     expect(node).toMatch(/\[clusterbot\]\npg1-path=\/d\npg1-port=5433\npg1-socket-path=\/s\n/);
     expect(archiveCommands('clusterbot', '/c.conf')).toEqual({

@@ -75,7 +75,12 @@ export function clusterConfText(config: Config): string {
   });
 }
 
-/** A node's own configuration: archive-push (asynchronous, its own spool) and archive-get for its restore_command. */
+/**
+ * A node's own configuration: archive-push (asynchronous, its own spool) and archive-get for its
+ * restore_command — synchronous: an asynchronous archive-get of a segment that is not in the queue
+ * sleeps 100 ms, 200 ms, 400 ms… for its helper, and a promotion waits for every restore_command
+ * the startup process runs (the segment after the last one, the timeline history files).
+ */
 export function nodeConfText(config: Config, t: PgTarget): string {
   const p = pgbackrestPaths(config);
   return iniText({
@@ -88,6 +93,7 @@ export function nodeConfText(config: Config, t: PgTarget): string {
       // The archiver waits for the async push; a stuck repository fails the command, never hangs it.
       'archive-timeout': '60',
     },
+    'global:archive-get': { 'archive-async': 'n' },
     [config.BACKUP_STANZA]: { 'pg1-path': t.data, 'pg1-port': String(t.port), 'pg1-socket-path': t.socket },
   });
 }

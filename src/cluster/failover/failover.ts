@@ -10,7 +10,7 @@ import { promoteNode, timelineSwitch, verifyWrite } from './promote.js';
 import { repointFollowers } from './followers.js';
 import type { Steps } from './steps.js';
 import { withConfiguredUpstreams } from './upstream.js';
-import { beforePromotion, repointWriteEndpoint, syncAfterPromotion, updateReadEndpoint } from '../ha-hooks.js';
+import { beforePromotion, repointWriteEndpoint, startSyncPreparation, syncAfterPromotion, updateReadEndpoint } from '../ha-hooks.js';
 import { readSyncState } from '../sync/state.js';
 import { syncTarget, syncVerdict, type SyncVerdict } from '../sync/verdict.js';
 
@@ -50,10 +50,11 @@ export async function runFailover(s: Services, req: FailoverRequest): Promise<Fa
         throw new Error(`not promoted: ${c.line}`);
       }
     }
+    const syncPrep = startSyncPreparation(s, target, 'the fence');
     for (const name of plan.fence) {
       await steps.run(`fence ${name}`, () => fenceNode(s, s.node(name), `failover to ${plan.target} confirmed by ${req.by}`), (l) => l);
     }
-    await beforePromotion(s, steps, target);
+    await beforePromotion(s, steps, target, syncPrep);
     await steps.run(`promote ${plan.target}`, () => promoteNode(s, target), (l) => l);
     await completePromotion(s, steps, warnings, target, plan.followers, req);
     return { node: plan.target, newPrimary: plan.target };

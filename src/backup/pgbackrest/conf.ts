@@ -3,7 +3,7 @@
 // so two nodes never share an async queue) and one for the bot's own commands.
 import { availableParallelism } from 'node:os';
 import type { Config } from '../../config.js';
-import { repoOptions, SECURE_OPTION } from './repos.js';
+import { repoOptions, s3Enabled, SECURE_OPTION } from './repos.js';
 
 /** Where pgBackRest's files live on the bot's host. */
 export interface PgBackRestPaths {
@@ -43,6 +43,8 @@ export function commonOptions(config: Config, repo: string): Record<string, stri
     // Command output (info JSON, verify text) alone on stdout; warnings and errors on stderr.
     'log-level-console': 'off',
     'log-level-stderr': 'warn',
+    // An unreachable bucket fails within ~4 × io-timeout (pgBackRest retries), not 4 minutes.
+    ...(s3Enabled(config) ? { 'io-timeout': String(config.BACKUP_S3_TIMEOUT_SECONDS) } : {}),
   };
 }
 

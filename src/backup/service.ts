@@ -167,7 +167,7 @@ export class BackupService implements BackupsView {
       const run = new Date().toISOString();
       for (const repo of repos) {
         const args = [`--repo=${repo.index}`, `--type=${kind}`, `--backup-standby=${standby ? 'y' : 'n'}`, `--annotation=node=${choice.node}`, `--annotation=run=${run}`, 'backup'];
-        const poll = setInterval(() => void this.reportProgress(choice.node, onProgress), 2000);
+        const poll = setInterval(() => void this.reportProgress(choice.node, repo.index, onProgress), 2000);
         try {
           const r = await this.site.db(nodes, args, { timeoutMs: 6 * 3600_000 });
           if (r.code !== 0) failures.set(repo.index, pgBackRestFailure(args, r, repos));
@@ -214,8 +214,13 @@ export class BackupService implements BackupsView {
     return out;
   }
 
-  private async reportProgress(node: string, onProgress: (p: BackupProgress) => void): Promise<void> {
-    const r = await this.site.repo(['info', '--output=json'], { timeoutMs: 10_000 }).catch(() => null);
+  private polling = false;
+
+  /** The running backup's progress, from the repository it writes (one poll at a time: a slow bucket must not pile them up). */
+  private async reportProgress(node: string, repo: number, onProgress: (p: BackupProgress) => void): Promise<void> {
+    if (this.polling) return;
+    this.polling = true;
+    const r = await this.site.repo([`--repo=${repo}`, 'info', '--output=json'], { timeoutMs: 10_000 }).catch(() => null).finally(() => (this.polling = false));
     if (!r || r.code !== 0) return;
     const running = parseInfo(r.stdout, this.s.config.BACKUP_STANZA).running;
     if (running) onProgress({ node, doneBytes: running.done, totalBytes: running.total, percent: Math.floor((100 * running.done) / running.total) });

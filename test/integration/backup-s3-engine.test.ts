@@ -112,7 +112,7 @@ describe('the backup commands over repo1 and an encrypted S3 repo2', () => {
     const r = await run('/cluster backup full');
     expect(r.failed).toBe(true);
     expect(r.severity).toBe('crit');
-    expect(r.title).toMatch(/^Backup FAILED in repo2; kept \d{8}-\d{6}F in repo1 \(verified\)$/);
+    expect(r.title, r.text).toMatch(/^Backup FAILED in repo2; kept \d{8}-\d{6}F in repo1 \(verified\)$/);
     const line = `pgBackRest backup on repo2 (S3 bucket "${s3.bucket}" at localhost:${s3.port}) failed:`;
     expect(r.text).toContain(line);
     expect(r.text).toContain(`— check that https://localhost:${s3.port} answers from this host`);

@@ -73,9 +73,22 @@ export function iniText(sections: Record<string, Record<string, string>>): strin
 export function clusterConfText(config: Config): string {
   const p = pgbackrestPaths(config);
   return iniText({
-    global: { ...commonOptions(config, p.repo), 'lock-path': `${p.dir}/lock`, 'log-path': `${p.dir}/log`, 'spool-path': `${p.dir}/spool/bot` },
+    global: {
+      ...commonOptions(config, p.repo),
+      'lock-path': `${p.dir}/lock`,
+      'log-path': `${p.dir}/log`,
+      'spool-path': `${p.dir}/spool/bot`,
+      ...(s3Enabled(config) ? { 'archive-timeout': String(backupArchiveTimeout(config)) } : {}),
+    },
   });
 }
+
+/**
+ * How long a backup waits for its last WAL segment to reach the repository. With the bucket down,
+ * every archive-push spends ~8 × io-timeout failing on repo2 (and PostgreSQL waits before retrying)
+ * while it still writes repo1: the default 60 s would fail the repo1 backup too.
+ */
+export const backupArchiveTimeout = (config: Config) => 60 + 16 * config.BACKUP_S3_TIMEOUT_SECONDS;
 
 /** A node's own configuration: archive-push (asynchronous, its own spool) and archive-get for its restore_command. */
 export function nodeConfText(config: Config, t: PgTarget): string {

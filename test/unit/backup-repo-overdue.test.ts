@@ -1,19 +1,14 @@
 // The backup-overdue verdict per repository: a repository that cannot be read, one that missed the
 // newest backup run, and a scheduled backup older than two intervals in one repository.
 import { describe, expect, it } from 'vitest';
+import { baseEnv, s3Env } from '../helpers/s3-settings.js';
 import { loadConfig } from '../../src/config.js';
 import { describeRepos } from '../../src/backup/pgbackrest/repos.js';
 import { repoOverdue, type OverdueInput } from '../../src/backup/repo-overdue.js';
 import type { BackupSet, StanzaInfo } from '../../src/backup/pgbackrest/info.js';
 
-const base = { POSTGRES_ADMIN_PASSWORD: 'admin-pass-123', POSTGRES_REPLICATOR_PASSWORD: 'repl-pass-123' };
-const s3 = {
-  BACKUP_S3_BUCKET: 'acme-pg-backups',
-  BACKUP_S3_ENDPOINT: 'minio.example.net:9000',
-  BACKUP_S3_ACCESS_KEY: 'AKIAEXAMPLEKEY',
-  BACKUP_S3_SECRET_KEY: 'wJalrXUtnFEMI-secret-key',
-  BACKUP_CIPHER_PASS: 'a-long-enough-passphrase-0123456789',
-};
+const base = baseEnv;
+const s3 = s3Env;
 const now = Date.parse('2026-12-03T12:00:00Z');
 const hour = 3_600_000;
 const at = (h: number) => new Date(now - h * hour).toISOString();

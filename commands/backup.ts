@@ -4,7 +4,7 @@ import type { CommandContext } from '../src/core/command.js';
 import type { BackupProgress } from '../src/backup/service.js';
 import type { SetKind } from '../src/backup/pgbackrest/info.js';
 import { formatBytes } from '../src/cluster/lsn.js';
-import { backupCard, progressSteps, pruneData, pruneFields, prunedCard } from '../src/present/backup-cards.js';
+import { backupRunCard, progressSteps, pruneData, pruneFields, prunedCard } from '../src/present/backup-cards.js';
 
 const KINDS: Record<string, SetKind> = { full: 'full', diff: 'diff', differential: 'diff', incr: 'incr', incremental: 'incr' };
 
@@ -13,8 +13,8 @@ export default defineCommand({
   summary: 'Take a pgBackRest backup (full, diff or incr), verified; or expire old ones by retention',
   help:
     'full: every file; diff: files changed since the last full; incr: files changed since the last backup of any kind. ' +
-    'pgBackRest copies from a healthy streaming replica (backup-standby, BACKUP_FROM) in parallel, compressed, a checksum per file; ' +
-    'then pgbackrest verify proves it. prune: shows what BACKUP_RETENTION_FULL would expire and asks for confirmation.',
+    'pgBackRest copies from a healthy streaming replica (backup-standby, BACKUP_FROM) in parallel, compressed, a checksum per file, ' +
+    'into each configured repository in turn (repo1, then repo2 on S3 when set); then pgbackrest verify proves each copy. prune: shows what BACKUP_RETENTION_FULL would expire and asks for confirmation.',
   level: 'operator',
   mutates: true,
   slow: true,
@@ -32,10 +32,10 @@ export default defineCommand({
       progressSteps(ctx.progress, `${title} running…`)(`from ${p.node}: ${p.percent}% (${formatBytes(p.doneBytes)} of ${formatBytes(p.totalBytes)})`);
     };
     progressSteps(ctx.progress, `${title} starting…`)('choosing the source; pgBackRest starts the backup on the primary');
-    const { set, expired } = await service.take(type, onProgress);
+    const { set, copies, expired } = await service.take(type, onProgress);
     progressSteps(ctx.progress, `Verifying ${set.id}…`)(`${formatBytes(set.repoBytes)} stored; now proving it is intact (pgbackrest verify)`);
-    const { set: marked, result } = await service.verify(set.id, progressSteps(ctx.progress, `Verifying ${set.id}…`));
-    return backupCard(marked, result, null, expired);
+    const verified = await service.verifyCopies(copies, progressSteps(ctx.progress, `Verifying ${set.id}…`));
+    return backupRunCard(verified, null, expired);
   },
 });
 

@@ -1,10 +1,10 @@
 import { arg, defineCommand } from '../src/core/command.js';
-import { progressSteps, verifyCard } from '../src/present/backup-cards.js';
+import { progressSteps, verifyEachCard } from '../src/present/backup-cards.js';
 
 export default defineCommand({
   name: 'verify',
   summary: 'Prove backups intact: pgbackrest verify checks every file and archived WAL segment against its checksum',
-  help: 'Without an id, the newest backup. The result is written into the backup\'s pgBackRest annotation and shown by /cluster backups.',
+  help: 'Without an id, the newest backup of each repository (repo1, and repo2 on S3 when set), each checked in its own repository. The result is written into the backup\'s pgBackRest annotation and shown by /cluster backups.',
   level: 'operator',
   mutates: false,
   slow: true,
@@ -12,7 +12,7 @@ export default defineCommand({
   examples: ['/cluster verify', '/cluster verify 20261125-194700F'],
   async run(ctx, { id }) {
     const service = ctx.services.backups;
-    const { set, result } = await service.verify(id, progressSteps(ctx.progress, `Verifying ${id ?? 'the newest backup'}…`));
-    return verifyCard(set, result);
+    const results = await service.verifyEach(id, progressSteps(ctx.progress, `Verifying ${id ?? 'the newest backups'}…`));
+    return verifyEachCard(results);
   },
 });

@@ -174,6 +174,7 @@ export const configSchema = z.object({
   BACKUP_S3_CA_FILE: z.string().optional().describe('A CA certificate file (PEM) that signs the S3 endpoint\'s certificate, for a private CA; default: the system\'s CAs. Certificates are always verified.'),
   BACKUP_S3_PATH: z.string().regex(/^\/[A-Za-z0-9._/-]*$/, 'must be an absolute path inside the bucket such as /clusterbot').default('/clusterbot').describe('Folder of the repository inside the bucket (repo2-path).'),
   BACKUP_S3_RETENTION_FULL: positiveInt.optional().describe('Full backups kept in the S3 repository; default: BACKUP_RETENTION_FULL.'),
+  BACKUP_S3_TIMEOUT_SECONDS: positiveInt.max(600).default(10).describe('pgBackRest\'s io-timeout while repo2 is configured: how long one read or write may make no progress. pgBackRest retries an unreachable endpoint about 4 times this long, so a dead bucket fails a backup (and the overdue check) in tens of seconds instead of 4 minutes at the default 60.'),
   BACKUP_CIPHER_PASS: z.string().min(20, 'must be at least 20 characters (generate one: openssl rand -base64 48)').optional().describe('Passphrase of the repository encryption (aes-256-cbc); required with BACKUP_S3_BUCKET or BACKUP_ENCRYPT_LOCAL. Masked everywhere. Keep a copy off the machine: without it the backups cannot be restored.'),
   BACKUP_ENCRYPT_LOCAL: bool.prefault('false').describe('true: encrypt the local repository (repo1) too, with BACKUP_CIPHER_PASS. Set it before the first backup: an existing repository keeps the encryption it was created with.'),
   // --- patroni backend ---

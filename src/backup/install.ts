@@ -4,7 +4,7 @@ import type { Reply } from '../chat/reply.js';
 import type { AppServices } from '../core/command.js';
 import type { Services, StatusContributor } from '../core/context.js';
 import { formatBytes } from '../cluster/lsn.js';
-import { backupCard, failureCard, prunedCard, verifiedText } from '../present/backup-cards.js';
+import { backupCard, backupRunCard, failureCard, prunedCard, verifiedText } from '../present/backup-cards.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { BackupScheduler, type ScheduledRun, type Schedules } from './schedule.js';
 import { BackupService } from './service.js';
@@ -74,6 +74,7 @@ export function runCard(run: ScheduledRun): Reply {
   if (!run.ok) return { ...failureCard(label, run.error, run.nextRun), context: 'scheduled run' };
   if (run.prune) return { ...prunedCard(run.prune, run.nextRun), context: 'scheduled run' };
   if (!run.entry) return failureCard(label, 'the run ended without a backup', run.nextRun);
+  if (run.copies && run.copies.length > 1) return { ...backupRunCard(run.copies, run.nextRun, run.expired), context: `scheduled run, ${run.copies.length} repositories` };
   return { ...backupCard(run.entry, run.verify ?? null, run.nextRun, run.expired), context: `scheduled run, repo${run.entry.repo}` };
 }
 
@@ -83,7 +84,7 @@ async function postRun(services: Services, notifier: Notifier, run: ScheduledRun
     user: 'clusterbot',
     platform: 'system',
     command: `backup ${run.kind} (scheduled)`,
-    outcome: run.ok ? (run.kind !== 'prune' && run.verify && !run.verify.ok ? 'verify failed' : 'ok') : 'failed',
+    outcome: run.ok ? (run.copies?.some((c) => !c.set) ? 'failed in a repository' : run.kind !== 'prune' && run.verify && !run.verify.ok ? 'verify failed' : 'ok') : 'failed',
     detail: run.ok ? (run.entry ? run.entry.id : undefined) : run.error,
     ms: run.ms,
   });

@@ -12,6 +12,8 @@ import { mkdirForPostgres } from './files.js';
 
 export interface RestoreCheckResult {
   backup: string;
+  /** The repository the backup and its WAL were read from. */
+  repo: number;
   target: string | null;
   restoreMs: number;
   usuarios: number;
@@ -86,16 +88,16 @@ export async function restoreCheck(
   const t0 = performance.now();
   const scratch = await ScratchInstance.create(config);
   try {
-    onStep(`pgbackrest restore of ${set.id} into a scratch instance on 127.0.0.1:${scratch.port}`);
+    onStep(`pgbackrest restore of ${set.id} from repo${set.repo} into a scratch instance on 127.0.0.1:${scratch.port}`);
     mkdirForPostgres(scratch.data, 0o700);
-    const args = [`--pg1-path=${scratch.data}`, `--set=${set.id}`, '--archive-mode=off'];
+    const args = [`--pg1-path=${scratch.data}`, `--repo=${set.repo}`, `--set=${set.id}`, '--archive-mode=off'];
     if (target) args.push('--type=time', `--target=${pgTime(target)}`, '--target-action=promote');
     const r = await site.repo([...args, 'restore'], { timeoutMs: 6 * 3600_000 });
     if (r.code !== 0) throw new Error(`pgbackrest restore of ${set.id} failed: ${pgbackrestError(r)}`);
-    // WAL comes from the repository, read only; the copy never archives into it.
+    // WAL comes from the set's own repository, read only; the copy never archives into it.
     const conf = pgbackrestPaths(config).conf;
     scratch.configureRecovery({
-      restoreCommand: `pgbackrest --config=${conf} --stanza=${config.BACKUP_STANZA} --pg1-path=${scratch.data} archive-get %f "%p"`,
+      restoreCommand: `pgbackrest --config=${conf} --stanza=${config.BACKUP_STANZA} --pg1-path=${scratch.data} --repo=${set.repo} archive-get %f "%p"`,
       targetTime: target,
     });
     onStep(target ? `replaying WAL up to ${target.toISOString()}` : 'replaying all archived WAL');
@@ -115,6 +117,7 @@ export async function restoreCheck(
     const logs = await scratch.query<{ id: string; evento: string; fecha: Date }>('SELECT id, evento, fecha FROM proyecto.logs_replicacion ORDER BY id DESC LIMIT 1');
     return {
       backup: set.id,
+      repo: set.repo,
       target: target?.toISOString() ?? null,
       restoreMs,
       usuarios: counts.usuarios,

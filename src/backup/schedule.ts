@@ -5,12 +5,12 @@ import type { Logger } from '../core/logger.js';
 import { errorLine } from '../errors.js';
 import type { BackupSet } from './pgbackrest/info.js';
 import type { PrunePlan } from './retention.js';
-import type { BackupService, VerifyResult } from './service.js';
+import type { BackupService, RepoCopy, VerifyResult } from './service.js';
 
 export type ScheduledKind = 'full' | 'incremental' | 'prune';
 
 export type ScheduledRun =
-  | { kind: ScheduledKind; ok: true; entry?: BackupSet | null; expired?: string[]; verify?: VerifyResult; prune?: PrunePlan; nextRun: Date | null; ms: number }
+  | { kind: ScheduledKind; ok: true; entry?: BackupSet | null; expired?: string[]; verify?: VerifyResult; copies?: RepoCopy[]; prune?: PrunePlan; nextRun: Date | null; ms: number }
   | { kind: ScheduledKind; ok: false; error: string; nextRun: Date | null; ms: number };
 
 export type Schedules = Record<ScheduledKind, string>;
@@ -67,9 +67,10 @@ export class BackupScheduler {
         const prune = await this.svc.prune();
         return { kind, ok: true, prune, nextRun: this.nextRun(kind), ms: ms() };
       }
-      const { set, expired } = await this.svc.take(kind === 'full' ? 'full' : 'incr');
-      const { set: entry, result: verify } = await this.svc.verify(set.id);
-      return { kind, ok: true, entry, expired, verify, nextRun: this.nextRun(kind), ms: ms() };
+      const { copies, expired } = await this.svc.take(kind === 'full' ? 'full' : 'incr');
+      const verified = await this.svc.verifyCopies(copies);
+      const first = verified.find((c) => c.set)!;
+      return { kind, ok: true, entry: first.set, expired, verify: first.verify, copies: verified, nextRun: this.nextRun(kind), ms: ms() };
     } catch (err) {
       this.log.error({ err, kind }, 'scheduled backup failed');
       return { kind, ok: false, error: errorLine(err), nextRun: this.nextRun(kind), ms: ms() };

@@ -4,7 +4,7 @@ import type { LegacyBackup } from '../backup/legacy.js';
 import type { BackupSet, StanzaInfo, SwitchPoint } from '../backup/pgbackrest/info.js';
 import type { RestoreCheckResult } from '../backup/restore-check.js';
 import type { PrunePlan } from '../backup/retention.js';
-import type { VerifyResult } from '../backup/service.js';
+import type { RepoCopy, VerifyResult } from '../backup/service.js';
 import { formatBytes, formatSeconds } from '../cluster/lsn.js';
 
 const rate = (bps: number) => `${formatBytes(bps)}/s`;
@@ -60,6 +60,45 @@ export function backupCard(e: BackupSet, v: VerifyResult | null, nextRun: Date |
   };
 }
 
+/** What one repository got: "20261203-101500F: 12 MB stored in 4 s, verified ✓", or its failure. */
+function copyValue(c: RepoCopy): string {
+  if (!c.set) return `FAILED: ${c.error}`;
+  const v = c.verify ? (c.verify.ok ? `verified in ${formatSeconds(c.verify.ms / 1000)} ✓` : `VERIFY FAILED: ${c.verify.problems[0]}`) : verifiedText(c.set);
+  return `${c.set.id}: ${formatBytes(c.set.repoBytes)} stored in ${formatSeconds(c.set.durationMs / 1000)}, ${v}`;
+}
+
+/**
+ * A backup run into every configured repository: the first repository's card, plus one field per
+ * repository; a repository the backup did not reach fails the card, saying which copies were kept.
+ */
+export function backupRunCard(copies: RepoCopy[], nextRun: Date | null = null, expired: string[] = []): Reply {
+  const first = copies.find((c) => c.set)!;
+  const base = backupCard(first.set!, first.verify ?? null, nextRun, expired);
+  if (copies.length === 1) return base;
+  const missed = copies.filter((c) => !c.set);
+  const badVerify = copies.filter((c) => c.verify && !c.verify.ok);
+  const kept = copies.filter((c) => c.set).map((c) => `${c.set!.id} in repo${c.repo.index}${c.verify?.ok ? ' (verified)' : ''}`);
+  const failed = missed.length > 0 || badVerify.length > 0;
+  const repoFields: Field[] = copies.map((c) => ({ label: c.repo.label, value: copyValue(c) }));
+  return {
+    ...base,
+    title: missed.length
+      ? `Backup FAILED in ${missed.map((c) => `repo${c.repo.index}`).join(', ')}; kept ${kept.join(', ')}`
+      : badVerify.length
+        ? `Backup taken, but VERIFICATION FAILED in ${badVerify.map((c) => `repo${c.repo.index}`).join(', ')}`
+        : `Backup ${copies.map((c) => c.set!.id).join(' / ')} taken into ${copies.length} repositories and verified`,
+    severity: failed ? 'crit' : base.severity,
+    text: failed ? [...missed.map((c) => c.error), ...badVerify.flatMap((c) => c.verify!.problems)].join('\n') : base.text,
+    fields: [...repoFields, ...(base.fields ?? []).filter((f) => f.label !== 'Verify')],
+    context: `pgBackRest, ${copies.length} repositories`,
+    data: {
+      ...(base.data as object),
+      copies: copies.map((c) => ({ repo: c.repo.index, label: c.repo.label, id: c.set?.id ?? null, repoBytes: c.set?.repoBytes ?? null, durationMs: c.set?.durationMs ?? null, verified: c.verify?.ok ?? null, error: c.error })),
+    },
+    failed: failed || undefined,
+  };
+}
+
 export function failureCard(kind: string, error: string, nextRun: Date | null = null): Reply {
   return {
     title: `${kind} backup FAILED`,
@@ -101,6 +140,7 @@ export function catalogCard(info: StanzaInfo, legacy: LegacyBackup[], sw: Switch
     sw && sets.length && !sets.some((e) => restoresPastSwitch(e, sw))
       ? `⚠️ No backup restores to a time after the switch to timeline ${sw.timeline}${sw.at ? ` (${when(sw.at)})` : ''}: take a full backup now (/cluster backup full).`
       : '',
+    ...info.repos.filter((r) => r.code === 99).map((r) => `⚠️ repo${r.key} cannot be read, so its backups are not listed: ${r.message}`),
     legacy.length ? `${legacy.length} backups of the old engine (pg_basebackup) are kept read only until retention removes them (/cluster backup prune).` : '',
   ].filter(Boolean).join('\n');
   return {
@@ -111,6 +151,7 @@ export function catalogCard(info: StanzaInfo, legacy: LegacyBackup[], sw: Switch
     fields: [
       { label: 'Stored', value: formatBytes(repoBytes), short: true },
       { label: 'Stanza', value: info.status.code === 0 ? 'ok' : info.status.message, short: true },
+      ...(info.repos.length > 1 ? info.repos.map((r) => ({ label: `repo${r.key}`, value: `${sets.filter((e) => e.repo === r.key).length} backups, ${r.code === 0 ? 'ok' : r.message}`, short: true })) : []),
     ],
     data: {
       backups: newestFirst.map((e) => ({ ...e, restoresPastSwitch: restoresPastSwitch(e, sw) })),
@@ -118,6 +159,7 @@ export function catalogCard(info: StanzaInfo, legacy: LegacyBackup[], sw: Switch
       totalBytes: repoBytes,
       archive: { min: info.archiveMin, max: info.archiveMax },
       stanza: info.status,
+      repos: info.repos,
       switch: sw,
       oldestRestorable: oldest?.finishedAt ?? null,
     },
@@ -138,11 +180,25 @@ export function verifyCard(e: BackupSet, v: VerifyResult): Reply {
   };
 }
 
+/** /cluster verify over several repositories: the newest backup of each, each in its own repository. */
+export function verifyEachCard(results: Array<{ set: BackupSet; result: VerifyResult }>): Reply {
+  if (results.length === 1) return verifyCard(results[0].set, results[0].result);
+  const bad = results.filter((r) => !r.result.ok);
+  return {
+    title: bad.length ? `FAILED verification in ${bad.map((r) => `repo${r.set.repo}`).join(', ')}` : `${results.length} repositories verified ✓`,
+    severity: bad.length ? 'crit' : 'ok',
+    text: bad.length ? bad.flatMap((r) => r.result.problems.map((p) => `repo${r.set.repo}: ${p}`)).join('\n') : undefined,
+    fields: results.map((r) => ({ label: `repo${r.set.repo}: ${r.set.id}`, value: `${r.result.ok ? 'verified ✓' : 'FAILED'} — ${r.result.checks.join('; ')} (${formatSeconds(r.result.ms / 1000)})` })),
+    data: { repos: results.map((r) => ({ repo: r.set.repo, backup: r.set.id, ok: r.result.ok, problems: r.result.problems, checks: r.result.checks, ms: r.result.ms })), ok: !bad.length },
+    failed: bad.length ? true : undefined,
+  };
+}
+
 export function restoreCard(e: BackupSet, r: RestoreCheckResult): Reply {
   return {
     title: `Restore check of ${e.id} passed${r.target ? ` (to ${when(r.target)})` : ''}`,
     severity: 'ok',
-    text: `Restored into a scratch instance on 127.0.0.1:${r.port}, started, queried, stopped and deleted. The cluster was not touched.`,
+    text: `Restored from repo${r.repo} (backup and WAL) into a scratch instance on 127.0.0.1:${r.port}, started, queried, stopped and deleted. The cluster was not touched.`,
     fields: [
       { label: 'Restore time', value: formatSeconds(r.restoreMs / 1000), short: true },
       { label: 'proyecto.usuarios', value: `${r.usuarios} rows`, short: true },

@@ -74,7 +74,7 @@ describe('backups on pgBackRest that are proven restorable', () => {
     expect(restore).toMatch(/archive-get "%f" "%p"$/);
     const [{ seg }] = await c.sql<{ seg: string }>('primary', 'SELECT pg_walfile_name(pg_switch_wal()) AS seg');
     const dir = join(repo(), 'archive', 'clusterbot', '15-1', seg.slice(0, 16));
-    const pushed = new RegExp(`^${seg}-[0-9a-f]{40}\\.zst$`);
+    const pushed = new RegExp(`^${seg}-[0-9a-f]{40}\\.${c.config.BACKUP_COMPRESS_TYPE}$`);
     await within(`${seg} in the repository`, 60_000, async () => existsSync(dir) && readdirSync(dir).some((f) => pushed.test(f)), () => (existsSync(dir) ? readdirSync(dir).join(', ') : `${dir} missing`));
   });
 
@@ -148,7 +148,7 @@ describe('backups on pgBackRest that are proven restorable', () => {
 
   it('a flipped byte in a file of the repository fails verify loudly, naming the file, and the backup is marked failed', async () => {
     const dir = join(repo(), 'backup', 'clusterbot', fullId);
-    const victim = walk(dir).filter((f) => f.startsWith('pg_data/base/') && f.endsWith('.zst')).sort((a, b) => readFileSync(join(dir, b)).length - readFileSync(join(dir, a)).length)[0];
+    const victim = walk(dir).filter((f) => f.startsWith('pg_data/base/') && f.endsWith(`.${c.config.BACKUP_COMPRESS_TYPE}`)).sort((a, b) => readFileSync(join(dir, b)).length - readFileSync(join(dir, a)).length)[0];
     const file = join(dir, victim);
     const original = readFileSync(file);
     const bytes = Buffer.from(original);

@@ -15,7 +15,7 @@ const day = 86_400_000;
 const now = new Date('2026-11-25T12:00:00Z');
 const ago = (days: number) => new Date(now.getTime() - days * day).toISOString();
 const set = (id: string, kind: BackupSet['kind'], days: number, prior: string | null = null): BackupSet => ({
-  id, kind, prior, node: 'standby', startedAt: ago(days), finishedAt: ago(days - 0.001), durationMs: 1000, sizeBytes: 1000, deltaBytes: 100, repoBytes: 10,
+  id, kind, prior, node: 'standby', run: null, startedAt: ago(days), finishedAt: ago(days - 0.001), durationMs: 1000, sizeBytes: 1000, deltaBytes: 100, repoBytes: 10,
   walStart: '000000010000000000000002', walStop: '000000010000000000000003', timeline: 1, lsnStart: '0/2000028', lsnStop: '0/3000050', repo: 1,
   verified: null, verifiedAt: null, verifyError: null, error: false, earlierDatabase: false,
 });

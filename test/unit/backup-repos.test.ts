@@ -1,20 +1,14 @@
 // The off-machine repository's settings: all-or-nothing validation, the pgBackRest options they become,
 // and the secrets they hold kept out of every masked string.
 import { describe, expect, it } from 'vitest';
+import { baseEnv, s3Env } from '../helpers/s3-settings.js';
 import { loadConfig } from '../../src/config.js';
 import { describeRepos, repoOptions } from '../../src/backup/pgbackrest/repos.js';
 import { SecretMasker } from '../../src/core/secrets.js';
 import { pgBackRestFailure } from '../../src/backup/pgbackrest/run.js';
 
-const base = { POSTGRES_ADMIN_PASSWORD: 'admin-pass-123', POSTGRES_REPLICATOR_PASSWORD: 'repl-pass-123' };
-const s3 = {
-  BACKUP_S3_BUCKET: 'acme-pg-backups',
-  BACKUP_S3_ENDPOINT: 'minio.example.net:9000',
-  BACKUP_S3_ACCESS_KEY: 'AKIAEXAMPLEKEY',
-  BACKUP_S3_SECRET_KEY: 'wJalrXUtnFEMI-secret-key',
-  BACKUP_S3_URI_STYLE: 'path',
-  BACKUP_CIPHER_PASS: 'a-long-enough-passphrase-0123456789',
-};
+const base = baseEnv;
+const s3 = s3Env;
 
 describe('the S3 repository settings', () => {
   it('refuses a bucket without its endpoint, keys and passphrase, naming every missing key in one line', () => {

@@ -3,7 +3,7 @@
 // so two nodes never share an async queue) and one for the bot's own commands.
 import { availableParallelism } from 'node:os';
 import type { Config } from '../../config.js';
-import { repoOptions, SECURE_OPTION } from './repos.js';
+import { repoOptions, s3Enabled, SECURE_OPTION } from './repos.js';
 
 /** Where pgBackRest's files live on the bot's host. */
 export interface PgBackRestPaths {
@@ -43,6 +43,8 @@ export function commonOptions(config: Config, repo: string): Record<string, stri
     // Command output (info JSON, verify text) alone on stdout; warnings and errors on stderr.
     'log-level-console': 'off',
     'log-level-stderr': 'warn',
+    // An unreachable bucket fails within ~4 × io-timeout (pgBackRest retries), not 4 minutes.
+    ...(s3Enabled(config) ? { 'io-timeout': String(config.BACKUP_S3_TIMEOUT_SECONDS) } : {}),
   };
 }
 
@@ -71,9 +73,22 @@ export function iniText(sections: Record<string, Record<string, string>>): strin
 export function clusterConfText(config: Config): string {
   const p = pgbackrestPaths(config);
   return iniText({
-    global: { ...commonOptions(config, p.repo), 'lock-path': `${p.dir}/lock`, 'log-path': `${p.dir}/log`, 'spool-path': `${p.dir}/spool/bot` },
+    global: {
+      ...commonOptions(config, p.repo),
+      'lock-path': `${p.dir}/lock`,
+      'log-path': `${p.dir}/log`,
+      'spool-path': `${p.dir}/spool/bot`,
+      ...(s3Enabled(config) ? { 'archive-timeout': String(backupArchiveTimeout(config)) } : {}),
+    },
   });
 }
+
+/**
+ * How long a backup waits for its last WAL segment to reach the repository. With the bucket down,
+ * every archive-push spends ~8 × io-timeout failing on repo2 (and PostgreSQL waits before retrying)
+ * while it still writes repo1: the default 60 s would fail the repo1 backup too.
+ */
+export const backupArchiveTimeout = (config: Config) => 60 + 16 * config.BACKUP_S3_TIMEOUT_SECONDS;
 
 /**
  * A node's own configuration: archive-push (asynchronous, its own spool) and archive-get for its

@@ -11,6 +11,8 @@ export interface BackupSet {
   prior: string | null;
   /** The node it was taken from (our annotation), or null for a backup taken outside the bot. */
   node: string | null;
+  /** The bot's run it belongs to (annotation run=…): one run puts one set into each repository. */
+  run: string | null;
   startedAt: string;
   finishedAt: string;
   durationMs: number;
@@ -48,6 +50,16 @@ export interface StanzaInfo {
   status: { code: number; message: string };
   /** A backup running now: bytes done of the total. */
   running: { done: number; total: number } | null;
+  /** Each configured repository's own status (code 0 "ok"; 99 with pgBackRest's error when it cannot be read). */
+  repos: RepoStatus[];
+  /** The live database's archived WAL range in each repository, by repo key. */
+  archiveByRepo: Record<number, { min: string; max: string }>;
+}
+
+export interface RepoStatus {
+  key: number;
+  code: number;
+  message: string;
 }
 
 interface RawSet {
@@ -66,8 +78,9 @@ interface RawSet {
 interface RawStanza {
   name: string;
   backup: RawSet[];
-  archive: Array<{ min: string | null; max: string | null; database: { id: number } }>;
+  archive: Array<{ min: string | null; max: string | null; database: { id: number; 'repo-key'?: number } }>;
   db: Array<{ id: number }>;
+  repo?: Array<{ key: number; status: { code: number; message: string } }>;
   status: { code: number; message: string; lock?: { backup?: { held: boolean; 'size-cplt'?: number; size?: number } } };
 }
 
@@ -77,18 +90,26 @@ const iso = (epochSeconds: number) => new Date(epochSeconds * 1000).toISOString(
 export function parseInfo(json: string, stanza: string): StanzaInfo {
   const all = JSON.parse(json) as RawStanza[];
   const s = all.find((x) => x.name === stanza);
-  if (!s) return { sets: [], archiveMin: null, archiveMax: null, status: { code: 1, message: 'missing stanza' }, running: null };
+  if (!s) return { sets: [], archiveMin: null, archiveMax: null, status: { code: 1, message: 'missing stanza' }, running: null, repos: [], archiveByRepo: {} };
   const current = Math.max(0, ...s.db.map((d) => d.id));
   const sets = s.backup.map((b) => toSet(b, current));
   // The WAL range of the live database (an earlier one's segment names start over after a reset).
   const archived = s.archive.filter((a) => a.min && a.max && a.database.id === current);
   const lock = s.status.lock?.backup;
+  const archiveByRepo: Record<number, { min: string; max: string }> = {};
+  for (const a of archived) {
+    const key = a.database['repo-key'] ?? 1;
+    const had = archiveByRepo[key];
+    archiveByRepo[key] = had ? { min: had.min < a.min! ? had.min : a.min!, max: had.max > a.max! ? had.max : a.max! } : { min: a.min!, max: a.max! };
+  }
   return {
     sets,
     archiveMin: archived.map((a) => a.min!).sort()[0] ?? null,
     archiveMax: archived.map((a) => a.max!).sort().at(-1) ?? null,
     status: { code: s.status.code, message: s.status.message },
     running: lock?.held && lock.size ? { done: lock['size-cplt'] ?? 0, total: lock.size } : null,
+    repos: (s.repo ?? []).map((r) => ({ key: r.key, code: r.status.code, message: r.status.message })),
+    archiveByRepo,
   };
 }
 
@@ -101,6 +122,7 @@ function toSet(b: RawSet, currentDb: number): BackupSet {
     kind: b.type,
     prior: b.prior,
     node: a.node ?? null,
+    run: a.run ?? null,
     startedAt: iso(b.timestamp.start),
     finishedAt: iso(b.timestamp.stop),
     durationMs: (b.timestamp.stop - b.timestamp.start) * 1000,

@@ -166,6 +166,13 @@ describe('the one monitor on a real etcd + Patroni cluster', () => {
     const overdue = await until('"Backup overdue"', 40_000, async () => late.chat.posts.find((p) => p.reply.title === 'Backup overdue'), () => titles(late));
     expect(overdue.channel).toBe('alerts');
     expect(overdue.reply.text).toMatch(/^full backup overdue: none in the .+ since the bot started; "\*\/5 \* \* \* \* \*" expects one every/);
+    // Under heavy load Patroni may be electing a leader right now: a backup needs one (any member).
+    let seen = '';
+    await until('a Patroni leader to back up from', 90_000, async () => {
+      const snap = await late.app.services.snapshot();
+      seen = snap.nodes.map((n) => `${n.name}: ${n.role}`).join(', ');
+      return snap.primary;
+    }, () => seen);
     const backup = await late.run('/cluster backup full');
     expect(backup.failed, backup.text).toBeFalsy();
     await until('"Resolved — Backup overdue"', 20_000, async () => late.chat.posts.find((p) => p.reply.title === 'Resolved — Backup overdue'), () => titles(late));

@@ -7,7 +7,7 @@
 import type { TestCluster } from '../test/helpers/cluster.js';
 import { cutOff } from '../test/helpers/wal-scenario.js';
 import { oneFailover } from './confirm-writable.js';
-import { judge, round, stats, type Figure, type Scenario } from './lib.js';
+import { judge, round, stats, type Scenario } from './lib.js';
 import { benchCluster, clientFor, confirm, firstWrite, nextNode, rejoin, runtime, settled, sleep, WRITES_TABLE } from './support.js';
 
 const CATCHUP_MB = 16;

@@ -1,7 +1,7 @@
 // The embedded default: every node is a real `postgres` process from the system's binaries,
 // data under CLUSTERBOT_HOME, listening on loopback. Nodes are daemons (pg_ctl), so they outlive
 // a one-shot `clusterbot run` and are found again by their postmaster.pid.
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { Config, NodeConfig } from '../config.js';
 import type { Logger } from '../core/logger.js';
 import { makeHomePrivate, PRIVATE_DIR } from '../core/private-files.js';

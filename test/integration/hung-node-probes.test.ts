@@ -31,7 +31,6 @@ describe('probes while whole instances are frozen (real cluster, SIGSTOP)', () =
   let c: TestCluster;
   let frozen: number[][] = [];
   const node = (name: string) => c.app.services.node(name);
-  const rows = async () => ((await c.run('/cluster status')).data as { nodes: NodeRow[] }).nodes;
   const allStreaming = () =>
     waitFor(c.app.services.snapshot, (s) => s.primary === 'primary' && nodeIn(s, 'standby').streaming && nodeIn(s, 'readonly').streaming, 60_000);
 

@@ -10,7 +10,6 @@ import { startTestCluster, type TestCluster } from '../helpers/cluster.js';
 
 describe('restore_command during a promotion', () => {
   let c: TestCluster;
-  const logDir = () => join(pgbackrestPaths(c.config).dir, 'log');
   beforeAll(async () => {
     c = await startTestCluster({ nodes: (p) => `primary:${p[0]},standby:${p[1]}`, nodeCount: 2 });
   });

@@ -7,7 +7,6 @@ import { stopWriteEndpoint } from '../../src/cluster/write-endpoint/index.js';
 import { freePort, startTestCluster, type TestCluster } from '../helpers/cluster.js';
 import { AddressLoad } from '../helpers/endpoint-load.js';
 
-const field = (r: Reply, label: string) => r.fields?.find((f) => f.label === label)?.value ?? '';
 /** The status card's first line, "Write endpoint: 127.0.0.1:6432 → standby — the primary itself: …", without its tail. */
 const endpointOf = (r: Reply) => /^Write endpoint: (.*?)(?: — the primary itself: .*)?$/m.exec(r.text ?? '')?.[1] ?? `(no endpoint line in: ${r.text})`;
 

@@ -193,14 +193,24 @@ describe('the one monitor on a real etcd + Patroni cluster', () => {
     const base = `http://${mon.config.HTTP_HOST}:${mon.config.HTTP_PORT}`;
     expect(await listenHttp(mon.app.http, mon.config)).toContain(base);
 
+    // Under heavy load Patroni may have moved the leader in an earlier test: name the members by role.
+    let seen = '';
+    const { leader, replicas } = await until('a Patroni leader and two running replicas', 90_000, async () => {
+      const snap = await mon.app.services.snapshot();
+      seen = snap.nodes.map((n) => `${n.name}: ${n.role}`).join(', ');
+      const reps = snap.nodes.filter((n) => n.up && n.role === 'replica').map((n) => n.name);
+      return snap.primary !== null && reps.length === 2 && { leader: snap.primary, replicas: reps };
+    }, () => seen);
+    const [frozen, other] = replicas;
+
     let last = '';
     const metrics = await until('every member up in /metrics', 30_000, async () => {
       last = await (await fetch(`${base}/metrics`)).text();
       return ['primary', 'standby', 'readonly'].every((n) => new RegExp(`^clusterbot_node_up\\{node="${n}"\\} 1$`, 'm').test(last)) && last;
     }, () => last.split('\n').filter((l) => l.startsWith('clusterbot_node_up')).join('; ') || last.slice(0, 300));
-    expect(metrics).toMatch(/^clusterbot_node_role\{node="primary",role="primary"\} 1$/m);
-    expect(metrics).toMatch(/^clusterbot_replication_lag_bytes\{node="standby"\} \d+$/m);
-    expect(metrics).toMatch(/^clusterbot_replication_lag_seconds\{node="readonly"\} [\d.e+-]+$/m);
+    expect(metrics).toMatch(new RegExp(`^clusterbot_node_role\\{node="${leader}",role="primary"\\} 1$`, 'm'));
+    expect(metrics).toMatch(new RegExp(`^clusterbot_replication_lag_bytes\\{node="${frozen}"\\} \\d+$`, 'm'));
+    expect(metrics).toMatch(new RegExp(`^clusterbot_replication_lag_seconds\\{node="${other}"\\} [\\d.e+-]+$`, 'm'));
 
     let said = '';
     const health = await until('/healthz 200', 30_000, async () => {
@@ -212,32 +222,32 @@ describe('the one monitor on a real etcd + Patroni cluster', () => {
 
     const report = await until('the health report', 30_000, async () => mon.chat.posts.find((p) => /^Health report — /.test(p.reply.title)), () => titles(mon));
     expect(report.channel).toBe('reports');
-    expect(JSON.stringify(report.reply.tables)).toContain('readonly');
+    expect(JSON.stringify(report.reply.tables)).toContain(other);
 
     const disk = await until('a disk usage alert', 30_000, async () => mon.chat.posts.find((p) => /^Disk \d+% full: /.test(p.reply.title)), () => titles(mon));
     expect(disk.channel).toBe('alerts');
     expect(disk.reply.title).toMatch(/WAL archive|backups/);
 
-    // Patroni resumes a paused replay (pg_wal_replay_pause) within a loop: freeze standby's startup
+    // Patroni resumes a paused replay (pg_wal_replay_pause) within a loop: freeze a replica's startup
     // process instead (SIGSTOP), so it receives WAL but replays none while the leader keeps committing.
-    const [{ pid }] = await mon.sql<{ pid: number }>('standby', "SELECT pid FROM pg_stat_activity WHERE backend_type = 'startup'");
+    const [{ pid }] = await mon.sql<{ pid: number }>(frozen, "SELECT pid FROM pg_stat_activity WHERE backend_type = 'startup'");
     expect(pid).toBeGreaterThan(0);
-    let seenStandby: unknown = null;
+    let seenReplica: unknown = null;
     process.kill(pid, 'SIGSTOP');
     try {
-      const alert = await until('"Replay delay: standby is … behind"', 60_000, async () => {
-        await mon.sql('primary', "INSERT INTO proyecto.logs_replicacion (evento) VALUES ('replay delay test')");
-        [seenStandby] = await mon.sql('standby', 'SELECT pg_last_wal_receive_lsn()::text AS received, pg_last_wal_replay_lsn()::text AS replayed, now() - pg_last_xact_replay_timestamp() AS delay');
-        return mon.chat.posts.find((p) => p.reply.title.startsWith('Replay delay: standby is '));
-      }, () => `standby ${JSON.stringify(seenStandby)}; posts: ${titles(mon)}`);
+      const alert = await until(`"Replay delay: ${frozen} is … behind"`, 60_000, async () => {
+        await mon.sql(leader, "INSERT INTO proyecto.logs_replicacion (evento) VALUES ('replay delay test')");
+        [seenReplica] = await mon.sql(frozen, 'SELECT pg_last_wal_receive_lsn()::text AS received, pg_last_wal_replay_lsn()::text AS replayed, now() - pg_last_xact_replay_timestamp() AS delay');
+        return mon.chat.posts.find((p) => p.reply.title.startsWith(`Replay delay: ${frozen} is `));
+      }, () => `${frozen} ${JSON.stringify(seenReplica)}; posts: ${titles(mon)}`);
       console.log(`[patroni-monitor] ${alert.reply.title}`);
       expect(alert.channel).toBe('alerts');
-      expect(alert.reply.text).toMatch(/^The last transaction standby replayed was committed .+ ago while newer WAL is waiting\./);
+      expect(alert.reply.text).toMatch(new RegExp(`^The last transaction ${frozen} replayed was committed .+ ago while newer WAL is waiting\\.`));
       const lagged = await (await fetch(`${base}/metrics`)).text();
-      expect(Number(/^clusterbot_replication_lag_seconds\{node="standby"\} ([\d.e+-]+)$/m.exec(lagged)?.[1])).toBeGreaterThanOrEqual(3);
+      expect(Number(new RegExp(`^clusterbot_replication_lag_seconds\\{node="${frozen}"\\} ([\\d.e+-]+)$`, 'm').exec(lagged)?.[1])).toBeGreaterThanOrEqual(3);
     } finally {
       process.kill(pid, 'SIGCONT');
     }
-    await until('the replay delay alert resolved', 60_000, async () => mon.chat.posts.find((p) => p.reply.title.startsWith('Resolved — Replay delay: standby')), () => titles(mon));
+    await until('the replay delay alert resolved', 60_000, async () => mon.chat.posts.find((p) => p.reply.title.startsWith(`Resolved — Replay delay: ${frozen}`)), () => titles(mon));
   });
 });

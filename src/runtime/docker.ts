@@ -6,22 +6,19 @@ import Docker from 'dockerode';
 import type { Config, NodeConfig } from '../config.js';
 import type { Logger } from '../core/logger.js';
 import { UserError } from '../errors.js';
-import { demux, ensureBindVolume, execIn, isNotFound, isNotModified, runHelper, waitPgReady } from './docker-engine.js';
+import { demux, execIn, isNotFound, isNotModified, runHelper, waitPgReady } from './docker-engine.js';
 import { DockerEvents, watchDie } from './docker-events.js';
-import { DockerFence, FENCE_MOUNT, type Killed } from './docker-fence.js';
+import { DockerFence, type Killed } from './docker-fence.js';
+import { BACKUPS, DockerProvisioner, serviceOf, VOLUME } from './docker-provision.js';
 import { verifyFullConninfo } from '../db/tls.js';
 import { VolumeFence } from './docker-volume-fence.js';
 import { PG_TOOLS, RuntimeListeners, type ExecOptions, type ExecResult, type PgTool, type Runtime, type RuntimeEvent, type StopMode, type FenceStep, type ForceStopResult } from './runtime.js';
 
-const VOLUME = '/var/lib/postgresql/data';
-const BACKUPS = '/backups';
-/** TLS_DIR in the nodes: the cluster CA; each node issues its certificate there (postgres/tls.sh). */
-const TLS_MOUNT = '/tls';
 const READY_TIMEOUT_MS = 300_000;
 /** How long the engine may take to report a SIGKILLed container as exited. */
 const KILL_WAIT_MS = 15_000;
 
-export const serviceOf = (node: NodeConfig | string) => `postgresql-${typeof node === 'string' ? node : node.name}`;
+export { serviceOf };
 
 export class DockerRuntime implements Runtime {
   readonly kind = 'docker' as const;
@@ -32,6 +29,7 @@ export class DockerRuntime implements Runtime {
   private readonly expectedExit = new Set<string>();
   private readonly volumeFence: VolumeFence;
   private readonly fencing: DockerFence;
+  private readonly provision: DockerProvisioner;
   private readonly lookups = new Map<string, Promise<Docker.Container | null>>();
   /** Node → the container the fence just killed: its state before, and the kill's answer (after the engine's teardown). */
   private readonly killedByFence = new Map<string, Killed>();
@@ -45,6 +43,7 @@ export class DockerRuntime implements Runtime {
     this.docker = docker ?? new Docker();
     this.listeners = new RuntimeListeners(log);
     this.project = config.COMPOSE_PROJECT_NAME;
+    this.provision = new DockerProvisioner(this.docker, config, this.project);
     this.volumeFence = new VolumeFence(this.docker, () => this.config.DOCKER_IMAGE);
     this.fencing = new DockerFence(config.fenceDir, {
       container: (node) => this.container(node),
@@ -52,8 +51,8 @@ export class DockerRuntime implements Runtime {
       dataVolume: async (node, create) => {
         if (!create) return this.volumeName(`${serviceOf(node)}-data`);
         await this.prepare();
-        await this.ensureImage();
-        return this.ensureVolume(`${serviceOf(node)}-data`);
+        await this.provision.ensureImage();
+        return this.provision.ensureVolume(`${serviceOf(node)}-data`);
       },
       volumeFence: this.volumeFence,
       log,
@@ -61,11 +60,11 @@ export class DockerRuntime implements Runtime {
   }
 
   get networkName(): string {
-    return `${this.project}_postgresql-network`;
+    return this.provision.networkName;
   }
 
   volumeName(what: string): string {
-    return `${this.project}_${what}`;
+    return this.provision.volumeName(what);
   }
 
   async prepare(): Promise<void> {
@@ -124,69 +123,6 @@ export class DockerRuntime implements Runtime {
 
   // --- creating nodes (when compose was not used) -------------------------------------------
 
-  private async ensureImage(): Promise<void> {
-    try {
-      await this.docker.getImage(this.config.DOCKER_IMAGE).inspect();
-    } catch (e) {
-      if (!isNotFound(e)) throw e;
-      throw new UserError(
-        `the PostgreSQL image ${this.config.DOCKER_IMAGE} is not on this engine`,
-        'build it: bash scripts/docker-prereqs.sh (works without a registry), or docker-compose build',
-        'prerequisite',
-      );
-    }
-  }
-
-  private labels(extra: Record<string, string>): Record<string, string> {
-    return { 'com.docker.compose.project': this.project, 'clusterbot.managed': 'true', ...extra };
-  }
-
-  private async ensureNetwork(): Promise<void> {
-    try {
-      await this.docker.getNetwork(this.networkName).inspect();
-    } catch (e) {
-      if (!isNotFound(e)) throw e;
-      await this.docker.createNetwork({
-        Name: this.networkName,
-        Driver: 'bridge',
-        IPAM: { Driver: 'default', Config: [{ Subnet: this.config.DOCKER_SUBNET }] },
-        Labels: this.labels({ 'com.docker.compose.network': 'postgresql-network' }),
-      });
-    }
-  }
-
-  private async ensureVolume(what: string): Promise<string> {
-    const name = this.volumeName(what);
-    try {
-      await this.docker.getVolume(name).inspect();
-    } catch (e) {
-      if (!isNotFound(e)) throw e;
-      await this.docker.createVolume({ Name: name, Labels: this.labels({ 'com.docker.compose.volume': what }) });
-    }
-    return name;
-  }
-
-  /**
-   * The shared backups volume: a bind of the bot's BACKUP_DIR (on the engine's host), mounted at
-   * /backups in every node, so the WAL archive and the backups the nodes write are the bot's files.
-   */
-  private async ensureBackupsVolume(): Promise<string> {
-    const labels = this.labels({ 'com.docker.compose.volume': 'postgresql-backups' });
-    return ensureBindVolume(this.docker, this.volumeName('postgresql-backups'), this.config.backupDir, labels);
-  }
-
-  /** The fence directory (DOCKER_FENCE_DIR), mounted read-only at /fence in every node: see docker-fence.ts. */
-  private async ensureFenceVolume(): Promise<string> {
-    const labels = this.labels({ 'com.docker.compose.volume': 'postgresql-fence' });
-    return ensureBindVolume(this.docker, this.volumeName('postgresql-fence'), this.config.fenceDir, labels, { mode: 0o755, owner: false });
-  }
-
-  /** TLS_DIR, mounted at /tls in every node: the CA a node signs its certificate with and verifies its peers by. */
-  private async ensureTlsVolume(): Promise<string> {
-    const labels = this.labels({ 'com.docker.compose.volume': 'postgresql-tls' });
-    return ensureBindVolume(this.docker, this.volumeName('postgresql-tls'), this.config.tlsDir, labels, { mode: 0o755, owner: false });
-  }
-
   /** The bot's backup folder is /backups in the nodes: paths under it are translated for exec. */
   private inNode(arg: string): string {
     const dir = this.config.backupDir;
@@ -199,45 +135,7 @@ export class DockerRuntime implements Runtime {
     if (await this.container(node)) {
       throw new UserError(`node ${node.name} already has a container`, 'use /cluster start, or destroy it first', 'precondition');
     }
-    await this.ensureImage();
-    await this.ensureNetwork();
-    const data = await this.ensureVolume(`${serviceOf(node)}-data`);
-    this.volumeFence.forget(data);
-    const backups = await this.ensureBackupsVolume();
-    const fence = await this.ensureFenceVolume();
-    const tls = await this.ensureTlsVolume();
-    const publish = /^[\d.]+$|^localhost$/.test(node.host);
-    const bindIp = node.host === 'localhost' ? '127.0.0.1' : node.host;
-    const service = serviceOf(node);
-    const container = await this.docker.createContainer({
-      name: `${this.project}_${service}_1`,
-      Image: this.config.DOCKER_IMAGE,
-      Hostname: service,
-      Labels: this.labels({ 'com.docker.compose.service': service, 'com.docker.compose.container-number': '1', 'com.docker.compose.oneoff': 'False' }),
-      Env: Object.entries({
-        CLUSTERBOT_NODE: node.name,
-        CLUSTERBOT_ALLOWED_CIDR: this.config.DOCKER_SUBNET,
-        POSTGRES_ADMIN_USER: this.config.POSTGRES_ADMIN_USER,
-        POSTGRES_ADMIN_PASSWORD: this.config.POSTGRES_ADMIN_PASSWORD,
-        POSTGRES_REPLICATOR_PASSWORD: this.config.POSTGRES_REPLICATOR_PASSWORD,
-        PG_DATABASE: this.config.PG_DATABASE,
-        BACKUP_STANZA: this.config.BACKUP_STANZA,
-        BACKUP_COMPRESS_TYPE: this.config.BACKUP_COMPRESS_TYPE,
-        // The certificate also names the address its port is published on (how the bot reaches it).
-        CLUSTERBOT_TLS_HOSTS: node.host,
-        CLUSTERBOT_TLS_DAYS: String(this.config.TLS_CERT_DAYS),
-        ...env,
-      }).map(([k, v]) => `${k}=${v}`),
-      ExposedPorts: { '5432/tcp': {} },
-      HostConfig: {
-        Binds: [`${data}:${VOLUME}`, `${backups}:${BACKUPS}`, `${fence}:${FENCE_MOUNT}:ro`, `${tls}:${TLS_MOUNT}`],
-        PortBindings: publish ? { '5432/tcp': [{ HostIp: bindIp, HostPort: String(node.port) }] } : undefined,
-        RestartPolicy: { Name: 'unless-stopped' },
-        NetworkMode: this.networkName,
-      },
-      NetworkingConfig: { EndpointsConfig: { [this.networkName]: { Aliases: [service] } } },
-    });
-    await container.start();
+    const container = await this.provision.createContainer(node, env, (data) => this.volumeFence.forget(data));
     // A replica clones itself before it listens: a big database needs the caller's timeout.
     await this.waitReady(node, container, timeoutMs);
     return container;

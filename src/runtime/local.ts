@@ -1,7 +1,7 @@
 // The embedded default: every node is a real `postgres` process from the system's binaries,
 // data under CLUSTERBOT_HOME, listening on loopback. Nodes are daemons (pg_ctl), so they outlive
 // a one-shot `clusterbot run` and are found again by their postmaster.pid.
-import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import type { Config, NodeConfig } from '../config.js';
 import type { Logger } from '../core/logger.js';
 import { makeHomePrivate, PRIVATE_DIR } from '../core/private-files.js';
@@ -11,8 +11,8 @@ import { ensurePgBin } from './pg-binaries.js';
 import { chownTo, isZombie, portFree, postgresOsUser, processAlive, runProgram, type OsUser } from './process.js';
 import { hbaText, nodeConfText, pgpassText } from './local-config.js';
 import { tailLines } from './file-tail.js';
-import { nodeConfFile, nodeConfText as pgbackrestNodeConf, pgbackrestPaths, type PgTarget } from '../backup/pgbackrest/conf.js';
-import { ensureCa, issueServerCertificate } from './certificates.js';
+import type { PgTarget } from '../backup/pgbackrest/conf.js';
+import { createStanza, hasNodeCertificate, issueNodeCertificate, OwnedFiles, prepareCa, writePgBackRestConfigs } from './local-setup.js';
 import { caFile, verifyFullConninfo } from '../db/tls.js';
 import { killInstance, processStopped, untilGone } from './local-fence.js';
 import { LocalNodeWatcher } from './local-watch.js';
@@ -31,6 +31,7 @@ export class LocalRuntime implements Runtime {
   private user: OsUser | null = null;
   private prepared = false;
   private readonly watcher: LocalNodeWatcher;
+  private readonly files = new OwnedFiles(() => this.user);
 
   constructor(
     private readonly config: Config,
@@ -71,12 +72,9 @@ export class LocalRuntime implements Runtime {
       chmodSync(dir, 0o750);
       chownTo(dir, this.user);
     }
-    // The cluster CA: ca.crt readable by the postgres OS user (replication verifies with it), ca.key 0600.
-    mkdirSync(this.config.tlsDir, { recursive: true, mode: 0o755 });
-    chmodSync(this.config.tlsDir, 0o755);
-    await ensureCa(this.config);
-    this.writePgBackRestConfig();
-    this.writeOwned(this.pgpassFile, pgpassText(this.config), 0o600);
+    await prepareCa(this.config);
+    writePgBackRestConfigs(this.config, this.files, (n) => this.pgTarget(n));
+    this.files.write(this.pgpassFile, pgpassText(this.config), 0o600);
     await this.checkReachable(`${home}/nodes`);
     this.prepared = true;
   }
@@ -85,13 +83,6 @@ export class LocalRuntime implements Runtime {
   pgTarget(node: NodeConfig): PgTarget {
     const p = this.paths(node);
     return { name: node.name, data: p.data, socket: p.run, port: node.port };
-  }
-
-  /** Each node's pgBackRest configuration (its archive commands) and the folders, owned by postgres; the bot's own is site.ts's. */
-  private writePgBackRestConfig(): void {
-    const p = pgbackrestPaths(this.config);
-    for (const dir of [p.dir, `${p.dir}/lock`, `${p.dir}/log`, `${p.dir}/spool`]) this.mkdirOwned(dir, 0o750);
-    for (const n of this.config.nodes) this.writeOwned(nodeConfFile(this.config, n.name), pgbackrestNodeConf(this.config, this.pgTarget(n)), 0o600);
   }
 
   private async checkReachable(dir: string): Promise<void> {
@@ -106,18 +97,6 @@ export class LocalRuntime implements Runtime {
     }
   }
 
-  private writeOwned(path: string, content: string, mode: number): void {
-    writeFileSync(path, content, { mode });
-    chmodSync(path, mode);
-    chownTo(path, this.user);
-  }
-
-  private mkdirOwned(path: string, mode: number): void {
-    mkdirSync(path, { recursive: true, mode });
-    chmodSync(path, mode);
-    chownTo(path, this.user);
-  }
-
   async isProvisioned(node: NodeConfig): Promise<boolean> {
     return existsSync(`${this.paths(node).data}/PG_VERSION`);
   }
@@ -125,12 +104,12 @@ export class LocalRuntime implements Runtime {
   /** A new server certificate for the node (its host, loopback), owned by the postgres OS user; the caller reloads. */
   async renewCertificate(node: NodeConfig): Promise<void> {
     await this.prepare();
-    await issueServerCertificate(this.config, node.name, [node.host, '127.0.0.1', 'localhost'], this.user);
+    await issueNodeCertificate(this.config, node, this.user);
   }
 
   /** The node's certificate, issued once (clusterbot.conf points ssl_cert_file/ssl_key_file at it). */
   private async ensureCertificate(node: NodeConfig): Promise<void> {
-    if (!existsSync(`${this.config.tlsDir}/${node.name}.key`)) await this.renewCertificate(node);
+    if (!hasNodeCertificate(this.config, node)) await this.renewCertificate(node);
   }
 
   /**
@@ -143,17 +122,17 @@ export class LocalRuntime implements Runtime {
     const conf = `${p.data}/clusterbot.conf`;
     if (existsSync(conf) && !/^ssl = on$/m.test(readFileSync(conf, 'utf8'))) this.writeNodeConfig(node);
     const hba = `${p.data}/pg_hba.conf`;
-    if (existsSync(hba) && /^host\s/m.test(readFileSync(hba, 'utf8'))) this.writeOwned(hba, hbaText(this.config, false), 0o600);
+    if (existsSync(hba) && /^host\s/m.test(readFileSync(hba, 'utf8'))) this.files.write(hba, hbaText(this.config, false), 0o600);
   }
 
   /** Write this node's own settings (port, sockets, archive) and the include line. */
   writeNodeConfig(node: NodeConfig): void {
     const p = this.paths(node);
-    this.writeOwned(`${p.data}/clusterbot.conf`, nodeConfText(this.config, node, p.run), 0o600);
+    this.files.write(`${p.data}/clusterbot.conf`, nodeConfText(this.config, node, p.run), 0o600);
     const main = `${p.data}/postgresql.conf`;
     const text = readFileSync(main, 'utf8');
     if (!text.includes("include_if_exists = 'clusterbot.conf'")) {
-      this.writeOwned(main, `${text}\n# clusterbot\ninclude_if_exists = 'clusterbot.conf'\n`, 0o600);
+      this.files.write(main, `${text}\n# clusterbot\ninclude_if_exists = 'clusterbot.conf'\n`, 0o600);
     }
   }
 
@@ -163,9 +142,9 @@ export class LocalRuntime implements Runtime {
       throw new UserError(`node ${node.name} already has data in ${p.data}`, 'use /cluster start, or destroy it first', 'precondition');
     }
     rmSync(p.data, { recursive: true, force: true });
-    this.mkdirOwned(p.base, PRIVATE_DIR);
-    this.mkdirOwned(p.data, 0o700);
-    this.mkdirOwned(p.run, 0o700);
+    this.files.mkdir(p.base, PRIVATE_DIR);
+    this.files.mkdir(p.data, 0o700);
+    this.files.mkdir(p.run, 0o700);
     return p;
   }
 
@@ -175,7 +154,7 @@ export class LocalRuntime implements Runtime {
     await this.ensureCertificate(node);
     await this.must(node, 'initdb', ['-D', p.data, '-U', 'postgres', '--auth-local=trust', '--auth-host=scram-sha-256', '--encoding=UTF8', '--locale=C']);
     this.writeNodeConfig(node);
-    this.writeOwned(`${p.data}/pg_hba.conf`, hbaText(this.config, true), 0o600);
+    this.files.write(`${p.data}/pg_hba.conf`, hbaText(this.config, true), 0o600);
     await this.start(node);
     const q = (s: string) => `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
     const vars = [
@@ -186,24 +165,9 @@ export class LocalRuntime implements Runtime {
     ].join('\n');
     const sql = `${vars}\n${readFileSync(postgresAsset('init/01-bootstrap.sql'), 'utf8')}`;
     await this.must(node, 'psql', ['-X', '-q', '-h', p.run, '-p', String(node.port), '-U', 'postgres', '-d', 'postgres', '-f', '-'], { stdin: sql });
-    this.writeOwned(`${p.data}/pg_hba.conf`, hbaText(this.config, false), 0o600);
+    this.files.write(`${p.data}/pg_hba.conf`, hbaText(this.config, false), 0o600);
     await this.must(node, 'pg_ctl', ['reload', '-D', p.data, '-s']);
-    await this.createStanza(node);
-  }
-
-  /**
-   * The stanza exists from the first minute: archive-push refuses WAL until it does. In a repository
-   * that already holds an older database of this stanza (after a reset), the new one joins it with
-   * stanza-upgrade, and the old backups stay listed and restorable.
-   */
-  private async createStanza(node: NodeConfig): Promise<void> {
-    const args = [`--config=${nodeConfFile(this.config, node.name)}`, `--stanza=${this.config.BACKUP_STANZA}`];
-    const created = await this.exec(node, 'pgbackrest', [...args, 'stanza-create']);
-    if (created.code === 0) return;
-    if (!/do not match the database/.test(`${created.stderr}${created.stdout}`)) {
-      await this.must(node, 'pgbackrest', [...args, 'stanza-create']);
-    }
-    await this.must(node, 'pgbackrest', [...args, 'stanza-upgrade']);
+    await createStanza(this.config, node, (args) => this.exec(node, 'pgbackrest', args), (args) => this.must(node, 'pgbackrest', args));
   }
 
   async cloneReplica(node: NodeConfig, source: NodeConfig, opts: ExecOptions = {}): Promise<void> {
@@ -243,8 +207,8 @@ export class LocalRuntime implements Runtime {
     const auto = `${p.data}/postgresql.auto.conf`;
     const kept = existsSync(auto) ? readFileSync(auto, 'utf8').split('\n').filter((l) => l && !/^\s*primary_(conninfo|slot_name)\s*=/.test(l)) : [];
     const conninfo = this.replicationConninfo(source, node).replace(/'/g, "''");
-    this.writeOwned(auto, [...kept, `primary_conninfo = '${conninfo}'`, ''].join('\n'), 0o600);
-    this.writeOwned(`${p.data}/standby.signal`, '', 0o600);
+    this.files.write(auto, [...kept, `primary_conninfo = '${conninfo}'`, ''].join('\n'), 0o600);
+    this.files.write(`${p.data}/standby.signal`, '', 0o600);
   }
 
   private async must(node: NodeConfig, tool: PgTool, args: string[], opts: ExecOptions = {}): Promise<ExecResult> {
@@ -298,7 +262,7 @@ export class LocalRuntime implements Runtime {
         'precondition',
       );
     }
-    if (await this.isFenced(node)) this.writeOwned(`${p.data}/standby.signal`, '', 0o600);
+    if (await this.isFenced(node)) this.files.write(`${p.data}/standby.signal`, '', 0o600);
     await this.untilReaped(node);
     this.watcher.starting(node);
     const r = await this.exec(node, 'pg_ctl', ['start', '-D', p.data, '-l', p.log, '-w', '-t', '60', '-s'], {}, true);
@@ -398,9 +362,9 @@ export class LocalRuntime implements Runtime {
     const p = this.paths(node);
     // Even a node whose data is gone (a lost disk) is marked, so a failover is never blocked on it
     // and whatever is restored there later starts read-only until it is rejoined.
-    if (existsSync(`${p.data}/PG_VERSION`)) this.writeOwned(`${p.data}/standby.signal`, '', 0o600);
-    this.mkdirOwned(p.base, PRIVATE_DIR);
-    this.writeOwned(this.fenceFile(node), `${JSON.stringify({ at: new Date().toISOString(), reason })}\n`, 0o644);
+    if (existsSync(`${p.data}/PG_VERSION`)) this.files.write(`${p.data}/standby.signal`, '', 0o600);
+    this.files.mkdir(p.base, PRIVATE_DIR);
+    this.files.write(this.fenceFile(node), `${JSON.stringify({ at: new Date().toISOString(), reason })}\n`, 0o644);
   }
 
   async unfence(node: NodeConfig): Promise<void> {

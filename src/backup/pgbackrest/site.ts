@@ -1,7 +1,8 @@
 // Where pgBackRest runs. Repository commands (info, verify, expire, annotate, restore into a scratch
 // folder) run on the bot's host against the repository there. Database commands (backup, check,
 // stanza-create) run where they can reach the nodes' data directories: on this host for the local
-// runtime and for Patroni members on this machine, inside the primary's container with Docker.
+// runtime and for Patroni members on this machine, inside a node's container with Docker (the standby's
+// for a backup from a standby, through the primary's pgBackRest TLS server).
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import type { Config } from '../../config.js';
 import type { ExecOptions, ExecResult, Runtime } from '../../runtime/runtime.js';
@@ -60,27 +61,69 @@ export function hostSite(config: Config, prepareNodes: () => Promise<void>, targ
 
 /**
  * Docker runtime: the repository is the shared backups folder (/backups/pgbackrest in every node, the
- * bot's BACKUP_DIR/pgbackrest on the host). Database commands run inside the primary's container with
- * the node image's configuration plus the bot's options; pgBackRest cannot reach another container's
- * data directory without its TLS server, so Docker backups are copied from the primary.
+ * bot's BACKUP_DIR/pgbackrest on the host). A database command runs inside a node's container with the
+ * node image's configuration plus the bot's options. A backup from a standby runs in the standby's
+ * container, so its files go from its own disk into the shared repository, with the primary as a
+ * remote pg host reached through pgBackRest's TLS server in the primary's container (client
+ * certificate of the cluster CA); otherwise it runs in the primary's container. As on the host, only
+ * the nodes passed are configured (pg1, pg2): a fenced node is never asked.
  */
 export function dockerSite(config: Config, runtime: Runtime): PgBackRestSite {
   const host = hostSite(config, () => runtime.prepare(), () => Promise.reject(new Error('no local data directories with RUNTIME=docker')));
+  const nodeNamed = (name: string | undefined) => config.nodes.find((n) => n.name === name);
   return {
-    standbyBackups: false,
+    standbyBackups: true,
     prepare: host.prepare,
     repo: host.repo,
     async db(nodes, args, opts) {
-      const node = config.nodes.find((n) => n.name === nodes[0]);
-      if (!node) throw new UserError('no writable primary to back up', 'bring the cluster up (/cluster up) and try again', 'precondition');
+      const primary = nodeNamed(nodes[0]);
+      if (!primary) throw new UserError('no writable primary to back up', 'bring the cluster up (/cluster up) and try again', 'precondition');
+      const standby = nodeNamed(nodes[1]);
       const command = args.at(-1) ?? '';
-      return runtime.exec(node, 'pgbackrest', [`--stanza=${config.BACKUP_STANZA}`, ...commandLineOptions(config, DOCKER_REPO, command), ...args], opts);
+      const options = [`--stanza=${config.BACKUP_STANZA}`, ...commandLineOptions(config, DOCKER_REPO, command), ...dockerLogOptions(command)];
+      return runtime.exec(standby ?? primary, 'pgbackrest', [...options, ...dockerPgOptions(primary.name, standby?.name), ...args], opts);
     },
   };
 }
 
 /** The repository inside a node container (the shared backups volume). */
 export const DOCKER_REPO = '/backups/pgbackrest';
+
+/** pgBackRest's log of the bot's commands in the containers: on the shared backups volume (the bot's BACKUP_DIR/pgbackrest-log). */
+export const DOCKER_LOG = '/backups/pgbackrest-log';
+
+/** Paths inside every node container (postgres/docker/node-tool.sh). */
+const IN_NODE = {
+  data: '/var/lib/postgresql/data/pgdata',
+  socket: '/var/run/postgresql',
+  ca: '/var/lib/postgresql/data/ca.crt',
+  clientCert: '/var/lib/postgresql/data/pgbackrest-client.crt',
+  clientKey: '/var/lib/postgresql/data/pgbackrest-client.key',
+};
+
+/**
+ * pg1 the primary, pg2 the standby the backup runs beside (its data directory is local to the command).
+ * Without a standby, pg1 is the primary's own data directory. The host name is the node's name on the
+ * container network (the runtime's serviceOf), which its certificate names.
+ */
+function dockerPgOptions(primary: string, standby: string | undefined): string[] {
+  const local = (i: number) => [`--pg${i}-path=${IN_NODE.data}`, `--pg${i}-port=5432`, `--pg${i}-socket-path=${IN_NODE.socket}`];
+  if (!standby) return local(1);
+  return [
+    ...local(1),
+    `--pg1-host=postgresql-${primary}`,
+    '--pg1-host-type=tls',
+    `--pg1-host-ca-file=${IN_NODE.ca}`,
+    `--pg1-host-cert-file=${IN_NODE.clientCert}`,
+    `--pg1-host-key-file=${IN_NODE.clientKey}`,
+    ...local(2),
+  ];
+}
+
+/** A backup logs every file and the host it was read from (pgBackRest's detail level); other commands their steps. */
+function dockerLogOptions(command: string): string[] {
+  return [`--log-path=${DOCKER_LOG}`, `--log-level-file=${command === 'backup' ? 'detail' : 'info'}`];
+}
 
 function pgOptions(targets: PgTarget[]): string[] {
   return targets.flatMap((t, i) => [`--pg${i + 1}-path=${t.data}`, `--pg${i + 1}-port=${t.port}`, `--pg${i + 1}-socket-path=${t.socket}`]);

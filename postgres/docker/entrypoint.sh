@@ -93,6 +93,14 @@ write_pgbackrest_conf() {
   } > /etc/pgbackrest/pgbackrest.conf
   chown postgres:postgres /etc/pgbackrest/pgbackrest.conf
   chmod 0640 /etc/pgbackrest/pgbackrest.conf
+  # The repository passphrase when the bot encrypts it (BACKUP_ENCRYPT_LOCAL): its 0600 file in /tls,
+  # read by pgBackRest from conf.d (never the environment, which docker inspect shows).
+  install -d -o postgres -g postgres -m 0700 /etc/pgbackrest/conf.d
+  if [ -s "$TLS/pgbackrest-cipher.conf" ]; then
+    install -o postgres -g postgres -m 0600 "$TLS/pgbackrest-cipher.conf" /etc/pgbackrest/conf.d/cipher.conf
+  else
+    rm -f /etc/pgbackrest/conf.d/cipher.conf
+  fi
 }
 
 # The stanza exists before the first WAL is archived. A repository holding an older database of

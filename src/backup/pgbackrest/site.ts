@@ -3,13 +3,15 @@
 // stanza-create) run where they can reach the nodes' data directories: on this host for the local
 // runtime and for Patroni members on this machine, inside a node's container with Docker (the standby's
 // for a backup from a standby, through the primary's pgBackRest TLS server).
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import type { Config } from '../../config.js';
 import type { ExecOptions, ExecResult, Runtime } from '../../runtime/runtime.js';
 import { chownTo, runProgram } from '../../runtime/process.js';
 import { UserError } from '../../errors.js';
 import { mkdirForPostgres, pgUser } from '../files.js';
 import { clusterConfText, commandLineOptions, pgbackrestPaths, type PgTarget } from './conf.js';
+import { repoOptions } from './repos.js';
+import { writePgBackRestConf } from './run.js';
 
 export interface PgBackRestSite {
   /** Folders and the bot's configuration ready (idempotent). */
@@ -71,9 +73,14 @@ export function hostSite(config: Config, prepareNodes: () => Promise<void>, targ
 export function dockerSite(config: Config, runtime: Runtime): PgBackRestSite {
   const host = hostSite(config, () => runtime.prepare(), () => Promise.reject(new Error('no local data directories with RUNTIME=docker')));
   const nodeNamed = (name: string | undefined) => config.nodes.find((n) => n.name === name);
+  // Before any container starts: the primary's first start creates the stanza with it.
+  writeNodeCipher(config);
   return {
     standbyBackups: true,
-    prepare: host.prepare,
+    async prepare() {
+      writeNodeCipher(config);
+      await host.prepare();
+    },
     repo: host.repo,
     async db(nodes, args, opts) {
       const primary = nodeNamed(nodes[0]);
@@ -91,6 +98,26 @@ export const DOCKER_REPO = '/backups/pgbackrest';
 
 /** pgBackRest's log of the bot's commands in the containers: on the shared backups volume (the bot's BACKUP_DIR/pgbackrest-log). */
 export const DOCKER_LOG = '/backups/pgbackrest-log';
+
+/** In TLS_DIR (/tls in every node, which holds the CA's key already): the nodes' repository passphrase. */
+export const DOCKER_CIPHER_FILE = 'pgbackrest-cipher.conf';
+
+/**
+ * The repository encryption for the nodes' pgBackRest (archive-push, the backups in the containers):
+ * a 0600 file the entrypoint copies into /etc/pgbackrest/conf.d — never a container's environment,
+ * which `docker inspect` shows to anyone with the Docker socket. Removed when repo1 is not encrypted.
+ */
+function writeNodeCipher(config: Config): void {
+  const file = `${config.tlsDir}/${DOCKER_CIPHER_FILE}`;
+  const cipher = Object.entries(repoOptions(config, { repo1: DOCKER_REPO })).filter(([k]) => k.startsWith('repo1-cipher-'));
+  if (cipher.length) {
+    mkdirSync(config.tlsDir, { recursive: true });
+    // Owned by the bot's account: the entrypoint (root) reads it.
+    writePgBackRestConf(file, { global: Object.fromEntries(cipher) }, null);
+  } else {
+    rmSync(file, { force: true });
+  }
+}
 
 /** Paths inside every node container (postgres/docker/node-tool.sh). */
 const IN_NODE = {

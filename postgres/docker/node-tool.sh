@@ -97,7 +97,7 @@ ensure_client_certificate() {
 reload_pgbackrest_server() {
   local pid
   pid=$(cat "$PGBR_SERVER_PID" 2>/dev/null || true)
-  if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then kill -HUP "$pid"; fi
+  if [ -n "$pid" ]; then kill -HUP "$pid" 2>/dev/null || true; fi
 }
 
 fence() {

@@ -88,7 +88,8 @@ export function dockerSite(config: Config, runtime: Runtime): PgBackRestSite {
       const standby = nodeNamed(nodes[1]);
       const command = args.at(-1) ?? '';
       const options = [`--stanza=${config.BACKUP_STANZA}`, ...commandLineOptions(config, DOCKER_REPO, command), ...dockerLogOptions(command)];
-      return runtime.exec(standby ?? primary, 'pgbackrest', [...options, ...dockerPgOptions(primary.name, standby?.name), ...args], opts);
+      const r = await runtime.exec(standby ?? primary, 'pgbackrest', [...options, ...dockerPgOptions(primary.name, standby?.name), ...args], opts);
+      return standby ? withServerHint(r, primary.name) : r;
     },
   };
 }
@@ -146,6 +147,21 @@ function dockerPgOptions(primary: string, standby: string | undefined): string[]
     ...local(2),
   ];
 }
+
+/**
+ * A backup from a standby that could not reach the primary's pgBackRest server (a container of an older
+ * image has none): its error line names the server and the way out.
+ */
+function withServerHint(r: ExecResult, primary: string): ExecResult {
+  const host = `postgresql-${primary}`;
+  const line = /^.*ERROR: \[\d+\]: .*$/m.exec(`${r.stderr}`)?.[0];
+  if (r.code === 0 || !line || !line.includes(host)) return r;
+  const hint = ` (pgBackRest's TLS server in ${host}'s container, port ${PGBACKREST_SERVER_PORT}: re-create that container from the current node image, or set BACKUP_FROM=primary)`;
+  return { ...r, stderr: r.stderr.replace(line, `${line}${hint}`) };
+}
+
+/** The pgBackRest server's port in every node (postgres/docker/node-tool.sh). */
+const PGBACKREST_SERVER_PORT = 8432;
 
 /** A backup logs every file and the host it was read from (pgBackRest's detail level); other commands their steps. */
 function dockerLogOptions(command: string): string[] {

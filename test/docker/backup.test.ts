@@ -7,7 +7,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { principal } from '../helpers/cluster.js';
-import { newDockerCluster, until, type DockerCluster } from '../helpers/docker.js';
+import { dockerKill, newDockerCluster, sh, until, type DockerCluster } from '../helpers/docker.js';
 import { postgresOsUser } from '../../src/runtime/process.js';
 
 interface BackupData {
@@ -41,18 +41,19 @@ function manifestBackupStandby(archiveDir: string, id: string): string | undefin
  * base/ (the tables) is local to the command, which the bot runs in the standby's container, and what
  * pgBackRest fetched from postgresql-primary (its TLS server) is only what is not replicated.
  */
-function expectCopiedFromStandby(backupDir: string, archiveDir: string, id: string, minTableFiles: number): void {
+function expectCopiedFromStandby(backupDir: string, archiveDir: string, id: string, minTableFiles: number, primary = 'primary'): void {
   const { begin, text, files } = lastBackupLog(backupDir);
+  const host = `postgresql-${primary}`;
   expect(begin).toContain('--backup-standby');
-  expect(begin).toContain('--pg1-host=postgresql-primary');
+  expect(begin).toContain(`--pg1-host=${host}`);
   expect(begin).toContain('--pg1-host-type=tls');
   expect(text).toMatch(/replay on the standby reached/);
-  const fromPrimary = files.filter((f) => f.startsWith('postgresql-primary:'));
+  const remote = files.filter((f) => /^[\w-]+:\//.test(f));
   const tables = files.filter((f) => f.includes('/pgdata/base/'));
   expect(tables.length, text.slice(0, 2000)).toBeGreaterThanOrEqual(minTableFiles);
-  expect(tables.filter((f) => f.startsWith('postgresql-primary:'))).toEqual([]);
-  expect(fromPrimary).toContain('postgresql-primary:/var/lib/postgresql/data/pgdata/global/pg_control');
-  expect(fromPrimary.filter((f) => f.includes('/pgdata/global/'))).toEqual(['postgresql-primary:/var/lib/postgresql/data/pgdata/global/pg_control']);
+  expect(tables.filter((f) => f.startsWith(`${host}:`))).toEqual([]);
+  expect(remote.every((f) => f.startsWith(`${host}:`)), remote.join(', ')).toBe(true);
+  expect(remote.filter((f) => f.includes('/pgdata/global/'))).toEqual([`${host}:/var/lib/postgresql/data/pgdata/global/pg_control`]);
   expect(manifestBackupStandby(archiveDir, id)).toBe('true');
 }
 
@@ -145,6 +146,32 @@ describe('backups with RUNTIME=docker (compose stack, bot on the host)', () => {
     expect(text).not.toMatch(/replay on the standby/);
     expect(manifestBackupStandby(c.config.walArchiveDir, d.backup.id)).toBe('false');
     const rc = await step('restore-check (primary)', `/cluster restore-check ${d.backup.id}`);
+    expect(rc.failed, rc.text).toBeFalsy();
+    expect((rc.data as RestoreData).usuarios).toBe(7);
+  });
+
+  it('after a failover the new primary is the TLS pg host, and the fenced old primary (up, read-only) is never asked', async () => {
+    await c.compose('start', 'postgresql-standby', 'postgresql-readonly');
+    await until('two streaming replicas again', async () => (await c.app.services.snapshot()).nodes.filter((n) => n.streaming).length === 2, 180_000);
+    await dockerKill(c, 'primary');
+    const card = await c.run('/cluster failover');
+    expect(card.failed, card.text).toBeFalsy();
+    const done = await c.press(card.buttons![0].actionId, principal('alice'));
+    expect(done.title, done.text).toMatch(/^Failover done — standby is the primary/);
+    // The old primary back up, fenced: it runs read-only and would answer pgBackRest as a standby.
+    await sh('docker', ['start', await c.container('primary')]);
+    await until('readonly streaming from standby, the old primary up and fenced', async () => {
+      const s = await c.app.services.snapshot();
+      const node = (name: string) => s.nodes.find((n) => n.name === name)!;
+      return node('readonly').streaming && node('readonly').upstream === 'standby' && node('primary').up && node('primary').fenced ? s : null;
+    }, 180_000);
+    const r = await step('backup full (after failover)', '/cluster backup full');
+    expect(r.failed, r.text).toBeFalsy();
+    const d = r.data as BackupData;
+    expect(d.backup).toMatchObject({ kind: 'full', node: 'readonly', timeline: 2, verified: true });
+    expectCopiedFromStandby(c.config.backupDir, c.config.walArchiveDir, d.backup.id, 300, 'standby');
+    expect(lastBackupLog(c.config.backupDir).text).not.toContain('postgresql-primary');
+    const rc = await step('restore-check (after failover)', `/cluster restore-check ${d.backup.id}`);
     expect(rc.failed, rc.text).toBeFalsy();
     expect((rc.data as RestoreData).usuarios).toBe(7);
   });

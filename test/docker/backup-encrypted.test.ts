@@ -51,7 +51,7 @@ describe('an encrypted repository with RUNTIME=docker (compose stack, bot on the
     replies.push(JSON.stringify(rc));
     expect(rc.failed, rc.text).toBeFalsy();
     expect((rc.data as { usuarios: number }).usuarios).toBe(5);
-  });
+  }, 300_000);
 
   it('the passphrase is in no container environment or log, no card, no bot log', async () => {
     for (const node of NODE_NAMES) {

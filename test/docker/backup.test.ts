@@ -114,7 +114,7 @@ describe('backups with RUNTIME=docker (compose stack, bot on the host)', () => {
     expect((rc.data as RestoreData).usuarios).toBe(5);
     timings['restore (measured by the bot)'] = (rc.data as RestoreData).restoreMs;
     expect(readdirSync(join(c.home, 'scratch'))).toEqual([]);
-  });
+  }, 300_000);
 
   it('rows written after the backup come back from the archived WAL; an incr from the replica builds on the full', async () => {
     await c.sql('primary', "INSERT INTO proyecto.usuarios (nombre, email) VALUES ('docker 1', 'd1@example.com'), ('docker 2', 'd2@example.com')");
@@ -128,7 +128,7 @@ describe('backups with RUNTIME=docker (compose stack, bot on the host)', () => {
     const rc = await step('restore-check (latest)', `/cluster restore-check ${d.backup.id}`);
     expect(rc.failed, rc.text).toBeFalsy();
     expect((rc.data as RestoreData).usuarios).toBe(7);
-  });
+  }, 300_000);
 
   it('with no replica streaming (both stopped) the backup falls back to the primary\'s container, and restores', async () => {
     await c.compose('stop', 'postgresql-standby', 'postgresql-readonly');
@@ -148,8 +148,9 @@ describe('backups with RUNTIME=docker (compose stack, bot on the host)', () => {
     const rc = await step('restore-check (primary)', `/cluster restore-check ${d.backup.id}`);
     expect(rc.failed, rc.text).toBeFalsy();
     expect((rc.data as RestoreData).usuarios).toBe(7);
-  });
+  }, 300_000);
 
+  // Replicas back, a failover, the old primary restarted, a full backup and a restore: minutes on a busy machine.
   it('after a failover the new primary is the TLS pg host, and the fenced old primary (up, read-only) is never asked', async () => {
     await c.compose('start', 'postgresql-standby', 'postgresql-readonly');
     await until('two streaming replicas again', async () => (await c.app.services.snapshot()).nodes.filter((n) => n.streaming).length === 2, 180_000);
@@ -174,5 +175,5 @@ describe('backups with RUNTIME=docker (compose stack, bot on the host)', () => {
     const rc = await step('restore-check (after failover)', `/cluster restore-check ${d.backup.id}`);
     expect(rc.failed, rc.text).toBeFalsy();
     expect((rc.data as RestoreData).usuarios).toBe(7);
-  });
+  }, 600_000);
 });

@@ -130,6 +130,34 @@ describe('backups with RUNTIME=docker (compose stack, bot on the host)', () => {
     expect((rc.data as RestoreData).usuarios).toBe(7);
   }, 300_000);
 
+  it('the primary\'s pgBackRest server dead (its supervisor frozen): the backup from the replica fails loudly naming it; restarted, the next one works', async () => {
+    const primary = await c.container('primary');
+    const inPrimary = async (script: string) => (await sh('docker', ['exec', primary, 'sh', '-c', script])).stdout.trim();
+    const server = await inPrimary('cat /tmp/pgbackrest/server.pid');
+    const supervisor = await inPrimary(`cut -d' ' -f4 /proc/${server}/stat`);
+    const sets = async () => ((await c.run('/cluster backups')).data as { backups: unknown[] }).backups.length;
+    const before = await sets();
+    await inPrimary(`kill -STOP ${supervisor} && kill -9 ${server}`);
+    try {
+      const r = await step('backup incr (no server)', '/cluster backup incr');
+      expect(r.failed, r.text).toBe(true);
+      expect(r.text).toContain("pgBackRest's TLS server in postgresql-primary's container, port 8432");
+      expect(r.text).toContain('BACKUP_FROM=primary');
+      expect(await sets()).toBe(before);
+    } finally {
+      await inPrimary(`kill -CONT ${supervisor}`);
+    }
+    // A new server process, listening on 8432 (hex 20F0) again.
+    await until('a new pgBackRest server listening in the primary\'s container', async () => {
+      const pid = await inPrimary('cat /tmp/pgbackrest/server.pid');
+      const listening = await inPrimary("grep -Eqs ':20F0 0+:0000 0A' /proc/net/tcp /proc/net/tcp6 && echo yes || true");
+      return pid !== server && listening === 'yes' ? pid : null;
+    }, 60_000);
+    const again = await step('backup incr (server back)', '/cluster backup incr');
+    expect(again.failed, again.text).toBeFalsy();
+    expect(['standby', 'readonly']).toContain((again.data as BackupData).backup.node);
+  }, 300_000);
+
   it('with no replica streaming (both stopped) the backup falls back to the primary\'s container, and restores', async () => {
     await c.compose('stop', 'postgresql-standby', 'postgresql-readonly');
     await until('no streaming replica', async () => {

@@ -150,12 +150,13 @@ function dockerPgOptions(primary: string, standby: string | undefined): string[]
 
 /**
  * A backup from a standby that could not reach the primary's pgBackRest server (a container of an older
- * image has none): its error line names the server and the way out.
+ * image has none, or the server died): its error line names the server and the way out. pgBackRest's
+ * error is often "unable to find primary cluster", with the connection failure in a warning before it.
  */
 function withServerHint(r: ExecResult, primary: string): ExecResult {
   const host = `postgresql-${primary}`;
-  const line = /^.*ERROR: \[\d+\]: .*$/m.exec(`${r.stderr}`)?.[0];
-  if (r.code === 0 || !line || !line.includes(host)) return r;
+  const line = /^.*ERROR: \[\d+\]: .*$/m.exec(r.stderr)?.[0];
+  if (r.code === 0 || !line || !r.stderr.includes(`'${host}:${PGBACKREST_SERVER_PORT}`)) return r;
   const hint = ` (pgBackRest's TLS server in ${host}'s container, port ${PGBACKREST_SERVER_PORT}: re-create that container from the current node image, or set BACKUP_FROM=primary)`;
   return { ...r, stderr: r.stderr.replace(line, `${line}${hint}`) };
 }

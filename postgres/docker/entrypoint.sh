@@ -203,6 +203,7 @@ fi
 # (PID 1) and never exits while postgres runs: PostgreSQL treats an unknown child's abnormal exit as a
 # crash and restarts every backend, so no process it does not know may end abnormally under it.
 say "starting pgBackRest's TLS server on port $PGBR_PORT"
-as_pg setsid bash -c "while :; do pgbackrest server & echo \$! > $PGBR_SERVER_PID; wait \$!; sleep 5; done" </dev/null &
+setpriv --reuid=postgres --regid=postgres --init-groups \
+  setsid bash -c "while :; do pgbackrest server & echo \$! > $PGBR_SERVER_PID; wait \$!; sleep 5; done" </dev/null &
 say "starting postgres ($NODE)"
 exec setpriv --reuid=postgres --regid=postgres --init-groups postgres -D "$PGDATA"

@@ -4,6 +4,9 @@
 #   tls.sh ca <dir>                                   ca.key (0600) + ca.crt, once (concurrent callers wait)
 #   tls.sh server <dir> <name> <days> <sans> [owner]  <name>.key (0600, owned by owner) + <name>.crt signed
 #                                                     by the CA, a new random serial; <sans>: DNS:a,IP:b
+#   tls.sh client <dir> <name> <days> [owner]         <name>.key + <name>.crt with CN=<name> for client
+#                                                     authentication (pgBackRest's TLS client); issued once,
+#                                                     again only when it expires within 30 days (concurrent callers wait)
 #   tls.sh serial <cert>                              the certificate's serial (hex)
 # Files are replaced by rename, so a server reloading meanwhile reads the old pair or the new one.
 set -eu
@@ -29,13 +32,29 @@ ca() {
 
 server() {
   name=${3:?name}; days=${4:?days}; sans=${5:?sans}; owner=${6:-}
+  issue "$name" "$days" "$owner" "subjectAltName=$sans" serverAuth
+}
+
+# One client certificate for the cluster, shared by every node: issued under a lock by the first caller.
+client() {
+  name=${3:?name}; days=${4:?days}; owner=${5:-}
+  [ -s "$dir/ca.key" ] || ca
+  exec 8>"$dir/.client.lock"
+  flock 8
+  if [ -s "$dir/$name.key" ] && [ -s "$dir/$name.crt" ] && openssl x509 -checkend 2592000 -noout -in "$dir/$name.crt" >/dev/null; then return 0; fi
+  issue "$name" "$days" "$owner" "" clientAuth
+}
+
+issue() { # <name> <days> <owner> <subjectAltName line or empty> <extendedKeyUsage>
+  name=$1; days=$2; owner=$3
   [ -s "$dir/ca.key" ] || ca
   tmp=$(mktemp -d "$dir/.issue.XXXXXX")
   trap 'rm -rf "$tmp"' EXIT
   umask 077
   openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$tmp/key" 2>/dev/null
   openssl req -new -key "$tmp/key" -subj "/CN=$name" -out "$tmp/csr"
-  printf 'subjectAltName=%s\nbasicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n' "$sans" > "$tmp/ext"
+  { [ -z "$4" ] || printf '%s\n' "$4"
+    printf 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=%s\n' "$5"; } > "$tmp/ext"
   # A random 159-bit serial: every rotation shows a new one.
   openssl x509 -req -in "$tmp/csr" -CA "$dir/ca.crt" -CAkey "$dir/ca.key" -set_serial "0x$(openssl rand -hex 19 | sed 's/^./7/')" \
     -days "$days" -sha256 -extfile "$tmp/ext" -out "$tmp/crt" 2>/dev/null
@@ -48,6 +67,7 @@ server() {
 case "$cmd" in
   ca) ca ;;
   server) server "$@" ;;
+  client) client "$@" ;;
   serial) openssl x509 -in "$dir" -noout -serial | sed 's/^serial=//' ;;
   *) echo "tls.sh: unknown command ${cmd:-(none)}" >&2; exit 2 ;;
 esac

@@ -273,7 +273,8 @@ function repositoryProblems(raw: Raw): string[] {
   // The node containers and Patroni members write their own pgBackRest configuration (postgres/), which
   // carries neither repo2 nor a passphrase yet: their archive-push would fail or leave WAL unencrypted.
   const where = raw.CLUSTER_BACKEND === 'patroni' ? 'CLUSTER_BACKEND=patroni' : raw.RUNTIME === 'docker' ? 'RUNTIME=docker' : null;
-  if (where && (given.length > 0 || raw.BACKUP_ENCRYPT_LOCAL)) {
+  // RUNTIME=docker hands the passphrase to its nodes in a 0600 file (src/backup/pgbackrest/site.ts); not repo2 yet.
+  if (where && (given.length > 0 || (raw.BACKUP_ENCRYPT_LOCAL && where !== 'RUNTIME=docker'))) {
     problems.push(`${given.length > 0 ? 'BACKUP_S3_BUCKET' : 'BACKUP_ENCRYPT_LOCAL'}: the S3 repository and repository encryption work with RUNTIME=local for now, not with ${where} — unset them, or see docs/backups-s3.md`);
   }
   if (raw.BACKUP_S3_CA_FILE && !existsSync(resolve(raw.BACKUP_S3_CA_FILE))) problems.push(`BACKUP_S3_CA_FILE: ${raw.BACKUP_S3_CA_FILE} does not exist`);

@@ -4,7 +4,7 @@
 #   CLUSTERBOT_ROLE=replica  wait for CLUSTERBOT_SOURCE_HOST, clone with pg_basebackup -R
 # Every start: write the node settings (archiving through pgBackRest), a restrictive pg_hba.conf
 # (hostssl only), the pgBackRest configuration, the passfile and the node's certificate from the
-# cluster CA in /tls (issued once; see postgres/tls.sh); a FENCED node (marker on the volume, or /fence/<node>.FENCED written
+# cluster CA in /tls (issued once; see postgres/tls.sh) with pgBackRest's TLS server; a FENCED node (marker on the volume, or /fence/<node>.FENCED written
 # by the bot) always starts read-only (standby.signal), whatever the restart policy does. Then postgres runs as PID 1 (docker stop = fast shutdown).
 set -euo pipefail
 source /usr/local/bin/node-tool.sh
@@ -76,6 +76,16 @@ write_pgbackrest_conf() {
     echo "[global:archive-get]"
     echo "archive-async=n"
     echo ""
+    # pgBackRest's TLS server: another node's backup (backup-standby) reaches this data directory and
+    # PostgreSQL here; peers verified by the cluster CA, only the cluster's client certificate admitted.
+    echo "[global:server]"
+    echo "tls-server-address=*"
+    echo "tls-server-port=$PGBR_PORT"
+    echo "tls-server-cert-file=$VOLUME/server.crt"
+    echo "tls-server-key-file=$VOLUME/server.key"
+    echo "tls-server-ca-file=$CA_COPY"
+    echo "tls-server-auth=$PGBR_CLIENT=$STANZA"
+    echo ""
     echo "[$STANZA]"
     echo "pg1-path=$PGDATA"
     echo "pg1-port=$PGPORT_IN"
@@ -83,6 +93,14 @@ write_pgbackrest_conf() {
   } > /etc/pgbackrest/pgbackrest.conf
   chown postgres:postgres /etc/pgbackrest/pgbackrest.conf
   chmod 0640 /etc/pgbackrest/pgbackrest.conf
+  # The repository passphrase when the bot encrypts it (BACKUP_ENCRYPT_LOCAL): its 0600 file in /tls,
+  # read by pgBackRest from conf.d (never the environment, which docker inspect shows).
+  install -d -o postgres -g postgres -m 0700 /etc/pgbackrest/conf.d
+  if [ -s "$TLS/pgbackrest-cipher.conf" ]; then
+    install -o postgres -g postgres -m 0600 "$TLS/pgbackrest-cipher.conf" /etc/pgbackrest/conf.d/cipher.conf
+  else
+    rm -f /etc/pgbackrest/conf.d/cipher.conf
+  fi
 }
 
 # The stanza exists before the first WAL is archived. A repository holding an older database of
@@ -134,7 +152,7 @@ clone_replica() {
     -R --wal-method=stream --checkpoint=fast --no-password
 }
 
-mkdir -p "$VOLUME" "$REPO" /var/run/postgresql
+mkdir -p "$VOLUME" "$REPO" "$REPO-log" /var/run/postgresql
 chown postgres:postgres "$VOLUME" /var/run/postgresql
 chmod 0700 "$VOLUME"
 # A volume written by an image whose postgres account had other ids (built with other PG_UID/PG_GID).
@@ -142,7 +160,7 @@ if [ -d "$PGDATA" ] && [ "$(stat -c %u:%g "$PGDATA")" != "$(id -u postgres):$(id
   say "re-owning $VOLUME for postgres ($(id -u postgres):$(id -g postgres))"
   chown -R postgres:postgres "$VOLUME"
 fi
-chown postgres:postgres "$REPO" 2>/dev/null || true
+chown postgres:postgres "$REPO" "$REPO-log" 2>/dev/null || true
 write_passfile
 ensure_certificate
 
@@ -181,5 +199,11 @@ if [ -f "$FENCED" ]; then
     echo "recovery_target_timeline = 'current'" >> "$PGDATA/clusterbot.conf"
   fi
 fi
+# pgBackRest's server, restarted if it ever exits. Its supervising shell becomes a child of postgres
+# (PID 1) and never exits while postgres runs: PostgreSQL treats an unknown child's abnormal exit as a
+# crash and restarts every backend, so no process it does not know may end abnormally under it.
+say "starting pgBackRest's TLS server on port $PGBR_PORT"
+setpriv --reuid=postgres --regid=postgres --init-groups \
+  setsid bash -c "while :; do pgbackrest server & echo \$! > $PGBR_SERVER_PID; wait \$!; sleep 5; done" </dev/null &
 say "starting postgres ($NODE)"
 exec setpriv --reuid=postgres --regid=postgres --init-groups postgres -D "$PGDATA"

@@ -6,7 +6,8 @@
 #   unfence                        remove the marker (the node stays whatever it is now)
 #   follow <source-host> <name>    configure as a replica of source-host (standby.signal + primary_conninfo)
 #   rewind <source-host> <name> <admin-user>   pg_rewind from source-host, then follow it
-#   tls-renew <name> [days]               a new server certificate from the CA in /tls, installed on the volume (then reload)
+#   tls-renew <name> [days]               a new server certificate from the CA in /tls, installed on the volume (then reload);
+#                                  pgBackRest's client certificate renewed when it expires within 30 days, its server reloaded
 #   ready                          exit 0 when PostgreSQL accepts connections (the healthcheck)
 #   as-postgres <program> [args]   run a PostgreSQL program as the postgres OS user
 set -euo pipefail
@@ -25,6 +26,14 @@ PGPORT_IN=5432
 TLS=${CLUSTERBOT_TLS_DIR:-/tls}
 CA_COPY=$VOLUME/ca.crt
 TLS_VERIFY="sslmode=verify-full sslrootcert=$CA_COPY"
+# pgBackRest's TLS server in every node (a backup run in a replica's container reaches the primary
+# through it) and the cluster's one client certificate for it, issued by tls.sh into $TLS, copied
+# onto the volume for the postgres account. Servers accept that certificate's CN only.
+PGBR_PORT=8432
+PGBR_CLIENT=pgbackrest-client
+PGBR_CLIENT_CERT=$VOLUME/$PGBR_CLIENT.crt
+PGBR_CLIENT_KEY=$VOLUME/$PGBR_CLIENT.key
+PGBR_SERVER_PID=/tmp/pgbackrest/server.pid
 # libpq (pg_basebackup, pg_rewind, the walreceiver) looks for ~/.postgresql/postgresql.crt: root's
 # HOME would make every TLS connection of the postgres account fail on a permission error.
 export HOME=/var/lib/postgresql
@@ -72,6 +81,23 @@ install_certificate() {
 ensure_certificate() {
   [ -s "$TLS/$NODE.crt" ] && [ -s "$TLS/$NODE.key" ] || issue_certificate
   install_certificate
+  ensure_client_certificate
+}
+
+# The cluster's pgBackRest client certificate: issued once (again when it expires within 30 days).
+ensure_client_certificate() {
+  sh /usr/local/bin/tls.sh client "$TLS" "$PGBR_CLIENT" "${CLUSTERBOT_TLS_DAYS:-365}"
+  install -o postgres -g postgres -m 0600 "$TLS/$PGBR_CLIENT.key" "$VOLUME/.$PGBR_CLIENT.key.new"
+  install -o postgres -g postgres -m 0644 "$TLS/$PGBR_CLIENT.crt" "$VOLUME/.$PGBR_CLIENT.crt.new"
+  mv "$VOLUME/.$PGBR_CLIENT.key.new" "$PGBR_CLIENT_KEY"
+  mv "$VOLUME/.$PGBR_CLIENT.crt.new" "$PGBR_CLIENT_CERT"
+}
+
+# The running pgBackRest server reads the renewed certificate files again (SIGHUP reloads it).
+reload_pgbackrest_server() {
+  local pid
+  pid=$(cat "$PGBR_SERVER_PID" 2>/dev/null || true)
+  if [ -n "$pid" ]; then kill -HUP "$pid" 2>/dev/null || true; fi
 }
 
 fence() {
@@ -121,7 +147,7 @@ if [ "${BASH_SOURCE[0]}" = "$0" ]; then
     follow) follow "$@" ;;
     rewind) rewind "$@" ;;
     # On the socket as the postgres OS user (peer): no failed-authentication noise in the log.
-    tls-renew) NODE=${1:?tls-renew <name> [days]}; issue_certificate "${2:-}"; install_certificate ;;
+    tls-renew) NODE=${1:?tls-renew <name> [days]}; issue_certificate "${2:-}"; install_certificate; ensure_client_certificate; reload_pgbackrest_server ;;
     ready) exec setpriv --reuid=postgres --regid=postgres --init-groups pg_isready -q -h /var/run/postgresql -p "$PGPORT_IN" -U postgres -d postgres ;;
     as-postgres) cd /tmp && exec setpriv --reuid=postgres --regid=postgres --init-groups "$@" ;;
     *) say "unknown command: $cmd"; exit 2 ;;

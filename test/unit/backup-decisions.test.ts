@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { chooseBackupSource } from '../../src/backup/source.js';
 import { chooseRestoreSet, parseTargetTime } from '../../src/backup/restore-check.js';
 import { planExpire } from '../../src/backup/retention.js';
-import { cronIntervalMs } from '../../src/backup/service.js';
+import { cronIntervalMs } from '../../src/backup/repo-overdue.js';
 import { parseInfo, parseVerify, type BackupSet } from '../../src/backup/pgbackrest/info.js';
 import { repoOptions } from '../../src/backup/pgbackrest/repos.js';
 import { archiveCommands, clusterConfText, nodeConfText } from '../../src/backup/pgbackrest/conf.js';

@@ -1,6 +1,7 @@
 // Issue 24 item 7: the backup engine. On one data set (pgbench -i, about 300 MB) in one run, alternating:
-//  - full backup throughput of pgBackRest (process-max = the machine's cores, zst; lz4 beside it) and of a
-//    plain `pg_basebackup -Ft -z` (one gzip stream), from the same primary — goal: pgBackRest ≥ 2×;
+//  - full backup throughput and stored size of pgBackRest (process-max = the machine's cores; lz4, zst level 1
+//    and zst level 3, pgBackRest's default level) and of a plain `pg_basebackup -Ft -z` (one gzip stream),
+//    from the same primary — goal: pgBackRest ≥ 2×;
 //  - an incremental after 5 % of the data changed (new rows worth 5 % of the database, in a table of
 //    their own: pgBackRest 2.45 copies whole changed files), its time and stored size beside the full's;
 //  - restore-check: pgbackrest restore into a scratch instance + start + a query over every account row.
@@ -9,6 +10,7 @@ import { availableParallelism, loadavg } from 'node:os';
 import { readdirSync, rmSync, statSync } from 'node:fs';
 import { mkdirForPostgres, pgUser } from '../src/backup/files.js';
 import { ScratchInstance } from '../src/backup/scratch.js';
+import { compressLevel } from '../src/backup/pgbackrest/conf.js';
 import { runProgram } from '../src/runtime/process.js';
 import { judge, round, stats, type Figure, type Scenario } from './lib.js';
 import { benchCluster, pgbenchData, runtime } from './support.js';
@@ -25,7 +27,7 @@ interface BackupInfo {
 const MB = 2 ** 20;
 
 export const backupEngine: Scenario = async ({ quick, log }) => {
-  const reps = quick ? 1 : 3;
+  const reps = quick ? 1 : 5;
   const scale = quick ? 2 : 20;
   const cores = availableParallelism();
   const c = await benchCluster(1, { env: { BACKUP_SCHEDULES: 'false', HEALTH_REPORT_CRON: 'off', BACKUP_RETENTION_FULL: '99', PG_QUERY_TIMEOUT_MS: '600000' } });
@@ -37,36 +39,46 @@ export const backupEngine: Scenario = async ({ quick, log }) => {
     const mb = size / MB;
     log(`  data set: ${round(mb, 0)} MB (all databases), ${cores} cores, load ${loadAverage()}`);
 
-    const zst: number[] = [];
-    const lz4: number[] = [];
+    // Each codec's full backup, in turn with the plain reference: lz4 (pgBackRest's level 1), zst at level 1 and at pgBackRest's default 3.
+    const codecs: Codec[] = [codec('lz4', 1), codec('zst', 1), codec('zst', 3)];
+    const speed = new Map<string, number[]>(codecs.map((k) => [k.name, []]));
+    const stored = new Map<string, number[]>(codecs.map((k) => [k.name, []]));
     const plain: number[] = [];
+    const plainStored: number[] = [];
     const fullSeconds: number[] = [];
     const incrSeconds: number[] = [];
-    const fullStored: number[] = [];
     const incrStored: number[] = [];
     const incrCopied: number[] = [];
-    const plainStored: number[] = [];
+    // The incremental is taken with the bot's configured compression, on top of that codec's full.
+    const bot = botCodec(c);
+    const mine = codecs.find((k) => k.name === bot.name) ?? (codecs.push(bot), bot);
+    const loads: string[] = [];
     for (let i = 0; i < reps; i++) {
       const p = await plainBaseBackup(c, i, i === reps - 1);
       plain.push(mb / p.seconds);
       plainStored.push(p.bytes / MB);
-      const l = await timed(() => stanza.exec(['--type=full', '--compress-type=lz4', 'backup']));
-      lz4.push(mb / l);
-      const z = await timed(() => stanza.exec(['--type=full', '--compress-type=zst', 'backup']));
-      zst.push(mb / z);
-      fullSeconds.push(z);
-      fullStored.push((await newest(stanza)).info.repository.delta / MB);
-      // 5 % of the database as new rows in a table of their own, then an incremental on top of the zst full.
+      const line: string[] = [];
+      // The bot's codec last, so the incremental follows its own full.
+      for (const k of [...codecs.filter((x) => x !== mine), mine]) {
+        const t = await timed(() => stanza.exec(['--type=full', ...k.args, 'backup']));
+        speed.get(k.name)!.push(mb / t);
+        stored.get(k.name)!.push((await newest(stanza)).info.repository.delta / MB);
+        line.push(`${k.name} ${round(t)} s (${round(mb / t)} MB/s, ${round(stored.get(k.name)!.at(-1)!)} MB)`);
+        if (k === mine) fullSeconds.push(t);
+      }
+      // 5 % of the database as new rows in a table of their own, then an incremental on top of the bot's codec's full.
       // Hex digests of distinct numbers: about as compressible as real text, unlike one repeated string.
       await c.sql('n1', `CREATE TABLE bench_changes AS SELECT g AS id, (SELECT string_agg(md5((g * 8 + k)::text), '') FROM generate_series(1, 8) k) AS payload FROM generate_series(1, ${Math.round((0.05 * size) / 300)}) g`);
-      const incr = await timed(() => stanza.exec(['--type=incr', '--compress-type=zst', 'backup']));
+      const incr = await timed(() => stanza.exec(['--type=incr', ...mine.args, 'backup']));
       incrSeconds.push(incr);
       const incrInfo = (await newest(stanza)).info;
       incrStored.push(incrInfo.repository.delta / MB);
       incrCopied.push(incrInfo.delta / MB);
       await c.sql('n1', 'DROP TABLE bench_changes');
-      log(`  #${i + 1}: pgBackRest zst ${round(z)} s (${round(mb / z)} MB/s), lz4 ${round(l)} s (${round(mb / l)} MB/s), pg_basebackup -z ${round(p.seconds)} s (${round(mb / p.seconds)} MB/s); incr ${round(incr)} s, ${round(incrStored.at(-1)!)} MB stored vs full ${round(fullStored.at(-1)!)} MB; load ${loadAverage()}`);
+      loads.push(loadavg()[0].toFixed(1));
+      log(`  #${i + 1}: pgBackRest ${line.join(', ')}; pg_basebackup -z ${round(p.seconds)} s (${round(mb / p.seconds)} MB/s, ${round(p.bytes / MB)} MB); incr (${mine.name}) ${round(incr)} s, ${round(incrStored.at(-1)!)} MB stored; load ${loadAverage()}`);
     }
+    const fullStored = stored.get(mine.name)!;
 
     const restore: number[] = [];
     const plainRestore: number[] = [];
@@ -87,12 +99,19 @@ export const backupEngine: Scenario = async ({ quick, log }) => {
     }
 
     const plainRef = { label: 'plain pg_basebackup -Ft -z (gzip)', values: plain };
-    const note = `${round(mb, 0)} MB (pgbench scale ${scale}), process-max ${cores}, from the primary, alternating; plain stores ${round(stats(plainStored).median)} MB, pgBackRest zst ${round(stats(fullStored).median)} MB`;
     const twice = { goal: { on: 'ratio', op: '>=', value: 2 } } as const;
     const figures: Figure[] = [
-      figure('full backup throughput, pgBackRest zst', 'MB/s', zst, plainRef, { ...twice, note }),
-      figure('full backup throughput, pgBackRest lz4', 'MB/s', lz4, plainRef, { ...twice, note }),
-      figure('incremental after 5 % changed', 's', incrSeconds, { label: 'pgBackRest zst full', values: fullSeconds }, {
+      ...codecs.map((k) =>
+        figure(`full backup throughput, pgBackRest ${k.name}${k === mine ? ' (the bot\'s default)' : ''}`, 'MB/s', speed.get(k.name)!, plainRef, {
+          ...twice,
+          note: `${round(mb, 0)} MB (pgbench scale ${scale}), process-max ${cores}, from the primary, alternating with the reference; stored ${round(stats(stored.get(k.name)!).median)} MB vs plain gzip ${round(stats(plainStored).median)} MB; 1-min load per repetition ${loads.join(', ')}`,
+          breakdown: [
+            { part: `${k.name} stored`, unit: 'MB', stats: stats(stored.get(k.name)!) },
+            { part: 'plain gzip stored', unit: 'MB', stats: stats(plainStored) },
+          ],
+        }),
+      ),
+      figure('incremental after 5 % changed', 's', incrSeconds, { label: `pgBackRest ${mine.name} full`, values: fullSeconds }, {
         note: `copied ${round(stats(incrCopied).median)} MB of changed files, stored ${round(stats(incrStored).median)} MB vs the full's ${round(stats(fullStored).median)} MB`,
         breakdown: [
           { part: 'incremental copied (uncompressed)', unit: 'MB', stats: stats(incrCopied) },
@@ -145,6 +164,16 @@ async function extractPlain(c: TestCluster, dir: string): Promise<ScratchInstanc
     throw e;
   }
 }
+
+interface Codec {
+  name: string;
+  args: string[];
+}
+
+const codec = (type: string, level: number): Codec => ({ name: `${type} level ${level}`, args: [`--compress-type=${type}`, `--compress-level=${level}`] });
+
+/** The compression the bot is configured with (BACKUP_COMPRESS_TYPE at BACKUP_COMPRESS_LEVEL). */
+const botCodec = (c: TestCluster): Codec => codec(c.config.BACKUP_COMPRESS_TYPE, compressLevel(c.config));
 
 /** A figure of this scenario beside its reference from the same run; ratio = median ÷ reference median. */
 function figure(name: string, unit: string, values: number[], ref: { label: string; values: number[] }, extra: Partial<Figure>): Figure {

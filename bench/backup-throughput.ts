@@ -5,6 +5,7 @@
 // wall time; ratio = bot ÷ plain. (Verification is a separate step and not part of this figure.)
 import { rmSync } from 'node:fs';
 import { mkdirForPostgres } from '../src/backup/files.js';
+import { compressLevel } from '../src/backup/pgbackrest/conf.js';
 import { judge, round, stats, type Scenario } from './lib.js';
 import { benchCluster, pgbenchData, runtime, settled } from './support.js';
 
@@ -52,7 +53,7 @@ export const backupThroughput: Scenario = async ({ quick, log }) => {
         reference: { label: 'plain pg_basebackup, same flags', stats: ref },
         ratio: round(st.median / ref.median),
         goal: { on: 'ratio', op: '>=', value: 0.9 },
-        note: `${round(mb, 0)} MB (pgbench scale ${scale}), pgBackRest ${c.config.BACKUP_COMPRESS_TYPE} beside tar + gzip:${level} + --wal-method=stream, from the replica, alternating bot/plain`,
+        note: `${round(mb, 0)} MB (pgbench scale ${scale}), pgBackRest ${c.config.BACKUP_COMPRESS_TYPE} level ${compressLevel(c.config)} beside tar + gzip:${level} + --wal-method=stream, from the replica, alternating bot/plain`,
       }),
     ];
   } finally {

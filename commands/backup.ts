@@ -1,7 +1,7 @@
 import { arg, defineCommand } from '../src/core/command.js';
 import { askConfirmation } from '../src/core/confirm.js';
 import type { CommandContext } from '../src/core/command.js';
-import type { BackupProgress } from '../src/backup/service.js';
+import type { BackupProgress } from '../src/backup/backup-run.js';
 import type { SetKind } from '../src/backup/pgbackrest/info.js';
 import { formatBytes } from '../src/cluster/lsn.js';
 import { backupRunCard, progressSteps, pruneData, pruneFields, prunedCard } from '../src/present/backup-cards.js';

@@ -157,6 +157,7 @@ export const configSchema = z.object({
   BACKUP_FROM: z.enum(['replica', 'primary']).default('replica').describe('Take full backups from a healthy streaming replica (the primary when none is), or always from the primary.'),
   BACKUP_STANZA: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, - and _').default('clusterbot').describe('The pgBackRest stanza (one per cluster) the bot creates and backs up.'),
   BACKUP_COMPRESS_TYPE: z.enum(['zst', 'lz4', 'gz']).default('zst').describe('pgBackRest compression of backups and archived WAL: zst (Zstandard), lz4 (fastest: choose it where backup time matters more than size — docs/performance.md) or gz.'),
+  BACKUP_COMPRESS_LEVEL: z.coerce.number({ error: 'must be a whole number' }).int('must be a whole number').optional().describe('pgBackRest compress-level of BACKUP_COMPRESS_TYPE (zst -7 to 22, lz4 -5 to 12, gz -1 to 9; higher: smaller and slower). Default: 1 with zst (on the bench data set as small as level 3 and faster: docs/performance.md), pgBackRest\'s own with lz4 (1) and gz (6).'),
   BACKUP_PROCESS_MAX: positiveInt.optional().describe('Parallel pgBackRest processes for backup, restore and verify; default: the machine\'s cores.'),
   BACKUP_RETENTION_FULL: positiveInt.default(2).describe('Full backups pgBackRest keeps (with their differential and incremental backups and the WAL they need); older ones are expired.'),
   BACKUP_AFTER_FAILOVER: z.enum(['offer', 'auto', 'off']).default('offer').describe('After a failover or switchover: offer a "Take a full backup now" button on the result card, take it automatically, or do nothing.'),
@@ -202,6 +203,12 @@ export const configSchema = z.object({
 });
 
 type Raw = z.infer<typeof configSchema>;
+type CompressType = Raw['BACKUP_COMPRESS_TYPE'];
+
+/** BACKUP_COMPRESS_LEVEL when unset: zst at 1 (measured, docs/performance.md), pgBackRest's own level for lz4 and gz. */
+export const COMPRESS_LEVEL_DEFAULT: Record<CompressType, number> = { zst: 1, lz4: 1, gz: 6 };
+/** The compress-level range pgBackRest 2.45 accepts for each compress-type. */
+const COMPRESS_LEVEL_RANGE: Record<CompressType, [number, number]> = { zst: [-7, 22], lz4: [-5, 12], gz: [-1, 9] };
 
 export interface Config extends Omit<Raw, 'CLUSTER_NODES'> {
   nodes: NodeConfig[];
@@ -237,7 +244,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   const { CLUSTER_NODES, ...rest } = raw;
   const home = resolve(raw.CLUSTERBOT_HOME);
   const backupDir = resolve(raw.BACKUP_DIR ?? `${home}/backups`);
-  const problems = repositoryProblems(raw);
+  const problems = [...repositoryProblems(raw), ...compressionProblems(raw)];
   if (problems.length) {
     throw new UserError(`Invalid configuration — ${problems.join('; ')}`, 'Fix these keys in .env (every key is documented in .env.example).');
   }
@@ -279,6 +286,14 @@ function repositoryProblems(raw: Raw): string[] {
   }
   if (raw.BACKUP_S3_CA_FILE && !existsSync(resolve(raw.BACKUP_S3_CA_FILE))) problems.push(`BACKUP_S3_CA_FILE: ${raw.BACKUP_S3_CA_FILE} does not exist`);
   return problems;
+}
+
+/** A compress-level pgBackRest would refuse for the compress-type (it would say so only when a backup or archive-push runs). */
+function compressionProblems(raw: Raw): string[] {
+  const level = raw.BACKUP_COMPRESS_LEVEL;
+  const [min, max] = COMPRESS_LEVEL_RANGE[raw.BACKUP_COMPRESS_TYPE];
+  if (level === undefined || (level >= min && level <= max)) return [];
+  return [`BACKUP_COMPRESS_LEVEL: ${level} is out of range for BACKUP_COMPRESS_TYPE=${raw.BACKUP_COMPRESS_TYPE} (${min} to ${max})`];
 }
 
 function safeUserName(): string {

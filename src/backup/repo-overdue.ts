@@ -1,6 +1,9 @@
 // The backup-overdue verdict, per repository: a repository that cannot be read, one that missed the
 // newest backup run (it reached another repository only), and scheduled backups older than two of
-// their intervals. Pure: pgBackRest's info and the clock in, one sentence (or null) out.
+// their intervals (read from their cron expressions). Pure: pgBackRest's info and the clock in, one
+// sentence (or null) out.
+import cron from 'node-cron';
+import type { Config } from '../config.js';
 import type { BackupSet, StanzaInfo } from './pgbackrest/info.js';
 import type { RepoDescription } from './pgbackrest/repos.js';
 
@@ -14,6 +17,28 @@ export interface OverdueInput {
   schedules: Array<['full' | 'incremental', string, number]>;
   /** A backup is running: a repository may not have its copy yet. */
   running: boolean;
+}
+
+/** [kind, cron expression, interval ms] of the full and incremental schedules; none without BACKUP_SCHEDULES. */
+export function scheduleIntervals(config: Config): OverdueInput['schedules'] {
+  if (!config.BACKUP_SCHEDULES) return [];
+  return [
+    ['full', config.BACKUP_FULL_CRON, cronIntervalMs(config.BACKUP_FULL_CRON)],
+    ['incremental', config.BACKUP_INCREMENTAL_CRON, cronIntervalMs(config.BACKUP_INCREMENTAL_CRON)],
+  ];
+}
+
+/** The longest gap between the next few runs of a cron expression. */
+export function cronIntervalMs(expr: string): number {
+  const task = cron.createTask(expr, () => undefined);
+  try {
+    const runs = task.getNextRuns(5).map((d) => d.getTime());
+    let gap = 0;
+    for (let i = 1; i < runs.length; i++) gap = Math.max(gap, runs[i] - runs[i - 1]);
+    return gap || 86_400_000;
+  } finally {
+    void task.destroy();
+  }
 }
 
 // pgBackRest's repository status codes that mean "readable": ok, and no valid backups (yet).

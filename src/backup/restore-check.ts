@@ -2,7 +2,7 @@
 // scratch instance, start it (WAL from the repository through archive-get), ask it real questions,
 // then stop and delete it.
 import { UserError } from '../errors.js';
-import type { BackupSet } from './pgbackrest/info.js';
+import type { BackupSet, StanzaInfo } from './pgbackrest/info.js';
 import type { PgBackRestSite } from './pgbackrest/site.js';
 import { pgbackrestError } from './pgbackrest/site.js';
 import { pgbackrestPaths } from './pgbackrest/conf.js';
@@ -72,6 +72,20 @@ export function chooseRestoreSet(sets: BackupSet[], id: string | undefined, targ
   }
   if (!target) return sets[sets.length - 1];
   return [...sets].reverse().find((f) => Date.parse(f.finishedAt) <= target.getTime())!;
+}
+
+/**
+ * The set a restore check restores, and the archive's end its replay must reach. `repo` restricts the
+ * choice to that repository; without it an id is found in any repository, and "the newest" is taken
+ * from the first repository that has one (repo1, the local one, restores fastest).
+ */
+export function restoreTarget(info: StanzaInfo, id: string | undefined, target: Date | null, repo: number | undefined): { set: BackupSet; archiveEnd: string | null } {
+  const firstRepo = info.sets.find((x) => x.repo === Math.min(...info.sets.map((y) => y.repo)))?.repo;
+  const pool = repo !== undefined ? info.sets.filter((x) => x.repo === repo) : id !== undefined ? info.sets : info.sets.filter((x) => x.repo === firstRepo);
+  if (repo !== undefined && !pool.length) throw new UserError(`repo${repo} holds no backup yet`, 'take one: /cluster backup full (it goes to every configured repository)', 'precondition');
+  const set = chooseRestoreSet(pool, id, target);
+  // The live database's archive range says nothing about an earlier database's WAL (names start over).
+  return { set, archiveEnd: set.earlierDatabase ? null : (info.archiveByRepo[set.repo]?.max ?? null) };
 }
 
 /** PostgreSQL's recovery_target_time form of a Date. */

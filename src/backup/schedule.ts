@@ -5,7 +5,9 @@ import type { Logger } from '../core/logger.js';
 import { errorLine } from '../errors.js';
 import type { BackupSet } from './pgbackrest/info.js';
 import type { PrunePlan } from './retention.js';
-import type { BackupService, RepoCopy, VerifyResult } from './service.js';
+import type { RepoCopy } from './backup-run.js';
+import type { BackupService } from './service.js';
+import type { VerifyResult } from './verify-backup.js';
 
 export type ScheduledKind = 'full' | 'incremental' | 'prune';
 

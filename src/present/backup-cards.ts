@@ -4,7 +4,8 @@ import type { LegacyBackup } from '../backup/legacy.js';
 import type { BackupSet, StanzaInfo, SwitchPoint } from '../backup/pgbackrest/info.js';
 import type { RestoreCheckResult } from '../backup/restore-check.js';
 import type { PrunePlan } from '../backup/retention.js';
-import type { RepoCopy, VerifyResult } from '../backup/service.js';
+import type { RepoCopy } from '../backup/backup-run.js';
+import type { VerifyResult } from '../backup/verify-backup.js';
 import { formatBytes, formatSeconds } from '../cluster/lsn.js';
 
 const rate = (bps: number) => `${formatBytes(bps)}/s`;

@@ -91,7 +91,10 @@ describe('backups on pgBackRest that are proven restorable', () => {
     expect(d.backup.repoBytes).toBeLessThan(d.backup.sizeBytes);
     expect(d.verify.ok).toBe(true);
     expect(progress.length).toBeGreaterThan(0);
-    expect(existsSync(join(repo(), 'backup', 'clusterbot', fullId, 'backup.manifest'))).toBe(true);
+    // pgBackRest records the options a backup ran with: the default compression is zst at level 1 (BACKUP_COMPRESS_LEVEL), not its own 3.
+    const manifest = readFileSync(join(repo(), 'backup', 'clusterbot', fullId, 'backup.manifest'), 'utf8');
+    expect(manifest).toMatch(/^option-compress-type="zst"$/m);
+    expect(manifest).toMatch(/^option-compress-level=1$/m);
 
     const l = await c.run('/cluster backups', victor);
     expect(l.failed).toBeFalsy();

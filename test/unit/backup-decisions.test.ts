@@ -4,10 +4,10 @@ import { describe, expect, it } from 'vitest';
 import { chooseBackupSource } from '../../src/backup/source.js';
 import { chooseRestoreSet, parseTargetTime } from '../../src/backup/restore-check.js';
 import { planExpire } from '../../src/backup/retention.js';
-import { cronIntervalMs } from '../../src/backup/service.js';
+import { cronIntervalMs } from '../../src/backup/repo-overdue.js';
 import { parseInfo, parseVerify, type BackupSet } from '../../src/backup/pgbackrest/info.js';
 import { repoOptions } from '../../src/backup/pgbackrest/repos.js';
-import { archiveCommands, clusterConfText, nodeConfText } from '../../src/backup/pgbackrest/conf.js';
+import { archiveCommands, clusterConfText, commandLineOptions, compressLevel, nodeConfText } from '../../src/backup/pgbackrest/conf.js';
 import type { ClusterSnapshot, NodeStatus } from '../../src/cluster/inspect.js';
 import { loadConfig } from '../../src/config.js';
 
@@ -121,6 +121,21 @@ describe('backup configuration', () => {
     expect(cronIntervalMs(c.BACKUP_INCREMENTAL_CRON)).toBe(day);
   });
 
+  it('compresses with zst at level 1 by default, pgBackRest\'s own level for lz4 and gz, or the level configured', () => {
+    expect(compressLevel(loadConfig(base))).toBe(1);
+    expect(compressLevel(loadConfig({ ...base, BACKUP_COMPRESS_TYPE: 'gz' }))).toBe(6);
+    expect(compressLevel(loadConfig({ ...base, BACKUP_COMPRESS_TYPE: 'lz4' }))).toBe(1);
+    expect(compressLevel(loadConfig({ ...base, BACKUP_COMPRESS_LEVEL: '3' }))).toBe(3);
+    expect(compressLevel(loadConfig({ ...base, BACKUP_COMPRESS_TYPE: 'zst', BACKUP_COMPRESS_LEVEL: '-7' }))).toBe(-7);
+  });
+
+  it('refuses a compression level pgBackRest would refuse for the type, naming the key and the range', () => {
+    expect(() => loadConfig({ ...base, BACKUP_COMPRESS_TYPE: 'gz', BACKUP_COMPRESS_LEVEL: '10' })).toThrowError(/^Invalid configuration — BACKUP_COMPRESS_LEVEL: 10 is out of range for BACKUP_COMPRESS_TYPE=gz \(-1 to 9\)$/);
+    expect(() => loadConfig({ ...base, BACKUP_COMPRESS_LEVEL: '23' })).toThrowError(/BACKUP_COMPRESS_LEVEL: 23 is out of range for BACKUP_COMPRESS_TYPE=zst \(-7 to 22\)/);
+    expect(() => loadConfig({ ...base, BACKUP_COMPRESS_LEVEL: 'fast' })).toThrowError(/BACKUP_COMPRESS_LEVEL: must be a whole number/);
+    expect(() => loadConfig({ ...base, BACKUP_COMPRESS_LEVEL: '1.5' })).toThrowError(/BACKUP_COMPRESS_LEVEL: must be a whole number/);
+  });
+
   it('rejects a bad cron expression and names the key', () => {
     expect(() => loadConfig({ ...base, BACKUP_FULL_CRON: '61 * * * *', BACKUP_FROM: 'standby' })).toThrowError(
       /BACKUP_FROM: .*; BACKUP_FULL_CRON: is not a cron expression/,
@@ -138,6 +153,11 @@ describe('pgBackRest configuration', () => {
     expect(bot).toContain('repo1-path=/srv/cb/backups/pgbackrest\n');
     expect(bot).toContain('process-max=3\n');
     expect(bot).toContain('compress-type=zst');
+    expect(bot).toContain('compress-level=1\n');
+    // On a command line pgBackRest refuses an option the command does not take: the level goes to backup only.
+    expect(commandLineOptions(c, '/r', 'backup')).toEqual(expect.arrayContaining(['--compress-type=zst', '--compress-level=1']));
+    expect(commandLineOptions({ ...c, BACKUP_COMPRESS_LEVEL: 9 }, '/r', 'backup')).toContain('--compress-level=9');
+    expect(commandLineOptions(c, '/r', 'info').filter((o) => o.startsWith('--compress'))).toEqual([]);
     expect(bot).not.toMatch(/pg1-path/);
     const node = nodeConfText(c, { name: 'standby', data: '/d', socket: '/s', port: 5433 });
     expect(node).toContain('archive-async=y');

@@ -2,7 +2,7 @@
 // One file per node for archive-push/archive-get (its own data directory, spool and lock folders,
 // so two nodes never share an async queue) and one for the bot's own commands.
 import { availableParallelism } from 'node:os';
-import type { Config } from '../../config.js';
+import { COMPRESS_LEVEL_DEFAULT, type Config } from '../../config.js';
 import { repoOptions, s3Enabled, SECURE_OPTION } from './repos.js';
 
 /** Where pgBackRest's files live on the bot's host. */
@@ -32,11 +32,15 @@ export interface PgTarget {
 
 export const processMax = (config: Config) => config.BACKUP_PROCESS_MAX ?? availableParallelism();
 
+/** BACKUP_COMPRESS_LEVEL, or the default level of BACKUP_COMPRESS_TYPE. */
+export const compressLevel = (config: Config) => config.BACKUP_COMPRESS_LEVEL ?? COMPRESS_LEVEL_DEFAULT[config.BACKUP_COMPRESS_TYPE];
+
 /** Options every pgBackRest command of the bot shares (repositories, compression, parallelism). */
 export function commonOptions(config: Config, repo: string): Record<string, string> {
   return {
     ...repoOptions(config, { repo1: repo }),
     'compress-type': config.BACKUP_COMPRESS_TYPE,
+    'compress-level': String(compressLevel(config)),
     'process-max': String(processMax(config)),
     // A backup starts with an immediate checkpoint, as our clones do (a spread one waited minutes).
     'start-fast': 'y',
@@ -54,7 +58,7 @@ export function commonOptions(config: Config, repo: string): Record<string, stri
  */
 export function commandLineOptions(config: Config, repo: string, command: string): string[] {
   const all = commonOptions(config, repo);
-  const backupOnly = ['compress-type', 'process-max', 'start-fast'];
+  const backupOnly = ['compress-type', 'compress-level', 'process-max', 'start-fast'];
   return Object.entries(all)
     // Secrets never go on a command line (pgBackRest refuses them there; a process listing would show them).
     .filter(([k]) => !SECURE_OPTION.test(k))

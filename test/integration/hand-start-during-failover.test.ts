@@ -44,6 +44,7 @@ describe('the old primary started by hand during a failover (real cluster)', () 
           byHand.push(`signal before: ${existsSync(`${data}/standby.signal`)}`);
           const started = await runtime().exec(primary(), 'pg_ctl', ['start', '-D', data, '-l', runtime().paths(primary()).log, '-w', '-t', '60', '-s'], {}, true);
           byHand.push(`pg_ctl start exit ${started.code}`);
+          if (started.code !== 0) console.log(`[hand-start] pg_ctl start: ${started.stderr.trim() || started.stdout.trim()}; its log: ${await runtime().logs(primary(), 15)}`);
         },
       });
       expect(byHand, 'the old primary was started by hand between fence and promotion').toEqual(['signal before: true', 'pg_ctl start exit 0']);
@@ -83,15 +84,18 @@ describe('the old primary started by hand without its standby.signal during a fa
     const primary = c.app.services.node('primary');
     const data = runtime.paths(primary).data;
     let started = -1;
+    let why = '';
     const card = await c.run('/cluster failover');
     const done = await c.press(card.buttons!.find((b) => b.label === 'Promote standby')!.actionId, c.admin, {
       progress: async (r) => {
         if (started >= 0 || !r.tables?.[0]?.rows.some((row) => row[0] === '✓' && row[1] === 'fence primary')) return;
         rmSync(`${data}/standby.signal`);
-        started = (await runtime.exec(primary, 'pg_ctl', ['start', '-D', data, '-l', runtime.paths(primary).log, '-w', '-t', '60', '-s'], {}, true)).code;
+        const res = await runtime.exec(primary, 'pg_ctl', ['start', '-D', data, '-l', runtime.paths(primary).log, '-w', '-t', '60', '-s'], {}, true);
+        started = res.code;
+        if (res.code !== 0) why = `pg_ctl start: ${res.stderr.trim() || res.stdout.trim()}; its log: ${await runtime.logs(primary, 15)}`;
       },
     });
-    expect(started).toBe(0);
+    expect(started, why).toBe(0);
     expect(done.title).toBe('Failover done with warnings — SPLIT BRAIN: primary and standby accept writes');
     expect(done.severity).toBe('crit');
     expect(done.text).toMatch(/⚠ SPLIT BRAIN: primary and standby all accept writes — a node was started outside the bot; stop primary now \(\/cluster stop primary\)/);

@@ -1,12 +1,14 @@
 // The heart of clusterbot on a real cluster: kill -9 the primary under a write load, confirm the
 // failover card, restart the old primary (fenced), rejoin it, switch back with zero loss, and a
 // failover where the no-failover node is ahead of the target. A watcher polls every node all along.
-import { rmSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Reply } from '../../src/chat/reply.js';
 import { principal, startTestCluster, type TestCluster } from '../helpers/cluster.js';
 import { WritableWatcher, WriteLoad } from '../helpers/load.js';
+import type { LocalRuntime } from '../../src/runtime/local.js';
 
 interface StatusData {
   primary: string | null;
@@ -37,7 +39,11 @@ describe('failover, rejoin and switchover on a real cluster', () => {
     await c.sql('primary', 'CREATE TABLE proyecto.carga (id bigint PRIMARY KEY, nodo text NOT NULL, at timestamptz NOT NULL DEFAULT now())');
     watcher = new WritableWatcher(c.config).start();
   });
+  // The kernel gives a dead postmaster's pid to the next program (pid_max is 32768 here): PostgreSQL
+  // takes any live pid in postmaster.pid for a running postmaster and refuses to start.
+  let recycled: ChildProcess | undefined;
   afterAll(async () => {
+    recycled?.kill('SIGKILL');
     await watcher?.stop();
     await c?.destroy();
   });
@@ -47,6 +53,13 @@ describe('failover, rejoin and switchover on a real cluster', () => {
     try {
       await load.waitAcked(100);
       await c.app.services.runtime.kill(c.app.services.node('primary'));
+      // Its pid recycled: another program of the same user (PostgreSQL ignores other users' pids) now
+      // runs under the pid its stale postmaster.pid names.
+      const lock = `${(c.app.services.runtime as LocalRuntime).paths(c.app.services.node('primary')).data}/postmaster.pid`;
+      const owner = statSync(lock);
+      recycled = spawn('sleep', ['600'], { stdio: 'ignore', uid: owner.uid, gid: owner.gid });
+      const lines = readFileSync(lock, 'utf8').split('\n');
+      writeFileSync(lock, [String(recycled.pid), ...lines.slice(1)].join('\n'));
       const card = await c.run('/cluster failover');
       expect(card.failed).toBeFalsy();
       expect(card.buttons?.map((b) => b.label)).toEqual(['Promote standby', 'Cancel']);
@@ -107,7 +120,7 @@ describe('failover, rejoin and switchover on a real cluster', () => {
     console.log(`failover: ${load.acked.size} acked inserts, ${lostRows} lost with the dead primary`);
   });
 
-  it('restarting the killed old primary gives no second writable node; status shows it fenced', async () => {
+  it('restarting the killed old primary (its pid since taken by another program) gives no second writable node; status shows it fenced', async () => {
     const started = await c.run('/cluster start primary', principal('olga'));
     expect(started.text).toMatch(/^primary started read-only: FENCED \(a former primary\), it cannot accept writes — \/cluster rejoin primary/);
     const s = await status();

@@ -46,5 +46,8 @@ describe('the S3 repository with the Patroni backend', () => {
     );
     const missing = "ERROR: [055]: unable to load info file '/clusterbot/backup/clusterbot/backup.info' or '/clusterbot/backup/clusterbot/backup.info.copy':\n       FileMissingError: unable to open missing file\n       HINT: backup.info cannot be opened and is required to perform a backup.\n       HINT: has a stanza-create been performed?\n";
     expect(pgBackRestFailure(args, { code: 55, stdout: '', stderr: missing }, repos).line).toMatch(/ — repo2 has no stanza: every node's pgBackRest configuration must carry .*; then run pgbackrest --stanza=<stanza> stanza-create once on the primary/);
+    // An unreachable bucket prints the same hint: the next step stays the bucket's.
+    const down = "ERROR: [055]: unable to load info file '/clusterbot/backup/clusterbot/backup.info' or '/clusterbot/backup/clusterbot/backup.info.copy':\n       HostConnectError: unable to connect to 'minio.example.net:9000 (127.0.0.1)': [111] Connection refused\n       HostConnectError: unable to connect to 'minio.example.net:9000 (127.0.0.1)': [111] Connection refused\n       HINT: backup.info cannot be opened and is required to perform a backup.\n       HINT: has a stanza-create been performed?\n";
+    expect(pgBackRestFailure(args, { code: 55, stdout: '', stderr: down }, repos).line).toMatch(/ — check that https:\/\/minio\.example\.net:9000 answers from this host/);
   });
 });

@@ -78,7 +78,9 @@ function deliveryHint(output: string, repo: RepoDescription | undefined): string
   const name = repo ? `repo${repo.index}` : 'the repository';
   const members = `every node's pgBackRest configuration must carry the bot's repositories and cipher (repo1-*, repo2-*, repoN-cipher-*; Patroni members: docs/patroni-backups.md), and the WAL archiver must work (/cluster status)`;
   if (/was not archived before the \d+ms timeout/.test(output)) return `the primary's archive_command did not deliver WAL to ${name}: ${members}, then run it again`;
-  if (/has a stanza-create been performed/.test(output)) {
+  // Only when both info files are really missing: an unreachable bucket prints the same hint.
+  const causes = output.match(/\b\w+Error(?=: )/g) ?? [];
+  if (/has a stanza-create been performed/.test(output) && causes.length > 0 && causes.every((c) => c === 'FileMissingError')) {
     return `${name} has no stanza: ${members}; then run pgbackrest --stanza=<stanza> stanza-create once on the primary (with that configuration) and run it again`;
   }
   return null;

@@ -277,12 +277,14 @@ function repositoryProblems(raw: Raw): string[] {
   if (!raw.BACKUP_CIPHER_PASS && (given.length > 0 || raw.BACKUP_ENCRYPT_LOCAL)) {
     problems.push(`BACKUP_CIPHER_PASS: required with ${given.length > 0 ? 'the S3 repository' : 'BACKUP_ENCRYPT_LOCAL=true'} (the repository is encrypted; generate one: openssl rand -base64 48)`);
   }
-  // The node containers and Patroni members write their own pgBackRest configuration (postgres/), which
-  // carries neither repo2 nor a passphrase yet: their archive-push would fail or leave WAL unencrypted.
-  const where = raw.CLUSTER_BACKEND === 'patroni' ? 'CLUSTER_BACKEND=patroni' : raw.RUNTIME === 'docker' ? 'RUNTIME=docker' : null;
-  // RUNTIME=docker hands the passphrase to its nodes in a 0600 file (src/backup/pgbackrest/site.ts); not repo2 yet.
-  if (where && (given.length > 0 || (raw.BACKUP_ENCRYPT_LOCAL && where !== 'RUNTIME=docker'))) {
-    problems.push(`${given.length > 0 ? 'BACKUP_S3_BUCKET' : 'BACKUP_ENCRYPT_LOCAL'}: the S3 repository and repository encryption work with RUNTIME=local for now, not with ${where} — unset them, or see docs/backups-s3.md`);
+  // The node containers write their own pgBackRest configuration (postgres/), which carries no repo2:
+  // their archive-push would fail. RUNTIME=docker hands the passphrase to its nodes in a 0600 file
+  // (src/backup/pgbackrest/site.ts); Patroni in compose does not yet. Patroni members on this machine
+  // carry the bot's repositories in theirs (docs/patroni-backups.md); a member without them fails the backup.
+  const composePatroni = raw.CLUSTER_BACKEND === 'patroni';
+  const where = raw.RUNTIME === 'docker' ? (composePatroni ? 'CLUSTER_BACKEND=patroni and RUNTIME=docker' : 'RUNTIME=docker') : null;
+  if (where && (given.length > 0 || (raw.BACKUP_ENCRYPT_LOCAL && composePatroni))) {
+    problems.push(`${given.length > 0 ? 'BACKUP_S3_BUCKET' : 'BACKUP_ENCRYPT_LOCAL'}: ${given.length > 0 ? 'the S3 repository works' : 'repository encryption works'} with RUNTIME=local for now (native nodes, or Patroni members on this machine)${given.length > 0 ? '' : ' and with native RUNTIME=docker'}, not with ${where} — unset ${given.length > 0 ? 'them' : 'it'}, or see docs/backups-s3.md`);
   }
   if (raw.BACKUP_S3_CA_FILE && !existsSync(resolve(raw.BACKUP_S3_CA_FILE))) problems.push(`BACKUP_S3_CA_FILE: ${raw.BACKUP_S3_CA_FILE} does not exist`);
   return problems;

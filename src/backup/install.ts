@@ -10,6 +10,7 @@ import { BackupScheduler, type ScheduledRun, type Schedules } from './schedule.j
 import { BackupService } from './service.js';
 import { dockerSite, hostSite, type PgBackRestSite } from './pgbackrest/site.js';
 import type { PgTarget } from './pgbackrest/conf.js';
+import { memberHere } from './pgbackrest/member-here.js';
 
 export interface BackupModule {
   service: BackupService;
@@ -48,7 +49,7 @@ async function memberTarget(s: Services, name: string): Promise<PgTarget> {
     "SELECT current_setting('data_directory') AS data, split_part(current_setting('unix_socket_directories'), ',', 1) AS socket, current_setting('port')::int AS port",
   );
   const row = r.rows[0] as { data: string; socket: string; port: number };
-  return { name, data: row.data, socket: row.socket.trim(), port: row.port };
+  return memberHere({ name, data: row.data, socket: row.socket.trim(), port: row.port });
 }
 
 /** "ok", or pgBackRest's own status message ("no valid backups", "missing stanza path"…). */

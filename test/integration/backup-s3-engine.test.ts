@@ -10,15 +10,8 @@ import type { Reply } from '../../src/chat/reply.js';
 import { principal, startTestCluster, type TestCluster } from '../helpers/cluster.js';
 import { filesUnder, startS3Server, type S3Server } from '../helpers/s3-server.js';
 import { eventually } from '../helpers/wait.js';
+import { expectFailedInRepo2Only, expectInBothRepos, expectRestoredFromRepo2, type RepoCopy } from '../helpers/s3-replies.js';
 
-interface Copy {
-  repo: number;
-  label: string;
-  id: string | null;
-  repoBytes: number | null;
-  verified: boolean | null;
-  error: string | null;
-}
 interface ListedSet {
   id: string;
   repo: number;
@@ -42,7 +35,7 @@ describe('the backup commands over repo1 and an encrypted S3 repo2', () => {
     replies.push(r);
     return r;
   };
-  let copies: Copy[] = [];
+  let copies: RepoCopy[] = [];
 
   beforeAll(async () => {
     s3 = await startS3Server();
@@ -65,15 +58,9 @@ describe('the backup commands over repo1 and an encrypted S3 repo2', () => {
 
   it('/cluster backup full takes the backup into repo1 and the bucket, each verified, and says so per repository', async () => {
     const r = await run('/cluster backup full');
-    expect(r.failed, `${r.title}: ${r.text}`).toBeFalsy();
-    copies = (r.data as { copies: Copy[] }).copies;
-    expect(copies.map((x) => [x.repo, x.verified, x.error])).toEqual([
-      [1, true, null],
-      [2, true, null],
-    ]);
+    copies = expectInBothRepos(r);
     expect(copies.every((x) => /^\d{8}-\d{6}F$/.test(x.id ?? ''))).toBe(true);
     expect(copies[0].id).not.toBe(copies[1].id);
-    expect(r.title).toMatch(/taken into 2 repositories and verified/);
     const repo2 = r.fields?.find((f) => f.label.startsWith('repo2 (S3 bucket'));
     expect(repo2?.value).toMatch(new RegExp(`^${copies[1].id}: .+ stored in .+, verified`));
   }, 900_000);
@@ -103,27 +90,16 @@ describe('the backup commands over repo1 and an encrypted S3 repo2', () => {
   }, 900_000);
 
   it('/cluster restore-check repo2 restores the bucket copy (backup and WAL from the bucket) into a fresh scratch instance', async () => {
-    const rc = await run('/cluster restore-check repo2');
-    expect(rc.failed, `${rc.title}: ${rc.text}`).toBeFalsy();
-    expect(rc.data).toMatchObject({ backup: copies[1].id, repo: 2, usuarios: 5 });
-    expect(rc.text).toMatch(/^Restored from repo2/);
+    expectRestoredFromRepo2(await run('/cluster restore-check repo2'), copies[1].id);
   }, 900_000);
 
   it('fails the backup card naming repo2 and the next step when the S3 server is killed, keeps repo1, and the overdue check names repo2', async () => {
     await s3.killProxy();
     const r = await run('/cluster backup full');
-    expect(r.failed).toBe(true);
-    expect(r.severity).toBe('crit');
-    expect(r.title, r.text).toMatch(/^Backup FAILED in repo2; kept \d{8}-\d{6}F in repo1 \(verified\)$/);
+    expectFailedInRepo2Only(r);
     const line = `pgBackRest backup on repo2 (S3 bucket "${s3.bucket}" at localhost:${s3.port}) failed:`;
     expect(r.text).toContain(line);
     expect(r.text).toContain(`— check that https://localhost:${s3.port} answers from this host`);
-    expect(r.text?.split('\n')).toHaveLength(1);
-    const after = (r.data as { copies: Copy[] }).copies;
-    expect(after.map((x) => [x.repo, x.verified, x.id === null])).toEqual([
-      [1, true, false],
-      [2, null, true],
-    ]);
 
     const reason = await eventually(
       'the overdue check naming repo2',

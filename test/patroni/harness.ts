@@ -36,6 +36,11 @@ export interface PatroniHarnessOptions {
   dcs?: 'etcd3' | 'etcd';
   /** Extra dynamic configuration (bootstrap.dcs), e.g. { synchronous_mode: true }. */
   dynamic?: Record<string, unknown>;
+  /**
+   * Options added to [global] of every member's pgBackRest configuration, given the repo1 path: the
+   * bot's repositories and cipher (repo2 on S3, repoN-cipher-*), as an operator writes them.
+   */
+  memberPgBackRest?: (repo1: string) => Record<string, string>;
 }
 
 export interface PatroniHarness {
@@ -50,6 +55,8 @@ export interface PatroniHarness {
   member(name: string): HarnessMember;
   /** `patronictl -c <member config> <args>` → stdout (throws on a non-zero exit). */
   patronictl(args: string[]): string;
+  /** Rewrite every member's pgBackRest configuration with these [global] options instead (archive-push reads it per call). */
+  setMemberPgBackRest(options: Record<string, string>): void;
   /** SIGKILL a member's Patroni and its postmaster (a machine dying). Returns when both are gone. */
   killMember(name: string): Promise<void>;
   /** Start a killed member's Patroni again. */
@@ -127,6 +134,13 @@ export async function startPatroniCluster(opts: PatroniHarnessOptions = {}): Pro
   };
 
   const backupDir = join(dir, 'backups');
+  // 0600: with an encrypted or S3 repository it holds the passphrase and the keys.
+  const writeMemberPgBackRest = (m: HarnessMember, extra: Record<string, string>) => {
+    const path = join(dir, m.name, 'pgbackrest.conf');
+    writeFileSync(path, memberPgBackRestConf(m, join(backupDir, 'pgbackrest'), join(dir, 'pgbackrest', m.name), extra), { mode: 0o600 });
+    chmodSync(path, 0o600);
+    own(path);
+  };
   // The cluster CA and one certificate per member (postgres/tls.sh): the bot's TLS_DIR.
   const tlsDir = join(dir, 'tls');
   const harness: PatroniHarness = {
@@ -154,6 +168,9 @@ export async function startPatroniCluster(opts: PatroniHarnessOptions = {}): Pro
       const r = spawnSync('patronictl', ['-c', members[0].configPath, ...args], { encoding: 'utf8', timeout: 30_000 });
       if (r.status !== 0) throw new Error(`patronictl ${args.join(' ')} failed: ${r.stderr || r.stdout}`);
       return r.stdout;
+    },
+    setMemberPgBackRest(options) {
+      for (const m of members) writeMemberPgBackRest(m, options);
     },
     async killMember(name) {
       const m = harness.member(name);
@@ -254,9 +271,7 @@ export async function startPatroniCluster(opts: PatroniHarnessOptions = {}): Pro
       for (const p of [join(dir, m.name), join(dir, m.name, 'run')]) own(p);
       writeFileSync(m.configPath, JSON.stringify(patroniConfig(m, { dir, tlsDir, archive: join(backupDir, 'pgbackrest'), scope, etcdPort, pgBin, secrets, opts }), null, 2), { mode: 0o600 });
       own(m.configPath);
-      const pgbr = join(dir, m.name, 'pgbackrest.conf');
-      writeFileSync(pgbr, memberPgBackRestConf(m, join(backupDir, 'pgbackrest'), join(dir, 'pgbackrest', m.name)), { mode: 0o640 });
-      own(pgbr);
+      writeMemberPgBackRest(m, opts.memberPgBackRest?.(join(backupDir, 'pgbackrest')) ?? {});
     }
     // The first member initialises the cluster alone, so the roles start out as their names say.
     harness.startMember(members[0].name);
@@ -395,17 +410,21 @@ async function until(timeoutMs: number, what: string, check: () => Promise<boole
 }
 
 /** A member's pgBackRest configuration (PGBACKREST_CONFIG of its Patroni): the shared repository, its own spool. */
-function memberPgBackRestConf(m: { dataDir: string; pgPort: number; name: string }, repo: string, own: string): string {
+function memberPgBackRestConf(m: { dataDir: string; pgPort: number; name: string }, repo: string, own: string, extra: Record<string, string>): string {
+  const global: Record<string, string> = {
+    'repo1-path': repo,
+    'compress-type': 'zst',
+    'archive-async': 'y',
+    'spool-path': `${own}/spool`,
+    'lock-path': `${own}/lock`,
+    'log-level-file': 'off',
+    'log-level-console': 'off',
+    'log-level-stderr': 'warn',
+    ...extra,
+  };
   return [
     '[global]',
-    `repo1-path=${repo}`,
-    'compress-type=zst',
-    'archive-async=y',
-    `spool-path=${own}/spool`,
-    `lock-path=${own}/lock`,
-    'log-level-file=off',
-    'log-level-console=off',
-    'log-level-stderr=warn',
+    ...Object.entries(global).map(([k, v]) => `${k}=${v}`),
     '',
     '[global:archive-get]',
     'archive-async=n',

@@ -66,8 +66,24 @@ export function pgBackRestFailure(args: string[], result: ExecResult, repos: Rep
   const reason = error ?? timedOut ?? (output.trim().split('\n').pop() || `exit code ${result.code}`);
   const repo = failedRepo(args, reason, repos);
   const where = repo ? ` on ${repo.label}` : '';
-  const next = repo ? `${repo.check}, then run it again` : `check the repositories (${repos.map((r) => r.label).join(', ')}), then run it again`;
+  const next = deliveryHint(output, repo) ?? (repo ? `${repo.check}, then run it again` : `check the repositories (${repos.map((r) => r.label).join(', ')}), then run it again`);
   return new UserError(`pgBackRest ${command}${where} failed: ${reason}`, next, 'precondition');
+}
+
+/**
+ * The next step when the repository answers but the nodes' archive_command does not write to it: a
+ * node configuration without this repository or its cipher (Patroni members write their own).
+ */
+function deliveryHint(output: string, repo: RepoDescription | undefined): string | null {
+  const name = repo ? `repo${repo.index}` : 'the repository';
+  const members = `every node's pgBackRest configuration must carry the bot's repositories and cipher (repo1-*, repo2-*, repoN-cipher-*; Patroni members: docs/patroni-backups.md), and the WAL archiver must work (/cluster status)`;
+  if (/was not archived before the \d+ms timeout/.test(output)) return `the primary's archive_command did not deliver WAL to ${name}: ${members}, then run it again`;
+  // Only when both info files are really missing: an unreachable bucket prints the same hint.
+  const causes = output.match(/\b\w+Error(?=: )/g) ?? [];
+  if (/has a stanza-create been performed/.test(output) && causes.length > 0 && causes.every((c) => c === 'FileMissingError')) {
+    return `${name} has no stanza: ${members}; then run pgbackrest --stanza=<stanza> stanza-create once on the primary (with that configuration) and run it again`;
+  }
+  return null;
 }
 
 /** The repository named by the error itself, by --repo=N, by its address in the error, or the only one there is. */

@@ -168,5 +168,9 @@ describe('pgBackRest configuration', () => {
       archive: 'pgbackrest --config=/c.conf --stanza=clusterbot archive-push "%p"',
       restore: 'pgbackrest --config=/c.conf --stanza=clusterbot archive-get "%f" "%p"',
     });
+    // repo1 alone: a file the repository does not hold never starts pgBackRest (run for real in restore-command.test.ts).
+    expect(archiveCommands('clusterbot', '/c.conf', '/srv/my backups/pgbackrest').restore).toBe(
+      'for f in "/srv/my backups/pgbackrest/archive/clusterbot"/*/%f "/srv/my backups/pgbackrest/archive/clusterbot"/*/$(echo %f | cut -c1-16)/%f-*; do if [ -e "$f" ]; then exec pgbackrest --config=/c.conf --stanza=clusterbot archive-get "%f" "%p"; fi; done; exit 1',
+    );
   });
 });

@@ -1,9 +1,29 @@
 // Promotion, proven: pg_promote, the end of recovery observed, then a real write on the new primary.
 import type { NodeConfig } from '../../config.js';
 import type { Services } from '../../core/context.js';
+import type { PoolClient } from 'pg';
 import { parseLsn } from '../lsn.js';
 
 const PROMOTE_TIMEOUT_MS = 60_000;
+
+/**
+ * A standby whose primary is gone can miss the promote request: it checks for it only between its
+ * stream and archive attempts, and when the request's wakeup lands just before it goes to sleep for
+ * wal_retrieve_retry_interval it sleeps that long anyway (promote steps of 1.1 s with our 1 s,
+ * against 0.15–0.3 s otherwise). The request is sent again every ASK_AGAIN_MS until recovery ends:
+ * each one wakes the sleep. A request left over after the promotion is harmless: PostgreSQL removes
+ * promote signal files at its next start.
+ */
+const ASK_AGAIN_MS = 100;
+
+async function askAgain(client: PoolClient): Promise<void> {
+  try {
+    await client.query('SELECT pg_promote(false)');
+  } catch (e) {
+    // Recovery ended between the check and the request ("recovery is not in progress"): done.
+    if (!/recovery is not in progress/.test((e as Error).message)) throw e;
+  }
+}
 
 /**
  * pg_promote(wait => true) checks for the end of recovery only every 100 ms, which made it the
@@ -19,10 +39,15 @@ export async function promoteNode(s: Services, node: NodeConfig): Promise<string
     const asked = await client.query<{ promoted: boolean }>('SELECT pg_promote(false) AS promoted');
     if (!asked.rows[0]?.promoted) throw new Error(`${node.name} refused the promotion request — check /cluster logs ${node.name}`);
     const until = performance.now() + PROMOTE_TIMEOUT_MS;
+    let asking = performance.now();
     for (;;) {
       const rec = await client.query<{ r: boolean }>('SELECT pg_is_in_recovery() AS r');
       if (!rec.rows[0].r) return `${node.name} is out of recovery`;
       if (performance.now() > until) throw new Error(`${node.name} did not finish promotion within ${PROMOTE_TIMEOUT_MS / 1000} s; it may still be in progress — check /cluster status`);
+      if (performance.now() - asking >= ASK_AGAIN_MS) {
+        asking = performance.now();
+        await askAgain(client);
+      }
       await new Promise((r) => setTimeout(r, 2));
     }
   } catch (e) {

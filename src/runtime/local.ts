@@ -316,10 +316,12 @@ export class LocalRuntime implements Runtime {
     if (!(await portFree(node.host, node.port))) {
       throw new Error(`${node.name} is not fenced: something still listens on ${node.host}:${node.port} — find it with \`ss -ltnp 'sport = :${node.port}'\`, stop it, then confirm again`);
     }
-    // Proven gone, so its postmaster.pid is stale: PostgreSQL takes any live pid of its user named
-    // there (a zombie not yet reaped, a pid recycled by another program) for a running postmaster and
-    // refuses to start — whoever starts it next: a rejoin, or someone by hand.
+    // Proven gone, so its lock files are stale: PostgreSQL takes any live pid of its user named in
+    // postmaster.pid or in its socket's lock file (a zombie not yet reaped, a pid recycled by another
+    // program) for a running postmaster and refuses to start — whoever starts it next: a rejoin, or
+    // someone by hand.
     rmSync(`${data}/postmaster.pid`, { force: true });
+    rmSync(`${this.paths(node).run}/.s.PGSQL.${node.port}.lock`, { force: true });
     return { steps, proof: `nothing left on its data directory or port ${node.port}` };
   }
 

@@ -42,9 +42,9 @@ write_node_conf() {
     echo "port = $PGPORT_IN"
     echo "unix_socket_directories = '/var/run/postgresql'"
     echo "archive_command = 'pgbackrest --stanza=$STANZA archive-push \"%p\"'"
-    # pgBackRest is asked only for a file the repository holds: a missing one is answered at once
-    # (restoreIfArchived in src/backup/pgbackrest/conf.ts says why; repo1 is the only repository here).
-    echo "restore_command = 'for f in \"$REPO/archive/$STANZA\"/*/%f \"$REPO/archive/$STANZA\"/*/\$(echo %f | cut -c1-16)/%f-*; do if [ -e \"\$f\" ]; then exec pgbackrest --stanza=$STANZA archive-get \"%f\" \"%p\"; fi; done; exit 1'"
+    # pgBackRest is asked only for a file the repository holds, a missing one is answered at once
+    # (postgres/restore-if-archived.sh says why; repo1 is the only repository here).
+    echo "restore_command = 'restore-if-archived.sh \"$REPO\" $STANZA \"%f\" \"%p\"'"
     echo "ssl = on"
     echo "ssl_cert_file = '$VOLUME/server.crt'"
     echo "ssl_key_file = '$VOLUME/server.key'"

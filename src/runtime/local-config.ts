@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import type { Config, NodeConfig } from '../config.js';
 import { postgresAsset } from '../paths.js';
-import { archiveCommands, nodeConfFile, pgbackrestPaths } from '../backup/pgbackrest/conf.js';
+import { archiveCommands, nodeConfFile, pgbackrestPaths, restoreGuardFile } from '../backup/pgbackrest/conf.js';
 import { s3Enabled } from '../backup/pgbackrest/repos.js';
 
 /** The seed's 10 WAL senders suit 3 nodes; larger clusters need one per replica plus clones and backups. */
@@ -11,8 +11,9 @@ export const walSenders = (nodes: number) => Math.max(10, 2 * nodes + 2);
 
 /** clusterbot.conf: the shared settings plus this node's port, sockets, archive and restore commands. */
 export function nodeConfText(config: Config, node: NodeConfig, socketDir: string): string {
-  // repo1 alone: restore_command asks pgBackRest only for a file it holds (restoreIfArchived).
-  const pgbackrest = archiveCommands(config.BACKUP_STANZA, nodeConfFile(config, node.name), s3Enabled(config) ? undefined : pgbackrestPaths(config).repo);
+  // repo1 alone: restore_command asks pgBackRest only for a file it holds (postgres/restore-if-archived.sh).
+  const guard = s3Enabled(config) ? undefined : { script: restoreGuardFile(config), repo: pgbackrestPaths(config).repo };
+  const pgbackrest = archiveCommands(config.BACKUP_STANZA, nodeConfFile(config, node.name), guard);
   const shared = readFileSync(postgresAsset('postgresql.conf'), 'utf8');
   return [
     '# Written by clusterbot for this node; edits are overwritten on re-clone.',

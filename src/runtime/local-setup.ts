@@ -1,8 +1,9 @@
 // What the local runtime sets up beside the nodes: files owned by the postgres OS user, the cluster
 // CA and each node's server certificate, and each node's pgBackRest configuration and stanza.
-import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import type { Config, NodeConfig } from '../config.js';
-import { nodeConfFile, nodeConfText as pgbackrestNodeConf, pgbackrestPaths, type PgTarget } from '../backup/pgbackrest/conf.js';
+import { nodeConfFile, nodeConfText as pgbackrestNodeConf, pgbackrestPaths, restoreGuardFile, type PgTarget } from '../backup/pgbackrest/conf.js';
+import { postgresAsset } from '../paths.js';
 import { ensureCa, issueServerCertificate } from './certificates.js';
 import { chownTo, type OsUser } from './process.js';
 import type { ExecResult } from './runtime.js';
@@ -46,6 +47,8 @@ export function writePgBackRestConfigs(config: Config, files: OwnedFiles, target
   const p = pgbackrestPaths(config);
   for (const dir of [p.dir, `${p.dir}/lock`, `${p.dir}/log`, `${p.dir}/spool`]) files.mkdir(dir, 0o750);
   for (const n of config.nodes) files.write(nodeConfFile(config, n.name), pgbackrestNodeConf(config, targetOf(n)), 0o600);
+  // Written before any clusterbot.conf names it: a restore_command the shell cannot find ends recovery.
+  files.write(restoreGuardFile(config), readFileSync(postgresAsset('restore-if-archived.sh'), 'utf8'), 0o750);
 }
 
 type RunTool = (args: string[]) => Promise<ExecResult>;

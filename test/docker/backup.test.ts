@@ -89,6 +89,20 @@ describe('backups with RUNTIME=docker (compose stack, bot on the host)', () => {
     // Written by the container's postgres, which is the host's postgres (the image takes its ids).
     const pg = postgresOsUser();
     if (pg) expect(statSync(join(dir, file)).uid).toBe(pg.uid);
+    // The image's restore_command (postgres/restore-if-archived.sh) answers a file the repository lacks
+    // without starting pgBackRest, and hands a held one to archive-get.
+    const [{ command }] = await c.sql<{ command: string }>('standby', "SELECT current_setting('restore_command') AS command");
+    const standby = await c.container('standby');
+    const restore = async (f: string) => {
+      const run = `${command.replaceAll('%f', f).replaceAll('%p', `/tmp/${f}`)} 2>&1; echo "exit $?"; stat -c '%s' /tmp/${f} 2>/dev/null; rm -f /tmp/${f}`;
+      return (await sh('docker', ['exec', '-u', 'postgres', '-e', 'PGBACKREST_LOG_LEVEL_STDERR=info', standby, 'sh', '-c', run])).stdout.trim();
+    };
+    expect(command).toContain('restore-if-archived.sh');
+    expect(await restore('000000FF00000000000000FF')).toBe('exit 1');
+    expect(await restore('000000FF.history')).toBe('exit 1');
+    const held = await restore(seg);
+    expect(held).toContain('archive-get command begin');
+    expect(held).toMatch(/exit 0\n16777216$/);
   });
 
   it('backup full from a streaming replica (backup-standby through the primary\'s TLS server) → verified → restore-check on the host finds the 5 usuarios', async () => {

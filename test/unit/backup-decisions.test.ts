@@ -169,8 +169,8 @@ describe('pgBackRest configuration', () => {
       restore: 'pgbackrest --config=/c.conf --stanza=clusterbot archive-get "%f" "%p"',
     });
     // repo1 alone: a file the repository does not hold never starts pgBackRest (run for real in restore-command.test.ts).
-    expect(archiveCommands('clusterbot', '/c.conf', '/srv/my backups/pgbackrest').restore).toBe(
-      'for f in "/srv/my backups/pgbackrest/archive/clusterbot"/*/%f "/srv/my backups/pgbackrest/archive/clusterbot"/*/$(echo %f | cut -c1-16)/%f-*; do if [ -e "$f" ]; then exec pgbackrest --config=/c.conf --stanza=clusterbot archive-get "%f" "%p"; fi; done; exit 1',
+    expect(archiveCommands('clusterbot', '/c.conf', { script: '/g.sh', repo: '/srv/my backups/pgbackrest' }).restore).toBe(
+      'sh "/g.sh" "/srv/my backups/pgbackrest" clusterbot "%f" "%p" --config=/c.conf',
     );
   });
 });

@@ -117,29 +117,19 @@ export function nodeConfText(config: Config, t: PgTarget): string {
   });
 }
 
-/**
- * archive_command and restore_command of a node whose pgBackRest configuration is `conf`. With
- * `posixRepo` (repo1 on this filesystem, and the only repository), restore_command asks pgBackRest
- * only for a file the repository holds (see restoreIfArchived).
- */
-export function archiveCommands(stanza: string, conf: string, posixRepo?: string): { archive: string; restore: string } {
-  const base = `pgbackrest --config=${conf} --stanza=${stanza}`;
-  const get = `${base} archive-get "%f" "%p"`;
-  return { archive: `${base} archive-push "%p"`, restore: posixRepo ? restoreIfArchived(posixRepo, stanza, get) : get };
-}
+/** The restore_command guard (postgres/restore-if-archived.sh), copied beside the nodes' configuration. */
+export const restoreGuardFile = (config: Config) => `${pgbackrestPaths(config).dir}/restore-if-archived.sh`;
 
 /**
- * A restore_command that answers "not there" (exit 1) at once for a file the posix repository does
- * not hold, and hands every other request to pgBackRest's archive-get. A standby whose primary is
- * gone asks for the next history file and the next segment over and over, and a promotion asks
- * again three times; each pgBackRest start costs 50–170 ms in a busy container, and the startup
- * process notices a promote request only between those calls. The look errs only towards asking
- * pgBackRest: history files sit in archive/<stanza>/<archive id>/, segments (and .partial) in the
- * folder of their first 16 characters, named <file>-<sha1>[.<compression>] (encrypted or not).
- * Also the Docker node image's (postgres/docker/entrypoint.sh). Only valid while repo1 is the only
- * repository: a file repo2 alone holds would be answered "not there".
+ * archive_command and restore_command of a node whose pgBackRest configuration is `conf`. With
+ * `guard` (repo1 on this filesystem and the only repository), restore_command runs the script
+ * postgres/restore-if-archived.sh, which asks pgBackRest only for a file the repository holds;
+ * the Docker node image runs the same script.
  */
-export function restoreIfArchived(repo: string, stanza: string, get: string): string {
-  const dir = `"${repo}/archive/${stanza}"`;
-  return `for f in ${dir}/*/%f ${dir}/*/$(echo %f | cut -c1-16)/%f-*; do if [ -e "$f" ]; then exec ${get}; fi; done; exit 1`;
+export function archiveCommands(stanza: string, conf: string, guard?: { script: string; repo: string }): { archive: string; restore: string } {
+  const base = `pgbackrest --config=${conf} --stanza=${stanza}`;
+  return {
+    archive: `${base} archive-push "%p"`,
+    restore: guard ? `sh "${guard.script}" "${guard.repo}" ${stanza} "%f" "%p" --config=${conf}` : `${base} archive-get "%f" "%p"`,
+  };
 }

@@ -4,6 +4,7 @@
 // runtime and for Patroni members on this machine, inside a node's container with Docker (the standby's
 // for a backup from a standby, through the primary's pgBackRest TLS server).
 import { chmodSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Config } from '../../config.js';
 import type { ExecOptions, ExecResult, Runtime } from '../../runtime/runtime.js';
 import { chownTo, runProgram } from '../../runtime/process.js';
@@ -12,6 +13,7 @@ import { mkdirForPostgres, pgUser } from '../files.js';
 import { clusterConfText, commandLineOptions, pgbackrestPaths, type PgTarget } from './conf.js';
 import { repoOptions } from './repos.js';
 import { writePgBackRestConf } from './run.js';
+import { rotateLogs } from './logs.js';
 
 export interface PgBackRestSite {
   /** Folders and the bot's configuration ready (idempotent). */
@@ -48,6 +50,7 @@ export function hostSite(config: Config, prepareNodes: () => Promise<void>, targ
       await prepareNodes();
       mkdirSync(config.home, { recursive: true });
       for (const d of [config.backupDir, p.repo, p.dir, `${p.dir}/lock`, `${p.dir}/log`, `${p.dir}/spool`]) mkdirForPostgres(d);
+      rotateLogs(`${p.dir}/log`);
       // 0600 to the postgres user: with an encrypted or S3 repository it holds the passphrase and keys.
       writeFileSync(p.conf, clusterConfText(config), { mode: 0o600 });
       chmodSync(p.conf, 0o600);
@@ -80,6 +83,7 @@ export function dockerSite(config: Config, runtime: Runtime): PgBackRestSite {
     async prepare() {
       writeNodeCipher(config);
       await host.prepare();
+      rotateLogs(join(config.backupDir, DOCKER_LOG_FOLDER));
     },
     repo: host.repo,
     async db(nodes, args, opts) {
@@ -98,7 +102,8 @@ export function dockerSite(config: Config, runtime: Runtime): PgBackRestSite {
 export const DOCKER_REPO = '/backups/pgbackrest';
 
 /** pgBackRest's log of the bot's commands in the containers: on the shared backups volume (the bot's BACKUP_DIR/pgbackrest-log). */
-export const DOCKER_LOG = '/backups/pgbackrest-log';
+const DOCKER_LOG_FOLDER = 'pgbackrest-log';
+export const DOCKER_LOG = `/backups/${DOCKER_LOG_FOLDER}`;
 
 /** In TLS_DIR (/tls in every node, which holds the CA's key already): the nodes' repository passphrase. */
 export const DOCKER_CIPHER_FILE = 'pgbackrest-cipher.conf';

@@ -10,6 +10,9 @@ export class NoAnswerError extends Error {
   }
 }
 
+/** A probe's error text that says the node only missed the round's deadline (NoAnswerError's). */
+export const missedDeadline = (error: string | null) => error?.startsWith('no answer (timed out after') ?? false;
+
 export class Deadline {
   private readonly end: number;
 

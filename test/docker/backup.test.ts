@@ -150,8 +150,16 @@ describe('backups with RUNTIME=docker (compose stack, bot on the host)', () => {
     const server = await inPrimary('cat /tmp/pgbackrest/server.pid');
     const supervisor = await inPrimary(`cut -d' ' -f4 /proc/${server}/stat`);
     const sets = async () => ((await c.run('/cluster backups')).data as { backups: unknown[] }).backups.length;
+    // The server alone killed: its supervisor starts another within 5 s, and a backup asked right then
+    // waits for it (the replica's ping tries for about 16 s).
+    await inPrimary(`kill -9 ${server}`);
+    const during = await step('backup incr (server restarting)', '/cluster backup incr');
+    expect(during.failed, during.text).toBeFalsy();
+    expect(['standby', 'readonly']).toContain((during.data as BackupData).backup.node);
+    const restarted = await inPrimary('cat /tmp/pgbackrest/server.pid');
+    expect(restarted).not.toBe(server);
     const before = await sets();
-    await inPrimary(`kill -STOP ${supervisor} && kill -9 ${server}`);
+    await inPrimary(`kill -STOP ${supervisor} && kill -9 ${restarted}`);
     try {
       const r = await step('backup incr (no server)', '/cluster backup incr');
       expect(r.failed, r.text).toBe(true);
@@ -165,7 +173,7 @@ describe('backups with RUNTIME=docker (compose stack, bot on the host)', () => {
     await until('a new pgBackRest server listening in the primary\'s container', async () => {
       const pid = await inPrimary('cat /tmp/pgbackrest/server.pid');
       const listening = await inPrimary("grep -Eqs ':20F0 0+:0000 0A' /proc/net/tcp /proc/net/tcp6 && echo yes || true");
-      return pid !== server && listening === 'yes' ? pid : null;
+      return pid !== restarted && listening === 'yes' ? pid : null;
     }, 60_000);
     const again = await step('backup incr (server back)', '/cluster backup incr');
     expect(again.failed, again.text).toBeFalsy();

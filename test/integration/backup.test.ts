@@ -71,7 +71,7 @@ describe('backups on pgBackRest that are proven restorable', () => {
   it('archives WAL through pgbackrest archive-push from the first minute (stanza created by up)', async () => {
     const [{ cmd, restore }] = await c.sql<{ cmd: string; restore: string }>('primary', "SELECT current_setting('archive_command') AS cmd, current_setting('restore_command') AS restore");
     expect(cmd).toMatch(/^pgbackrest --config=\S+node-primary\.conf --stanza=clusterbot archive-push "%p"$/);
-    expect(restore).toMatch(/^for f in .*exec pgbackrest --config=\S+ --stanza=clusterbot archive-get "%f" "%p"; fi; done; exit 1$/);
+    expect(restore).toMatch(/^sh "\S+\/restore-if-archived\.sh" "\S+" clusterbot "%f" "%p" --config=\S+node-primary\.conf$/);
     const [{ seg }] = await c.sql<{ seg: string }>('primary', 'SELECT pg_walfile_name(pg_switch_wal()) AS seg');
     const dir = join(repo(), 'archive', 'clusterbot', '15-1', seg.slice(0, 16));
     const pushed = new RegExp(`^${seg}-[0-9a-f]{40}\\.${c.config.BACKUP_COMPRESS_TYPE}$`);

@@ -8,6 +8,8 @@ import { loadConfig } from '../../src/config.js';
 import type { ClusterSnapshot, NodeStatus } from '../../src/cluster/inspect.js';
 import { busyReason, lockPath, withOperationLock } from '../../src/cluster/failover/lock.js';
 import { chooseTarget, planFailover, type FailoverPlan } from '../../src/cluster/failover/preflight.js';
+import { preflightFailover } from '../../src/cluster/failover/failover.js';
+import type { Services } from '../../src/core/context.js';
 
 const config = loadConfig({ POSTGRES_ADMIN_PASSWORD: 'a'.repeat(12), POSTGRES_REPLICATOR_PASSWORD: 'b'.repeat(12), FAILOVER_MAX_LAG_BYTES: '1000' });
 
@@ -106,5 +108,38 @@ describe('the operation lock', () => {
     } finally {
       rmSync(home, { recursive: true, force: true });
     }
+  });
+});
+
+describe('the failover preflight on live state', () => {
+  const late = node('standby', { up: false, role: 'down', error: 'no answer (timed out after 1500 ms)' });
+  const answering = node('standby', { receiveLsn: '0/5000100', replayLsn: '0/5000100' });
+  /** Services whose snapshots are these, one per round; returns the rounds taken. */
+  const decide = async (rounds: ClusterSnapshot[]) => {
+    const home = mkdtempSync(join(tmpdir(), 'cb-preflight-'));
+    const taken: ClusterSnapshot[] = [];
+    const s = { config: { ...config, home }, snapshot: async () => (taken.push(rounds[taken.length]), rounds[taken.length - 1]) } as unknown as Services;
+    try {
+      return { plan: await preflightFailover(s, undefined, false), rounds: taken.length };
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
+  };
+
+  it('asks once more when the only candidate missed the round\'s deadline, and plans on that answer', async () => {
+    const r = await decide([snap([deadPrimary, late]), snap([deadPrimary, answering])]);
+    expect(r.rounds).toBe(2);
+    expect(r.plan).toMatchObject({ target: 'standby', oldPrimary: 'primary' });
+  });
+
+  it('refuses after the second round when the candidate misses that one too (a hung node)', async () => {
+    const r = await decide([snap([deadPrimary, late]), snap([deadPrimary, late])]);
+    expect(r).toMatchObject({ rounds: 2, plan: expect.stringMatching(/^no failover-eligible replica is available: .*standby is down \(no answer \(timed out/) });
+  });
+
+  it('refuses at once when the candidate is stopped, and does not ask again when the plan stands', async () => {
+    const stopped = node('standby', { up: false, role: 'down', running: false, error: 'stopped' });
+    expect(await decide([snap([deadPrimary, stopped])])).toMatchObject({ rounds: 1, plan: expect.stringMatching(/standby is down \(stopped\)/) });
+    expect(await decide([snap([deadPrimary, answering])])).toMatchObject({ rounds: 1, plan: { target: 'standby' } });
   });
 });

@@ -5,7 +5,7 @@
 // for a backup from a standby, through the primary's pgBackRest TLS server).
 import { chmodSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Config } from '../../config.js';
+import type { Config, NodeConfig } from '../../config.js';
 import type { ExecOptions, ExecResult, Runtime } from '../../runtime/runtime.js';
 import { chownTo, runProgram } from '../../runtime/process.js';
 import { UserError } from '../../errors.js';
@@ -92,6 +92,10 @@ export function dockerSite(config: Config, runtime: Runtime): PgBackRestSite {
       const standby = nodeNamed(nodes[1]);
       const command = args.at(-1) ?? '';
       const options = [`--stanza=${config.BACKUP_STANZA}`, ...commandLineOptions(config, DOCKER_REPO, command), ...dockerLogOptions(command)];
+      if (standby) {
+        const ping = await pingServer(runtime, standby, primary.name);
+        if (ping.code !== 0) return withServerHint(ping, primary.name);
+      }
       const r = await runtime.exec(standby ?? primary, 'pgbackrest', [...options, ...dockerPgOptions(primary.name, standby?.name), ...args], opts);
       return standby ? withServerHint(r, primary.name) : r;
     },
@@ -168,6 +172,19 @@ function withServerHint(r: ExecResult, primary: string): ExecResult {
 
 /** The pgBackRest server's port in every node (postgres/docker/node-tool.sh). */
 const PGBACKREST_SERVER_PORT = 8432;
+
+/**
+ * pgBackRest tries a server that does not answer for twice its io-timeout (60 s), so a backup from a
+ * replica with the primary's server dead failed after two minutes. server-ping from the replica's
+ * container tries for twice SERVER_PING_SECONDS: longer than the node's supervisor takes to restart
+ * a server that exited (5 s), short enough for the card to say so within seconds.
+ */
+const SERVER_PING_SECONDS = 8;
+
+function pingServer(runtime: Runtime, from: NodeConfig, primary: string): Promise<ExecResult> {
+  const args = ['server-ping', `--io-timeout=${SERVER_PING_SECONDS}`, `--tls-server-port=${PGBACKREST_SERVER_PORT}`, `postgresql-${primary}`];
+  return runtime.exec(from, 'pgbackrest', args, { timeoutMs: 60_000 });
+}
 
 /** A backup logs every file and the host it was read from (pgBackRest's detail level); other commands their steps. */
 function dockerLogOptions(command: string): string[] {

@@ -2,6 +2,7 @@
 import type { NodeConfig } from '../../config.js';
 import type { Services } from '../../core/context.js';
 import { formatBytes } from '../lsn.js';
+import { missedDeadline } from '../../db/deadline.js';
 import { refusal, runOperation, type OperationRequest, type OperationResult } from './operation.js';
 import { catchUp, type CatchupOutcome } from './catchup.js';
 import { fenceNode } from './fence.js';
@@ -19,13 +20,22 @@ export interface FailoverRequest extends OperationRequest {
   force: boolean;
 }
 
-/** The preflight on live state: a plan for the card, or a refusal reason. */
+/**
+ * The preflight on live state: a plan for the card, or a refusal reason. A refusal while a failover
+ * candidate only missed the probe round's deadline (a busy machine, a cold connection in a one-shot
+ * CLI) is decided once more on a second round: a hung node misses that one too.
+ */
 export async function preflightFailover(s: Services, target: string | undefined, force: boolean): Promise<(FailoverPlan & { sync: SyncVerdict }) | string> {
-  const snap = withConfiguredUpstreams(await s.snapshot());
-  // With synchronous replication in force, only a replica that was synchronous is chosen.
-  const sync = readSyncState(s.config);
-  const plan = planFailover(snap, s.config, target ?? syncTarget(sync, snap), force);
-  return typeof plan === 'string' ? plan : { ...plan, sync: syncVerdict(sync, snap, plan) };
+  const decide = async () => {
+    const snap = withConfiguredUpstreams(await s.snapshot());
+    // With synchronous replication in force, only a replica that was synchronous is chosen.
+    const sync = readSyncState(s.config);
+    const plan = planFailover(snap, s.config, target ?? syncTarget(sync, snap), force);
+    return { snap, plan: typeof plan === 'string' ? plan : { ...plan, sync: syncVerdict(sync, snap, plan) } };
+  };
+  const first = await decide();
+  const late = first.snap.nodes.some((n) => n.failover && !n.fenced && n.running !== false && missedDeadline(n.error));
+  return typeof first.plan === 'string' && late ? (await decide()).plan : first.plan;
 }
 
 export interface FailoverResult extends OperationResult {

@@ -8,6 +8,7 @@ import type { RepoDescription } from './pgbackrest/repos.js';
 import { pgBackRestFailure } from './pgbackrest/run.js';
 import type { PgBackRestSite } from './pgbackrest/site.js';
 import { chooseBackupSource } from './source.js';
+import { checkpoint } from '../cluster/failover/long-query.js';
 import type { VerifyResult } from './verify-backup.js';
 
 export interface BackupProgress {
@@ -51,8 +52,28 @@ async function backupSource(d: BackupRunDeps): Promise<{ node: string; nodes: st
   const choice = chooseBackupSource(snap, d.site.standbyBackups ? d.s.config.BACKUP_FROM : 'primary');
   if ('error' in choice) throw new UserError(choice.error, 'start the nodes (/cluster up) and try again', 'precondition');
   if (!snap.primary) throw new UserError('no writable primary: pgBackRest starts and stops every backup on the primary', 'bring the cluster up (/cluster up), then try again', 'precondition');
+  await checkpointAfterPromotion(d.s, snap.primary);
   const standby = choice.node !== snap.primary;
   return { node: choice.node, nodes: standby ? [snap.primary, choice.node] : [snap.primary], standby };
+}
+
+/**
+ * pgBackRest (2.45 and later) compares the backup's start WAL timeline with the timeline in
+ * pg_control as read when it connected, before its own start checkpoint. A primary promoted since
+ * its last completed checkpoint still says the old timeline there (the end-of-recovery checkpoint is
+ * spread over minutes on a busy server), and the backup fails with "WAL timeline 2 does not match
+ * pg_control timeline 1" — right when the failover card offers "Take a full backup now". So the
+ * backup first makes that checkpoint, as pgBackRest's own start would a moment later.
+ */
+async function checkpointAfterPromotion(s: Services, primary: string): Promise<void> {
+  const node = s.node(primary);
+  const [row] = (
+    await s.pools.query<{ checkpoint: number; current: string }>(
+      node,
+      'SELECT (SELECT timeline_id FROM pg_control_checkpoint()) AS checkpoint, substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8) AS current',
+    )
+  ).rows;
+  if (row && Number(row.checkpoint) !== parseInt(row.current, 16)) await checkpoint(s, node);
 }
 
 /**

@@ -19,3 +19,8 @@ export async function longQuery<R extends Record<string, unknown>>(s: Services, 
     client.release(broken);
   }
 }
+
+/** CHECKPOINT, which may take minutes of writing on a busy server. */
+export async function checkpoint(s: Services, node: NodeConfig): Promise<void> {
+  await longQuery(s, node, 'CHECKPOINT', 10 * 60_000);
+}

@@ -6,7 +6,7 @@ import { errorLine } from '../../errors.js';
 import { lsnDiff } from '../lsn.js';
 import { nodeIn } from '../wait.js';
 import { waitFollowing, type FollowOutcome } from './follow-wait.js';
-import { longQuery } from './long-query.js';
+import { checkpoint } from './long-query.js';
 import type { TimelineSwitch } from './promote.js';
 
 const literal = (s: string) => `'${s.replace(/'/g, "''")}'`;
@@ -38,14 +38,6 @@ export function waitStreaming(s: Services, node: NodeConfig, primary: NodeConfig
 }
 
 /**
- * PostgreSQL 15's pg_rewind reads the source's timeline from its control file, which a fresh
- * promotion updates only at the next checkpoint: without this it rewinds from the wrong ancestor.
- */
-export async function checkpoint(s: Services, node: NodeConfig): Promise<void> {
-  await longQuery(s, node, 'CHECKPOINT', 10 * 60_000);
-}
-
-/**
  * Stop → pg_rewind from `primary` → start; when rewind is impossible, a fresh clone. Calls `progress`
  * before the (slow) clone so the card can say so.
  */
@@ -55,6 +47,8 @@ export async function rewindOrReclone(s: Services, node: NodeConfig, primary: No
   await s.pools.reset(node);
   let how: string;
   try {
+    // PostgreSQL 15's pg_rewind reads the source's timeline from its control file, which a fresh
+    // promotion updates only at the next checkpoint: without this it rewinds from the wrong ancestor.
     await checkpoint(s, primary);
     await runtime.rewind(node, primary, { timeoutMs: 10 * 60_000 });
     await runtime.start(node);

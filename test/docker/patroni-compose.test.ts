@@ -88,7 +88,10 @@ describe('docker-compose.patroni.yml on a real Docker engine', () => {
   const healthy = (s: StatusData, leader: string) =>
     s.primary === leader &&
     s.patroni?.leader === leader &&
-    s.nodes.filter((n) => n.name !== leader && n.role === 'replica' && n.up && n.streaming && n.upstream === leader).length === 2;
+    s.nodes.filter((n) => n.name !== leader && n.role === 'replica' && n.up && n.streaming && n.upstream === leader).length === 2 &&
+    // Patroni writes a member's state into etcd once per HA loop (loop_wait 10 s): a replica that already
+    // streams can still be listed as 'stopped' or 'starting' until its next loop.
+    s.patroni.members.length === 3 && s.patroni.members.every((m) => m.state === 'running');
 
   /** Polls the CLI until `leader` leads two streaming replicas; on timeout says what it last saw. */
   const waitHealthy = async (leader: string, timeoutMs: number): Promise<StatusData> => {
@@ -96,7 +99,8 @@ describe('docker-compose.patroni.yml on a real Docker engine', () => {
     try {
       return await until(`${leader} leading two streaming replicas in \`clusterbot run "/cluster status" --json\``, async () => {
         const s = await cli('/cluster status');
-        last = `leader ${s.patroni?.leader}; ` + s.nodes.map((n) => `${n.name} ${n.role} up=${n.up} streaming=${n.streaming} from ${n.upstream}`).join('; ');
+        last = `leader ${s.patroni?.leader}; ` + s.nodes.map((n) => `${n.name} ${n.role} up=${n.up} streaming=${n.streaming} from ${n.upstream}`).join('; ') +
+          `; Patroni: ${(s.patroni?.members ?? []).map((m) => `${m.name} ${m.role} ${m.state}`).join(', ')}`;
         return healthy(s, leader) && s;
       }, timeoutMs, 1000);
     } catch (e) {

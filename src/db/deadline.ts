@@ -1,17 +1,20 @@
 // One deadline for a whole round of probes: every node is asked at once, so a hung node costs the
 // deadline once instead of a connect timeout plus a query timeout per query.
 
+/** How NoAnswerError's message starts; a probe keeps only the message, so this is how it is recognised. */
+const NO_ANSWER = 'no answer (timed out after';
+
 /** A node (or service) that did not answer before the round's deadline. */
 export class NoAnswerError extends Error {
   readonly code = 'NO_ANSWER';
 
   constructor(readonly ms: number) {
-    super(`no answer (timed out after ${ms} ms)`);
+    super(`${NO_ANSWER} ${ms} ms)`);
   }
 }
 
 /** A probe's error text that says the node only missed the round's deadline (NoAnswerError's). */
-export const missedDeadline = (error: string | null) => error?.startsWith('no answer (timed out after') ?? false;
+export const missedDeadline = (error: string | null) => error?.startsWith(NO_ANSWER) ?? false;
 
 export class Deadline {
   private readonly end: number;

@@ -93,11 +93,11 @@ describe('docker-compose.patroni.yml on a real Docker engine', () => {
     // streams can still be listed as 'stopped' or 'starting' until its next loop.
     s.patroni.members.length === 3 && s.patroni.members.every((m) => m.state === 'running');
 
-  /** Polls the CLI until `leader` leads two streaming replicas; on timeout says what it last saw. */
+  /** Polls the CLI until `leader` leads two streaming replicas and Patroni lists every member running; on timeout says what it last saw. */
   const waitHealthy = async (leader: string, timeoutMs: number): Promise<StatusData> => {
     let last = 'nothing yet';
     try {
-      return await until(`${leader} leading two streaming replicas in \`clusterbot run "/cluster status" --json\``, async () => {
+      return await until(`${leader} leading two streaming replicas, every Patroni member running, in \`clusterbot run "/cluster status" --json\``, async () => {
         const s = await cli('/cluster status');
         last = `leader ${s.patroni?.leader}; ` + s.nodes.map((n) => `${n.name} ${n.role} up=${n.up} streaming=${n.streaming} from ${n.upstream}`).join('; ') +
           `; Patroni: ${(s.patroni?.members ?? []).map((m) => `${m.name} ${m.role} ${m.state}`).join(', ')}`;
